@@ -1,0 +1,219 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests and demonstrates the Fssd module.
+
+.DESCRIPTION
+    Tasks:
+      Build  puts an importable module folder at out/Fssd (out/<rid>/Fssd for another platform).
+      Test   builds, runs the xunit engine tests and the Pester tests, and prints one line
+             "N passed, N failed" with both counts summed; exits non-zero on any failure.
+      Demo   the main job: imports the module and runs it on the built-in default.
+      Clean  removes out/ and the build folders.
+
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh ./build.ps1 Build
+
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Build -Runtime win-x64
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [string[]] $Task = @('Build'),
+
+    # The platform whose module folder to build (default: this machine's).
+    [ValidateSet('linux-x64', 'win-x64')]
+    [string] $Runtime,
+
+    # cpu (default) or cuda: which TorchSharp native packages the module carries.
+    [ValidateSet('cpu', 'cuda')]
+    [string] $Backend = 'cpu',
+
+    [ValidateSet('Release', 'Debug')]
+    [string] $Configuration = 'Release',
+
+    # Pester tests to run (a path under tests/pester); all by default.
+    [string[]] $TestPath,
+
+    # Pester tags to leave out (e.g. Slow).
+    [string[]] $ExcludeTag
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$root = $PSScriptRoot
+
+function Get-HostRuntime {
+    if ($IsWindows) { return 'win-x64' }
+    if ($IsLinux) { return 'linux-x64' }
+    throw "Only linux-x64 and win-x64 are supported; this machine is $([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier)."
+}
+
+if (-not $Runtime) { $Runtime = Get-HostRuntime }
+$hostRuntime = Get-HostRuntime
+$moduleDir = if ($Runtime -eq $hostRuntime) { Join-Path $root 'out/Fssd' } else { Join-Path $root "out/$Runtime/Fssd" }
+$publishDir = Join-Path $root "obj/publish/$Runtime-$Backend"
+
+# The natives each platform's module folder carries; nothing for other platforms.
+$nativeFiles = @{
+    'linux-x64' = @('libc10.so', 'libtorch_cpu.so', 'libtorch.so', 'libgomp-98b21ff3.so.1', 'libLibTorchSharp.so')
+    'win-x64'   = @('c10.dll', 'torch_cpu.dll', 'torch.dll', 'torch_global_deps.dll', 'libiomp5md.dll', 'libiompstubs5md.dll', 'uv.dll', 'LibTorchSharp.dll')
+}
+$cudaNativePatterns = @('*cuda*', '*cudnn*', '*cublas*', '*nvrtc*', '*nvToolsExt*', '*cufft*', '*curand*', '*cusparse*', '*cusolver*', '*nvJitLink*')
+
+function Invoke-Native {
+    param([string] $FilePath, [string[]] $ArgumentList)
+    & $FilePath @ArgumentList
+    if ($LASTEXITCODE -ne 0) { throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Get-PwshCommand {
+    # Under 'dotnet pwsh' the process is dotnet itself and pwsh.dll is its argument.
+    $exe = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, (Join-Path $PSHOME 'pwsh.dll')) }
+    return @($exe)
+}
+
+function Copy-IfChanged {
+    param([string] $Source, [string] $Destination)
+    $src = Get-Item -LiteralPath $Source
+    $dst = Get-Item -LiteralPath $Destination -ErrorAction SilentlyContinue
+    if ($dst -and $dst.Length -eq $src.Length -and $dst.LastWriteTimeUtc -eq $src.LastWriteTimeUtc) { return }
+    Copy-Item -LiteralPath $Source -Destination $Destination -Force
+    (Get-Item -LiteralPath $Destination).LastWriteTimeUtc = $src.LastWriteTimeUtc
+}
+
+function Invoke-Build {
+    Write-Host "Building the Fssd module for $Runtime ($Backend) into $moduleDir"
+    Invoke-Native dotnet @('publish', (Join-Path $root 'src/Fssd.PowerShell/Fssd.PowerShell.csproj'),
+        '-c', $Configuration, '-r', $Runtime, '--self-contained', 'false', "-p:FssdBackend=$Backend",
+        '-o', $publishDir, '-nologo', '-v', 'quiet')
+
+    $binDir = Join-Path $moduleDir 'bin'
+    $libDir = Join-Path $moduleDir 'lib'
+    $nativeDir = Join-Path $moduleDir "runtimes/$Runtime/native"
+    foreach ($dir in $moduleDir, $binDir, $libDir, $nativeDir) { $null = New-Item -ItemType Directory -Force -Path $dir }
+
+    # Default load context: the loader and the contracts users name in scripts.
+    $defaultContext = @('Fssd.Loader.dll', 'Fssd.Contracts.dll')
+    foreach ($name in $defaultContext) { Copy-IfChanged (Join-Path $publishDir $name) (Join-Path $binDir $name) }
+
+    # The module's own load context: every other managed assembly.
+    $managed = Get-ChildItem -LiteralPath $publishDir -Filter *.dll -File |
+        Where-Object { $_.Name -notin $defaultContext -and $_.Name -notin $nativeFiles[$Runtime] -and -not (Test-NativeFile $_) }
+    foreach ($file in $managed) { Copy-IfChanged $file.FullName (Join-Path $libDir $file.Name) }
+    Get-ChildItem -LiteralPath $libDir -Filter *.dll -File | Where-Object { $_.Name -notin $managed.Name } | Remove-Item
+
+    $wanted = @($nativeFiles[$Runtime])
+    if ($Backend -eq 'cuda') {
+        $wanted += Get-ChildItem -LiteralPath $publishDir -File | Where-Object {
+            $n = $_.Name; $cudaNativePatterns | Where-Object { $n -like $_ } } | ForEach-Object Name
+    }
+    foreach ($name in $wanted) {
+        $source = Join-Path $publishDir $name
+        if (-not (Test-Path -LiteralPath $source)) { throw "The native library '$name' is missing from the publish output '$publishDir'." }
+        Copy-IfChanged $source (Join-Path $nativeDir $name)
+    }
+    Get-ChildItem -LiteralPath $nativeDir -File | Where-Object { $_.Name -notin $wanted } | Remove-Item
+
+    foreach ($name in 'Fssd.psd1', 'Fssd.psm1', 'Fssd.Format.ps1xml') {
+        Copy-Item -LiteralPath (Join-Path $root "module/$name") -Destination (Join-Path $moduleDir $name) -Force
+    }
+    $aboutDir = Join-Path $moduleDir 'en-US'
+    $null = New-Item -ItemType Directory -Force -Path $aboutDir
+    Copy-Item -Path (Join-Path $root 'module/en-US/*') -Destination $aboutDir -Force
+
+    if ($Runtime -eq $hostRuntime) {
+        # Cmdlet help (MAML) is made from docs/en-US/*.md and the cmdlets' own parameter metadata.
+        $pwsh = Get-PwshCommand
+        Invoke-Native $pwsh[0] (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File',
+            (Join-Path $root 'build/New-FssdHelp.ps1'), '-ModulePath', $moduleDir,
+            '-DocsPath', (Join-Path $root 'docs/en-US'), '-OutputPath', $aboutDir))
+    }
+    Write-Host "Module ready: Import-Module $moduleDir"
+}
+
+function Test-NativeFile {
+    param([IO.FileInfo] $File)
+    # A managed assembly starts with an MZ header and has a CLI header; natives on Windows are MZ too,
+    # so ask the metadata reader.
+    try {
+        $null = [Reflection.AssemblyName]::GetAssemblyName($File.FullName)
+        return $false
+    } catch [BadImageFormatException] {
+        return $true
+    }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $resultsDir = Join-Path $root 'tests/out'
+    $null = New-Item -ItemType Directory -Force -Path $resultsDir
+
+    Invoke-Native dotnet @('restore', (Join-Path $root 'build/tools/Tools.csproj'), '-nologo', '-v', 'quiet')
+
+    # xunit: the engine.
+    $trx = Join-Path $resultsDir 'engine.trx'
+    Remove-Item -LiteralPath $trx -ErrorAction SilentlyContinue
+    & dotnet test (Join-Path $root 'tests/Fssd.Engine.Tests/Fssd.Engine.Tests.csproj') -c $Configuration `
+        -nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal'
+    $xunitExit = $LASTEXITCODE
+    $xunitPassed = 0; $xunitFailed = 0
+    if (Test-Path -LiteralPath $trx) {
+        $counters = ([xml](Get-Content -LiteralPath $trx -Raw)).TestRun.ResultSummary.Counters
+        $xunitPassed = [int]$counters.passed
+        $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    if ($xunitExit -ne 0 -and $xunitFailed -eq 0) { $xunitFailed = 1 }
+
+    # Pester: the cmdlets, in a fresh process that imports the built module.
+    $pesterJson = Join-Path $resultsDir 'pester.json'
+    Remove-Item -LiteralPath $pesterJson -ErrorAction SilentlyContinue
+    $pwsh = Get-PwshCommand
+    $runner = Join-Path $root 'tests/Invoke-PesterTests.ps1'
+    $runnerArgs = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $runner,
+        '-ModulePath', $moduleDir, '-ResultPath', $pesterJson)
+    if ($TestPath) { $runnerArgs += @('-TestPath', ($TestPath -join ',')) }
+    if ($ExcludeTag) { $runnerArgs += @('-ExcludeTag', ($ExcludeTag -join ',')) }
+    & $pwsh[0] @runnerArgs
+    $pesterExit = $LASTEXITCODE
+    $pesterPassed = 0; $pesterFailed = 0
+    if (Test-Path -LiteralPath $pesterJson) {
+        $summary = Get-Content -LiteralPath $pesterJson -Raw | ConvertFrom-Json
+        $pesterPassed = [int]$summary.Passed
+        $pesterFailed = [int]$summary.Failed
+    }
+    if ($pesterExit -ne 0 -and $pesterFailed -eq 0) { $pesterFailed = 1 }
+
+    Write-Host "xunit: $xunitPassed passed, $xunitFailed failed; Pester: $pesterPassed passed, $pesterFailed failed"
+    $passed = $xunitPassed + $pesterPassed
+    $failed = $xunitFailed + $pesterFailed
+    Write-Output "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $pwsh = Get-PwshCommand
+    Invoke-Native $pwsh[0] (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File',
+        (Join-Path $root 'examples/Demo.ps1'), '-ModulePath', $moduleDir))
+}
+
+function Invoke-Clean {
+    foreach ($dir in 'out', 'obj', 'tests/out') {
+        Remove-Item -LiteralPath (Join-Path $root $dir) -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    Get-ChildItem -Path (Join-Path $root 'src'), (Join-Path $root 'tests') -Directory -Recurse -Include bin, obj |
+        Remove-Item -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Clean' { Invoke-Clean }
+    }
+}

@@ -1,0 +1,40 @@
+using System.Collections.Generic;
+
+namespace Fssd;
+
+/// <summary>
+/// A snapshot of the session's compute context: the device scoring runs on, the libtorch it uses and
+/// the threads it may take. Returned by Get-FssdContext and Set-FssdContext.
+/// </summary>
+public sealed class FssdContextInfo
+{
+    /// <summary>The device tensors are placed on: "cpu" or "cuda:N".</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>What the device is, in words (the processor or GPU model).</summary>
+    public string DeviceName { get; init; } = "";
+
+    /// <summary>The libtorch version the module runs on, e.g. "2.10.0".</summary>
+    public string TorchVersion { get; init; } = "";
+
+    /// <summary>The TorchSharp binding version.</summary>
+    public string TorchSharpVersion { get; init; } = "";
+
+    /// <summary>The backend the module was built for: "cpu" or "cuda".</summary>
+    public string Backend { get; init; } = "cpu";
+
+    /// <summary>Intra-op threads libtorch may use.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Whether a CUDA device can be used by this build on this machine.</summary>
+    public bool CudaAvailable { get; init; }
+
+    /// <summary>How many CUDA devices this build sees.</summary>
+    public int CudaDeviceCount { get; init; }
+
+    /// <summary>The folder the native libraries were loaded from.</summary>
+    public string NativeLibraryPath { get; init; } = "";
+
+    /// <summary>Managed dependencies as the module's own load context resolved them (name, version).</summary>
+    public IReadOnlyDictionary<string, string> Dependencies { get; init; } = new Dictionary<string, string>();
+}

@@ -1,0 +1,63 @@
+using System;
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Runtime;
+
+namespace Fssd.PowerShell.Commands;
+
+/// <summary>Set-FssdContext: choose the device and the thread count for this session.</summary>
+[Cmdlet(VerbsCommon.Set, "FssdContext")]
+[OutputType(typeof(FssdContextInfo))]
+public sealed class SetFssdContextCommand : FssdCmdlet
+{
+    /// <summary>"cpu", "cuda" or "cuda:N".</summary>
+    [Parameter(Position = 0)]
+    [ArgumentCompleter(typeof(DeviceCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Device { get; set; }
+
+    /// <summary>Intra-op threads libtorch may use.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int Threads { get; set; }
+
+    /// <summary>Write the new context to the pipeline.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        FssdSession session;
+        try
+        {
+            session = FssdSession.Current;
+        }
+        catch (FssdRuntimeException e)
+        {
+            ThrowFssdError(e, "FssdRuntimeUnavailable", ErrorCategory.ResourceUnavailable, null);
+            return;
+        }
+
+        if (Device is not null)
+        {
+            try
+            {
+                session.SetDevice(Device);
+            }
+            catch (ArgumentException e)
+            {
+                ThrowFssdError(e, "FssdInvalidDevice", ErrorCategory.InvalidArgument, Device);
+            }
+            catch (FssdRuntimeException e)
+            {
+                ThrowFssdError(e, "FssdDeviceUnavailable", ErrorCategory.ResourceUnavailable, Device);
+            }
+        }
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(Threads)))
+        {
+            session.SetThreads(Threads);
+        }
+        if (PassThru) WriteObject(session.Describe());
+    }
+}
