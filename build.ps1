@@ -125,13 +125,12 @@ function Invoke-Build {
     $null = New-Item -ItemType Directory -Force -Path $aboutDir
     Copy-Item -Path (Join-Path $root 'module/en-US/*') -Destination $aboutDir -Force
 
-    if ($Runtime -eq $hostRuntime) {
-        # Cmdlet help (MAML) is made from docs/en-US/*.md and the cmdlets' own parameter metadata.
-        $pwsh = Get-PwshCommand
-        Invoke-Native $pwsh[0] (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File',
-            (Join-Path $root 'build/New-FssdHelp.ps1'), '-ModulePath', $moduleDir,
-            '-DocsPath', (Join-Path $root 'docs/en-US'), '-OutputPath', $aboutDir))
-    }
+    # Cmdlet help (MAML) is made from docs/en-US/*.md and the cmdlets' own parameter metadata.
+    # Importing the module loads managed code only, so this works for another platform's folder too.
+    $pwsh = Get-PwshCommand
+    Invoke-Native $pwsh[0] (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File',
+        (Join-Path $root 'build/New-FssdHelp.ps1'), '-ModulePath', $moduleDir,
+        '-DocsPath', (Join-Path $root 'docs/en-US'), '-OutputPath', $aboutDir))
     Write-Host "Module ready: Import-Module $moduleDir"
 }
 

@@ -6,7 +6,7 @@ function Invoke-FreshPwsh {
     <# Runs a script block's text in a new pwsh process and returns its output lines; throws on a non-zero exit. #>
     param([Parameter(Mandatory)] [string] $Script)
     $exe = [Environment]::ProcessPath
-    $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
+    [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
     $output = & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1
     if ($LASTEXITCODE -ne 0) { throw "Fresh pwsh exited with $LASTEXITCODE`: $($output -join [Environment]::NewLine)" }
