@@ -35,6 +35,9 @@ public sealed class FssdContextInfo
     /// <summary>The folder the native libraries were loaded from.</summary>
     public string NativeLibraryPath { get; init; } = "";
 
+    /// <summary>The models loaded in this session, most recent first.</summary>
+    public IReadOnlyList<FssdModel> Models { get; init; } = System.Array.Empty<FssdModel>();
+
     /// <summary>Managed dependencies as the module's own load context resolved them (name, version).</summary>
     public IReadOnlyDictionary<string, string> Dependencies { get; init; } = new Dictionary<string, string>();
 }

@@ -41,6 +41,9 @@ public sealed class FssdSession
     /// <summary>Intra-op threads libtorch may use.</summary>
     public int Threads => torch.get_num_threads();
 
+    /// <summary>The models loaded in this session.</summary>
+    public ModelCache Models { get; } = new();
+
     /// <summary>
     /// Selects the device: "cpu", "cuda" (device 0) or "cuda:N". Asking for CUDA on a CPU build or on
     /// a machine without a usable GPU fails with a message that says which.
@@ -95,6 +98,7 @@ public sealed class FssdSession
             CudaAvailable = cuda,
             CudaDeviceCount = cuda ? torch.cuda.device_count() : 0,
             NativeLibraryPath = NativeRuntime.Directory ?? "",
+            Models = Models.Loaded.Select(m => m.Info).ToList(),
             Dependencies = DependencyVersions(),
         };
     }

@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fssd.Engine.Persistence;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Models;
+
+/// <summary>The logits and the reduced taps [B, D_k] of one forward pass, in tap order.</summary>
+public sealed class ModelOutput : IDisposable
+{
+    public ModelOutput(Tensor logits, IReadOnlyList<Tensor> features)
+    {
+        Logits = logits;
+        Features = features;
+    }
+
+    public Tensor Logits { get; }
+    public IReadOnlyList<Tensor> Features { get; }
+
+    public void Dispose()
+    {
+        Logits.Dispose();
+        foreach (var f in Features) f.Dispose();
+    }
+}
+
+/// <summary>
+/// A classifier in the session: the network on its device, in eval mode, with its taps, input spec
+/// and class names. Cached by the session; <see cref="Info"/> is what users see.
+/// </summary>
+public sealed class LoadedModel : IDisposable
+{
+    internal LoadedModel(FssdModel info, ITappedNetwork network, IReadOnlyList<TapDefinition> taps,
+        Device device, ModelManifest manifest)
+    {
+        Info = info;
+        Network = network;
+        Taps = taps;
+        Device = device;
+        Manifest = manifest;
+    }
+
+    public FssdModel Info { get; }
+    public ITappedNetwork Network { get; }
+    public IReadOnlyList<TapDefinition> Taps { get; }
+    public Device Device { get; }
+
+    /// <summary>The manifest with every default filled in (what Export-FssdModel writes).</summary>
+    public ModelManifest Manifest { get; }
+
+    /// <summary>Runs the network on a normalized input batch [B, C, H, W] on this model's device.</summary>
+    public ModelOutput Forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var outputs = Network.Forward(input);
+        var features = Taps.Select(t => t.Reduce(outputs[t.OutputIndex])).ToArray();
+        var result = new ModelOutput(outputs[0].alias(), features);
+        result.Logits.MoveToOuterDisposeScope();
+        foreach (var f in features) f.MoveToOuterDisposeScope();
+        return result;
+    }
+
+    public int TapIndex(string name)
+    {
+        for (int i = 0; i < Taps.Count; i++)
+            if (Taps[i].Name.Equals(name, StringComparison.OrdinalIgnoreCase)) return i;
+        throw new ArgumentException(
+            $"The model '{Info.Name}' has no tap '{name}'; its taps are {string.Join(", ", Taps.Select(t => t.Name))}.", nameof(name));
+    }
+
+    public void Dispose() => Network.Dispose();
+}

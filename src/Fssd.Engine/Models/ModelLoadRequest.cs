@@ -1,0 +1,18 @@
+using System.Collections.Generic;
+
+namespace Fssd.Engine.Models;
+
+/// <summary>What Import-FssdModel asks for: a manifest, or a weights file with an architecture and options.</summary>
+public sealed class ModelLoadRequest
+{
+    public string Path { get; init; } = "";
+    public string? Architecture { get; init; }
+    public string? Name { get; init; }
+    public IReadOnlyList<string>? ClassNames { get; init; }
+    public int[]? InputSize { get; init; }
+    public ColorMode? ColorMode { get; init; }
+    public double[]? Mean { get; init; }
+    public double[]? Std { get; init; }
+    public string? Stem { get; init; }
+    public IReadOnlyList<string>? Layers { get; init; }
+}

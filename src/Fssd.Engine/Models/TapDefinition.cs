@@ -1,0 +1,32 @@
+using System.Collections.Generic;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Models;
+
+/// <summary>
+/// One tap: its name, which output of the network it reads (0 is the logits) and how it is reduced.
+/// Scoring code reads these as data; it never branches on the architecture.
+/// </summary>
+public sealed record TapDefinition(string Name, int OutputIndex, TapReduction Reduction)
+{
+    /// <summary>Reduces a raw tap [B, ...] to one vector per input [B, D].</summary>
+    public Tensor Reduce(Tensor raw) => Reduction switch
+    {
+        TapReduction.SpatialMean when raw.dim() > 2 => raw.flatten(2).mean(new long[] { 2 }),
+        _ => raw.flatten(1),
+    };
+}
+
+/// <summary>A network's raw outputs: index 0 the logits, then its feature maps.</summary>
+public interface ITappedNetwork : System.IDisposable
+{
+    /// <summary>The taps the architecture offers, in order.</summary>
+    IReadOnlyList<TapDefinition> DefaultTaps { get; }
+
+    /// <summary>Runs the network; element 0 is the logits.</summary>
+    Tensor[] Forward(Tensor input);
+
+    /// <summary>The module, for parameters, device moves and eval mode.</summary>
+    nn.Module Module { get; }
+}

@@ -1,0 +1,141 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Fssd.Engine.Persistence;
+
+/// <summary>
+/// A model manifest (YAML): what network, which weights (relative to the manifest), the classes, the
+/// input spec and the taps. Every field but architecture and weights has a per-architecture default.
+/// </summary>
+public sealed class ModelManifest
+{
+    public const int CurrentFormatVersion = 1;
+
+    public int FormatVersion { get; set; } = CurrentFormatVersion;
+    public string? Name { get; set; }
+
+    /// <summary>LeNet, ResNet18, ResNet34 or TorchScript.</summary>
+    public string Architecture { get; set; } = "";
+
+    /// <summary>ResNet only: cifar (3×3, no max-pool) or imagenet (7×7 and max-pool).</summary>
+    public string? Stem { get; set; }
+
+    /// <summary>The weights or TorchScript file, relative to the manifest.</summary>
+    public string Weights { get; set; } = "";
+
+    public int? ClassCount { get; set; }
+    public List<string>? ClassNames { get; set; }
+    public InputManifest? Input { get; set; }
+    public List<TapManifest>? Taps { get; set; }
+
+    private static readonly IDeserializer Reader = new DeserializerBuilder()
+        .WithNamingConvention(CamelCaseNamingConvention.Instance)
+        .Build();
+
+    private static readonly ISerializer Writer = new SerializerBuilder()
+        .WithNamingConvention(CamelCaseNamingConvention.Instance)
+        .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
+        .Build();
+
+    /// <summary>Reads a manifest; a wrong field or value is an error that names the file and the line.</summary>
+    public static ModelManifest Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FssdModelException($"The manifest '{path}' cannot be read: {e.Message}", e);
+        }
+        ModelManifest? manifest;
+        try
+        {
+            manifest = Reader.Deserialize<ModelManifest>(text);
+        }
+        catch (YamlException e)
+        {
+            string cause = e.InnerException?.Message ?? e.Message;
+            throw new FssdModelException($"The manifest '{path}' is not valid (line {e.Start.Line}, column {e.Start.Column}): {cause}", e);
+        }
+        if (manifest is null) throw new FssdModelException($"The manifest '{path}' is empty.");
+        manifest.Validate(path);
+        return manifest;
+    }
+
+    public string ToYaml(bool withoutWeights = false)
+    {
+        if (!withoutWeights) return Writer.Serialize(this);
+        string weights = Weights;
+        try
+        {
+            Weights = "";
+            return Writer.Serialize(this);
+        }
+        finally
+        {
+            Weights = weights;
+        }
+    }
+
+    /// <summary>Checks what YAML typing cannot: known architecture, a weights file, sane input numbers.</summary>
+    public void Validate(string path)
+    {
+        void Fail(string what) => throw new FssdModelException($"The manifest '{path}' is not valid: {what}.");
+        if (FormatVersion != CurrentFormatVersion)
+            Fail($"formatVersion is {FormatVersion}; this module reads version {CurrentFormatVersion}");
+        if (string.IsNullOrWhiteSpace(Architecture)) Fail("architecture is missing (LeNet, ResNet18, ResNet34 or TorchScript)");
+        if (!Models.Architectures.ArchitectureCatalog.IsKnown(Architecture))
+            Fail($"architecture '{Architecture}' is not one of {string.Join(", ", Models.Architectures.ArchitectureCatalog.Names)}");
+        if (string.IsNullOrWhiteSpace(Weights)) Fail("weights is missing (the weights file, relative to the manifest)");
+        if (Stem is not null && !Stem.Equals("cifar", StringComparison.OrdinalIgnoreCase) && !Stem.Equals("imagenet", StringComparison.OrdinalIgnoreCase))
+            Fail($"stem '{Stem}' is neither cifar nor imagenet");
+        if (ClassCount is <= 0) Fail($"classCount {ClassCount} must be positive");
+        if (ClassCount is not null && ClassNames is not null && ClassNames.Count != ClassCount)
+            Fail($"classCount is {ClassCount} but {ClassNames.Count} classNames are given");
+        Input?.Validate(Fail);
+        if (Taps is not null)
+        {
+            foreach (var tap in Taps)
+            {
+                if (string.IsNullOrWhiteSpace(tap.Name)) Fail("a tap has no name");
+                if (tap.Reduction is not null && !Enum.TryParse<TapReduction>(tap.Reduction, true, out _))
+                    Fail($"tap '{tap.Name}' has reduction '{tap.Reduction}' (use flatten or spatialMean)");
+            }
+        }
+    }
+}
+
+/// <summary>The input spec as written in a manifest.</summary>
+public sealed class InputManifest
+{
+    public int? Channels { get; set; }
+    public int? Height { get; set; }
+    public int? Width { get; set; }
+    public string? ColorMode { get; set; }
+    public List<double>? ValueRange { get; set; }
+    public List<double>? Mean { get; set; }
+    public List<double>? Std { get; set; }
+
+    internal void Validate(Action<string> fail)
+    {
+        if (Channels is not null and not (1 or 3)) fail($"input.channels is {Channels}; use 1 (gray) or 3 (RGB)");
+        if (Height is <= 0 || Width is <= 0) fail("input.height and input.width must be positive");
+        if (ColorMode is not null && !Enum.TryParse<Fssd.ColorMode>(ColorMode, true, out _)) fail($"input.colorMode '{ColorMode}' is neither gray nor rgb");
+        if (ValueRange is not null && (ValueRange.Count != 2 || ValueRange[0] >= ValueRange[1])) fail("input.valueRange must be [low, high] with low < high");
+        if (Std is not null && Std.Exists(s => s <= 0)) fail("input.std values must be positive");
+        if (Mean is not null && Std is not null && Mean.Count != Std.Count) fail($"input.mean has {Mean.Count} values but input.std has {Std.Count}");
+    }
+}
+
+/// <summary>A tap as written in a manifest: the name, and optionally its reduction.</summary>
+public sealed class TapManifest
+{
+    public string Name { get; set; } = "";
+    public string? Reduction { get; set; }
+}

@@ -1,0 +1,175 @@
+using System;
+using System.IO;
+using System.Linq;
+using Fssd.Engine.Models;
+using Fssd.Engine.Models.Architectures;
+using Fssd.Engine.Runtime;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Tests;
+
+public class ModelImportTests
+{
+    private static LoadedModel Import(ModelLoadRequest request) =>
+        FssdSession.Current.Models.GetOrLoad(request, FssdSession.Current.Device, out _);
+
+    private static ModelLoadRequest Fixture(string file, string architecture, params string[] layers) => new()
+    {
+        Path = ModelReference.FixturePath(file),
+        Architecture = architecture,
+        Layers = layers.Length == 0 ? null : layers,
+    };
+
+    [Theory]
+    [InlineData("lenet.pt")]
+    [InlineData("lenet.safetensors")]
+    public void LeNet_state_dict_matches_PyTorch(string file)
+    {
+        var model = Import(Fixture(file, "LeNet"));
+        Assert.Equal(new[] { "conv1", "conv2", "fc1", "logits" }, model.Info.Layers.Select(l => l.Name));
+        Assert.Equal(new[] { 21632, 36864, 128, 10 }, model.Info.Layers.Select(l => l.FeatureSize));
+        Assert.Equal(28, model.Info.InputSpec.Height);
+        Assert.Equal(0.2860, model.Info.InputSpec.Mean[0]);
+        ModelReference.Load("lenet.reference.json").Check(model);
+    }
+
+    [Theory]
+    [InlineData("lenet.traced.pt")]
+    [InlineData("lenet.scripted.pt")]
+    public void LeNet_TorchScript_tuple_matches_PyTorch(string file)
+    {
+        var request = new ModelLoadRequest
+        {
+            Path = ModelReference.FixturePath(file), Architecture = "TorchScript",
+            InputSize = new[] { 28, 28 }, ColorMode = ColorMode.Gray, Layers = new[] { "conv1", "conv2", "fc1" },
+        };
+        var model = Import(request);
+        Assert.Equal(new[] { "conv1", "conv2", "fc1", "logits" }, model.Info.Layers.Select(l => l.Name));
+        ModelReference.Load("lenet.reference.json").Check(model);
+    }
+
+    [Fact]
+    public void TorchScript_features_are_named_layer1_to_K_without_a_manifest()
+    {
+        var model = Import(new ModelLoadRequest
+        {
+            Path = ModelReference.FixturePath("mlp7.scripted.pt"), Architecture = "TorchScript",
+            InputSize = new[] { 4, 4 }, ColorMode = ColorMode.Gray,
+        });
+        Assert.Equal(new[] { "layer1", "layer2", "layer3", "layer4", "layer5", "layer6", "logits" },
+            model.Info.Layers.Select(l => l.Name));
+        ModelReference.Load("mlp7.reference.json").Check(model);
+    }
+
+    [Fact]
+    public void TorchScript_returning_logits_alone_has_the_logits_tap()
+    {
+        var model = Import(new ModelLoadRequest
+        {
+            Path = ModelReference.FixturePath("lenet.logits.pt"), Architecture = "TorchScript",
+            InputSize = new[] { 28, 28 }, ColorMode = ColorMode.Gray,
+        });
+        Assert.Equal(new[] { "logits" }, model.Info.Layers.Select(l => l.Name));
+        Assert.Equal(10, model.Info.ClassNames.Count);
+    }
+
+    [Fact]
+    public void ResNet18_with_torchvision_names_matches_PyTorch()
+    {
+        var model = Import(Fixture("resnet18_cifar.pt", "ResNet18"));
+        Assert.Equal(new[] { "stem", "layer1", "layer2", "layer3", "layer4", "penultimate", "logits" },
+            model.Info.Layers.Select(l => l.Name));
+        Assert.Equal(new[] { 64, 64, 128, 256, 512, 512, 10 }, model.Info.Layers.Select(l => l.FeatureSize));
+        Assert.Equal("cifar", model.Manifest.Stem);
+        ModelReference.Load("resnet18_cifar.reference.json").Check(model);
+    }
+
+    [Fact]
+    public void ResNet_ImageNet_form_has_a_7x7_stem_and_runs_on_larger_inputs()
+    {
+        using var scope = NewDisposeScope();
+        using var net = ResNet.ResNet34(5, ResNetStem.ImageNet);
+        net.eval();
+        var names = net.state_dict().Keys.ToList();
+        Assert.Contains("layer3.5.conv2.weight", names);
+        Assert.Contains("layer2.0.downsample.1.running_var", names);
+        Assert.Equal(new long[] { 64, 3, 7, 7 }, net.state_dict()["conv1.weight"].shape);
+        using var noGrad = no_grad();
+        var outputs = net.Forward(randn(1, 3, 64, 64));
+        Assert.Equal(new long[] { 1, 5 }, outputs[0].shape);
+        Assert.Equal(new long[] { 1, 64, 16, 16 }, outputs[1].shape); // stem after max-pool
+    }
+
+    [Fact]
+    public void TorchSharp_own_format_round_trips()
+    {
+        var source = Import(Fixture("lenet.pt", "LeNet"));
+        string path = Path.Combine(Path.GetTempPath(), $"fssd-lenet-{Guid.NewGuid():N}.dat");
+        try
+        {
+            source.Network.Module.save(path);
+            Assert.Equal(WeightsFormat.TorchSharp, WeightsFormatDetector.Detect(path));
+            var copy = Import(new ModelLoadRequest { Path = path, Architecture = "LeNet" });
+            ModelReference.Load("lenet.reference.json").Check(copy);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Importing_the_same_file_twice_returns_the_cached_instance()
+    {
+        var first = FssdSession.Current.Models.GetOrLoad(Fixture("lenet.safetensors", "LeNet"), FssdSession.Current.Device, out _);
+        var again = FssdSession.Current.Models.GetOrLoad(Fixture("lenet.safetensors", "LeNet"), FssdSession.Current.Device, out bool cached);
+        Assert.True(cached);
+        Assert.Same(first, again);
+    }
+
+    [Fact]
+    public void Weights_of_another_network_are_refused_with_the_first_mismatches()
+    {
+        var e = Assert.Throws<FssdModelException>(() => Import(Fixture("resnet18_cifar.pt", "LeNet")));
+        Assert.Contains("resnet18_cifar.pt", e.Message);
+        Assert.Contains("do not fit LeNet", e.Message);
+        Assert.Contains("missing 'conv1.bias'", e.Message);
+        Assert.Contains("more", e.Message);
+    }
+
+    [Fact]
+    public void A_truncated_archive_is_refused()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"fssd-truncated-{Guid.NewGuid():N}.pt");
+        try
+        {
+            var bytes = File.ReadAllBytes(ModelReference.FixturePath("lenet.pt"));
+            File.WriteAllBytes(path, bytes.Take(bytes.Length / 2).ToArray());
+            var e = Assert.Throws<FssdModelException>(() => Import(new ModelLoadRequest { Path = path, Architecture = "LeNet" }));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("truncated", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_text_file_is_not_a_model()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"fssd-text-{Guid.NewGuid():N}.pt");
+        try
+        {
+            File.WriteAllText(path, "these are not weights\n");
+            var e = Assert.Throws<FssdModelException>(() => Import(new ModelLoadRequest { Path = path, Architecture = "LeNet" }));
+            Assert.Contains(path, e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
