@@ -11,7 +11,10 @@
     FormatsToProcess     = @('Fssd.Format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
+        'Export-FssdModel'
         'Get-FssdContext'
+        'Import-FssdModel'
+        'Remove-FssdModel'
         'Set-FssdContext'
     )
     VariablesToExport    = @()

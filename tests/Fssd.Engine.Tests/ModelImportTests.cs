@@ -173,3 +173,28 @@ public class ModelImportTests
         }
     }
 }
+
+public class ModelExportTests
+{
+    [Fact]
+    public void Exported_manifest_and_safetensors_reproduce_the_model()
+    {
+        var session = FssdSession.Current;
+        var source = session.Models.GetOrLoad(new ModelLoadRequest
+        {
+            Path = ModelReference.FixturePath("lenet.pt"), Architecture = "LeNet",
+        }, session.Device, out _);
+        string dir = Path.Combine(Path.GetTempPath(), $"fssd-export-{Guid.NewGuid():N}");
+        try
+        {
+            string manifest = Fssd.Engine.Persistence.ModelExporter.Export(source, dir, "copy");
+            var copy = session.Models.GetOrLoad(new ModelLoadRequest { Path = manifest }, session.Device, out _);
+            Assert.NotSame(source, copy);
+            ModelReference.Load("lenet.reference.json").Check(copy);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Fssd.Engine.Models;
+using Fssd.Engine.Models.Architectures;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Persistence;
+
+/// <summary>Writes a model as a manifest plus weights that Import-FssdModel (and PyTorch) read back.</summary>
+public static class ModelExporter
+{
+    /// <summary>The files an export of <paramref name="model"/> to <paramref name="directory"/> writes.</summary>
+    public static (string Manifest, string Weights) PlannedPaths(LoadedModel model, string directory, string? name)
+    {
+        string stem = SafeName(name ?? model.Info.Name);
+        string ext = model.Info.Architecture == ArchitectureCatalog.TorchScript ? ".pt" : ".safetensors";
+        return (Path.Combine(directory, stem + ".yaml"), Path.Combine(directory, stem + ext));
+    }
+
+    /// <summary>Writes weights (safetensors; TorchScript archives are copied) and the manifest, each atomically.</summary>
+    public static string Export(LoadedModel model, string directory, string? name)
+    {
+        Directory.CreateDirectory(directory);
+        var (manifestPath, weightsPath) = PlannedPaths(model, directory, name);
+        string tempWeights = weightsPath + ".tmp";
+        if (model.Info.Architecture == ArchitectureCatalog.TorchScript)
+        {
+            File.Copy(model.Info.WeightsPath, tempWeights, overwrite: true);
+        }
+        else
+        {
+            var state = new Dictionary<string, Tensor>();
+            foreach (var (key, value) in model.Network.Module.state_dict()) state[key] = value.detach().cpu();
+            Safetensors.SaveStateDict(tempWeights, state);
+        }
+        File.Move(tempWeights, weightsPath, overwrite: true);
+
+        var manifest = model.Manifest;
+        string yaml;
+        string weights = manifest.Weights;
+        string? savedName = manifest.Name;
+        try
+        {
+            manifest.Weights = Path.GetFileName(weightsPath);
+            manifest.Name = name ?? manifest.Name;
+            yaml = manifest.ToYaml();
+        }
+        finally
+        {
+            manifest.Weights = weights;
+            manifest.Name = savedName;
+        }
+        AtomicFile.WriteAllText(manifestPath, "# Fssd model manifest: Import-FssdModel -Path <this file>\n" + yaml);
+        return manifestPath;
+    }
+
+    private static string SafeName(string name)
+    {
+        var invalid = Path.GetInvalidFileNameChars();
+        string cleaned = new string(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray()).Trim();
+        return cleaned.Length == 0 ? "model" : cleaned;
+    }
+}
+
+/// <summary>Writes a file through a temporary sibling and a rename, so readers never see half of it.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllText(string path, string text)
+    {
+        string temp = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+}

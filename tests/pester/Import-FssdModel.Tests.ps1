@@ -1,0 +1,130 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+    $fixtures = Join-Path $RepoRoot 'tests/fixtures/models'
+    $work = Join-Path ([IO.Path]::GetTempPath()) "fssd-import-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $work
+}
+
+AfterAll {
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Import-FssdModel' {
+    It 'loads a PyTorch LeNet state_dict with the authors'' taps and input defaults' {
+        $m = Import-FssdModel -Path (Join-Path $fixtures 'lenet.pt') -Architecture LeNet
+        $m | Should -BeOfType ([Fssd.FssdModel])
+        $m.Architecture | Should -Be 'LeNet'
+        $m.Layers.Name | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
+        $m.Layers.FeatureSize | Should -Be @(21632, 36864, 128, 10)
+        $m.InputSpec.Height | Should -Be 28
+        $m.InputSpec.ColorMode | Should -Be 'Gray'
+        $m.InputSpec.Mean | Should -Be @(0.2860)
+        $m.InputSpec.Std | Should -Be @(0.3530)
+        $m.Sha256 | Should -Match '^[0-9a-f]{64}$'
+        $m.Sha256 | Should -Be (Get-FileHash (Join-Path $fixtures 'lenet.pt') -Algorithm SHA256).Hash.ToLowerInvariant()
+    }
+
+    It 'loads safetensors weights and FileInfo from the pipeline' {
+        $m = Get-Item (Join-Path $fixtures 'lenet.safetensors') | Import-FssdModel -Architecture LeNet
+        $m.Layers.Count | Should -Be 4
+    }
+
+    It 'loads a torchvision-named ResNet18 and reads the CIFAR stem off the weights' {
+        $m = Import-FssdModel (Join-Path $fixtures 'resnet18_cifar.pt') -Architecture ResNet18
+        $m.Layers.Name | Should -Be @('stem', 'layer1', 'layer2', 'layer3', 'layer4', 'penultimate', 'logits')
+        $m.Layers.Reduction[0] | Should -Be 'SpatialMean'
+        $m.InputSpec.Channels | Should -Be 3
+        $m.InputSpec.Height | Should -Be 32
+    }
+
+    It 'loads traced and scripted TorchScript tuples with named features' -ForEach @(
+        @{ File = 'lenet.traced.pt' }, @{ File = 'lenet.scripted.pt' }) {
+        $m = Import-FssdModel (Join-Path $fixtures $File) -Architecture TorchScript -InputSize 28, 28 -ColorMode Gray -Layer conv1, conv2, fc1
+        $m.Layers.Name | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
+        $m.Layers.FeatureSize | Should -Be @(21632, 36864, 128, 10)
+    }
+
+    It 'names more than five TorchScript features layer1..K' {
+        $m = Import-FssdModel (Join-Path $fixtures 'mlp7.scripted.pt') -Architecture TorchScript -InputSize 4, 4 -ColorMode Gray
+        $m.Layers.Name | Should -Be @('layer1', 'layer2', 'layer3', 'layer4', 'layer5', 'layer6', 'logits')
+    }
+
+    It 'returns the cached model the second time, at once' {
+        $path = Join-Path $fixtures 'lenet.scripted.pt'
+        $first = Import-FssdModel $path -Architecture TorchScript -InputSize 28, 28 -ColorMode Gray -Layer conv1, conv2, fc1
+        $elapsed = Measure-Command {
+            $script:second = Import-FssdModel $path -Architecture TorchScript -InputSize 28, 28 -ColorMode Gray -Layer conv1, conv2, fc1
+        }
+        Write-Host ("    second import of {0}: {1:F1} ms (first load took {2:F0} ms)" -f (Split-Path $path -Leaf), $elapsed.TotalMilliseconds, $first.LoadMilliseconds)
+        [object]::ReferenceEquals($first, $second) | Should -BeTrue
+        (Get-FssdContext).Models.Id | Should -Contain $first.Id
+    }
+
+    It 'reads a manifest with relative weights, class names and taps' {
+        Copy-Item (Join-Path $fixtures 'lenet.safetensors') (Join-Path $work 'weights.safetensors')
+        @'
+architecture: LeNet
+weights: weights.safetensors
+classNames: [zero, one, two, three, four, five, six, seven, eight, nine]
+taps:
+  - name: fc1
+  - name: conv2
+    reduction: spatialMean
+'@ | Set-Content (Join-Path $work 'lenet.yaml')
+        $m = Import-FssdModel (Join-Path $work 'lenet.yaml')
+        $m.ClassNames[9] | Should -Be 'nine'
+        $m.Layers.Name | Should -Be @('fc1', 'conv2')
+        $m.Layers[1].FeatureSize | Should -Be 64
+        $m.Layers[1].Reduction | Should -Be 'SpatialMean'
+        $m.Name | Should -Be 'lenet'
+    }
+
+    It 'shows models as a table' {
+        $text = Import-FssdModel (Join-Path $fixtures 'lenet.pt') -Architecture LeNet | Format-Table | Out-String
+        $text | Should -Match 'LeNet'
+        $text | Should -Match '1x28x28'
+        $text | Should -Match 'conv1, conv2, fc1, logits'
+    }
+}
+
+Describe 'Import-FssdModel on bad input' {
+    BeforeAll {
+        function Get-ImportError([scriptblock] $Action) {
+            try { & $Action; return $null } catch { return $_ }
+        }
+        $text = Join-Path $work 'notes.pt'
+        'these are not weights' | Set-Content $text
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $fixtures 'lenet.pt'))
+        $truncated = Join-Path $work 'truncated.pt'
+        [IO.File]::WriteAllBytes($truncated, $bytes[0..($bytes.Length / 3)])
+        $badManifest = Join-Path $work 'bad.yaml'
+        "architecture: LeNet`nweights: weights.safetensors`ncolours: 3`n" | Set-Content $badManifest
+        $badArch = Join-Path $work 'badarch.yaml'
+        "architecture: VGG16`nweights: weights.safetensors`n" | Set-Content $badArch
+    }
+
+    It 'names the file and the cause: <Case>' -ForEach @(
+        @{ Case = 'a missing file'; Target = 'missing.pt'; Arch = 'LeNet'; Cause = 'does not exist' }
+        @{ Case = 'a file that is not a model'; Target = 'notes.pt'; Arch = 'LeNet'; Cause = 'not a PyTorch state_dict' }
+        @{ Case = 'weights that do not fit'; Target = 'RESNET'; Arch = 'LeNet'; Cause = 'do not fit LeNet' }
+        @{ Case = 'a truncated archive'; Target = 'truncated.pt'; Arch = 'LeNet'; Cause = 'truncated' }
+        @{ Case = 'a manifest with a wrong field'; Target = 'bad.yaml'; Arch = $null; Cause = "colours" }
+        @{ Case = 'a manifest with an unknown architecture'; Target = 'badarch.yaml'; Arch = $null; Cause = "VGG16" }
+    ) {
+        $path = if ($Target -eq 'RESNET') { Join-Path $fixtures 'resnet18_cifar.pt' } else { Join-Path $work $Target }
+        $err = if ($Arch) { Get-ImportError { Import-FssdModel -Path $path -Architecture $Arch } }
+               else { Get-ImportError { Import-FssdModel -Path $path } }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -BeLike 'FssdModelInvalid*'
+        $err.Exception.Message | Should -BeLike "*$path*"
+        $err.Exception.Message | Should -BeLike "*$Cause*"
+        (Get-FssdContext).Device | Should -Be 'cpu' -Because 'PowerShell keeps running'
+    }
+
+    It 'lists the first mismatches of weights that do not fit' {
+        $err = Get-ImportError { Import-FssdModel (Join-Path $fixtures 'resnet18_cifar.pt') -Architecture LeNet }
+        $err.Exception.Message | Should -Match "missing 'conv1.bias'"
+        $err.Exception.Message | Should -Match 'and \d+ more'
+    }
+}
