@@ -80,6 +80,12 @@ taps:
         $m.Name | Should -Be 'lenet'
     }
 
+    It 'keeps libtorch''s NNPACK warnings out of the console' {
+        $out = Invoke-FreshPwsh "Import-Module '$ModulePath'; `$m = Import-FssdModel '$(Join-Path $fixtures 'resnet18_cifar.pt')' -Architecture ResNet18; 'layers=' + `$m.Layers.Count"
+        $out | Should -Contain 'layers=7'
+        ($out | Out-String) | Should -Not -Match 'NNPACK'
+    }
+
     It 'shows models as a table' {
         $text = Import-FssdModel (Join-Path $fixtures 'lenet.pt') -Architecture LeNet | Format-Table | Out-String
         $text | Should -Match 'LeNet'

@@ -155,6 +155,15 @@ public static class ModelLoader
 
     private static string FirstLine(string message) => message.Split('\n')[0].Trim();
 
+    /// <summary>The one line of a libtorch error that says what went wrong (TorchScript adds a traceback).</summary>
+    private static string TorchError(string message)
+    {
+        var lines = message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        string? runtime = lines.LastOrDefault(l => l.StartsWith("RuntimeError:", StringComparison.Ordinal));
+        string line = runtime is not null ? runtime["RuntimeError:".Length..].Trim() : lines.FirstOrDefault() ?? message;
+        return line.EndsWith('.') ? line : line + ".";
+    }
+
     private static int? InferClasses(Dictionary<string, Tensor>? state, string architecture)
     {
         string key = architecture == ArchitectureCatalog.LeNet ? "fc2.weight" : "fc.weight";
@@ -203,16 +212,16 @@ public static class ModelLoader
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var example = zeros(new long[] { 1, input.Channels, input.Height, input.Width }, device: device);
-        if (network is TorchScriptNetwork script) script.Probe(example);
         Tensor[] outputs;
         try
         {
+            if (network is TorchScriptNetwork script) script.Probe(example);
             outputs = network.Forward(example);
         }
-        catch (Exception e) when (e is ExternalException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is not FssdModelException and not OutOfMemoryException)
         {
             throw new FssdModelException(
-                $"The network from '{weightsPath}' does not accept a {input.Channels}x{input.Height}x{input.Width} input: {FirstLine(e.Message)}. Check -InputSize and -ColorMode.", e);
+                $"The network from '{weightsPath}' does not accept a {input.Channels}x{input.Height}x{input.Width} input: {TorchError(e.Message)} Check -InputSize and -ColorMode.", e);
         }
         if (outputs[0].dim() != 2)
             throw new FssdModelException($"The first output of '{weightsPath}' has shape [{string.Join(", ", outputs[0].shape)}]; expected logits [batch, classes].");

@@ -64,6 +64,7 @@ public static class NativeRuntime
                 loaded[library.Names[0]] = path;
             }
             NativeLibrary.SetDllImportResolver(typeof(TorchSharp.torch).Assembly, Resolve);
+            if (Handles.TryGetValue("torch_cpu", out IntPtr torchCpu)) LibtorchSettings.DisableNnpack(torchCpu);
             LoadedLibraries = loaded;
             _directory = directory;
         }
