@@ -146,7 +146,23 @@ function Test-NativeFile {
     }
 }
 
+function Install-TestData {
+    # FashionMNIST's original IDX files come from Debian's dataset-fashion-mnist package.
+    $fashion = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz'
+    if (-not $IsLinux -or (Test-Path -LiteralPath $fashion)) { return }
+    $aptGet = Get-Command apt-get -ErrorAction Ignore
+    if ($aptGet -and (id -u) -eq '0') {
+        Write-Host 'Installing Debian''s dataset-fashion-mnist (FashionMNIST IDX files) for the tests'
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        Invoke-Native apt-get @('update', '-qq')
+        Invoke-Native apt-get @('install', '-y', '-qq', 'dataset-fashion-mnist')
+    } else {
+        Write-Warning "FashionMNIST is not at $fashion; install Debian's dataset-fashion-mnist (as root) or tests that read it fail."
+    }
+}
+
 function Invoke-Test {
+    Install-TestData
     Invoke-Build
     $resultsDir = Join-Path $root 'tests/out'
     $null = New-Item -ItemType Directory -Force -Path $resultsDir

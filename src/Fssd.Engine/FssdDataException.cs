@@ -1,0 +1,10 @@
+using System;
+
+namespace Fssd.Engine;
+
+/// <summary>A data file or folder could not be read; the message names it and the cause.</summary>
+public class FssdDataException : Exception
+{
+    public FssdDataException(string message) : base(message) { }
+    public FssdDataException(string message, Exception inner) : base(message, inner) { }
+}
