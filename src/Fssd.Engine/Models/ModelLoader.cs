@@ -64,7 +64,7 @@ public static class ModelLoader
         string weightsPath = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, given.Weights));
         string architecture = ArchitectureCatalog.Canonical(given.Architecture);
         var format = WeightsFormatDetector.Detect(weightsPath);
-        var resolved = Clone(given);
+        var resolved = given.Clone();
         resolved.Architecture = architecture;
 
         ITappedNetwork network;
@@ -262,11 +262,4 @@ public static class ModelLoader
 
     private static TapReduction? ParseReduction(string? text) =>
         text is null ? null : Enum.Parse<TapReduction>(text, true);
-
-    private static ModelManifest Clone(ModelManifest m) => new()
-    {
-        FormatVersion = m.FormatVersion, Name = m.Name, Architecture = m.Architecture, Stem = m.Stem,
-        Weights = m.Weights, ClassCount = m.ClassCount, ClassNames = m.ClassNames?.ToList(),
-        Input = m.Input, Taps = m.Taps?.ToList(),
-    };
 }

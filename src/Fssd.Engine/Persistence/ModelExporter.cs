@@ -38,21 +38,11 @@ public static class ModelExporter
         }
         File.Move(tempWeights, weightsPath, overwrite: true);
 
-        var manifest = model.Manifest;
-        string yaml;
-        string weights = manifest.Weights;
-        string? savedName = manifest.Name;
-        try
-        {
-            manifest.Weights = Path.GetFileName(weightsPath);
-            manifest.Name = name ?? manifest.Name;
-            yaml = manifest.ToYaml();
-        }
-        finally
-        {
-            manifest.Weights = weights;
-            manifest.Name = savedName;
-        }
+        // The cached model's manifest is shared; write a copy.
+        var manifest = model.Manifest.Clone();
+        manifest.Weights = Path.GetFileName(weightsPath);
+        manifest.Name = name ?? manifest.Name;
+        string yaml = manifest.ToYaml();
         AtomicFile.WriteAllText(manifestPath, "# Fssd model manifest: Import-FssdModel -Path <this file>\n" + yaml);
         return manifestPath;
     }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
@@ -68,20 +69,15 @@ public sealed class ModelManifest
         return manifest;
     }
 
-    public string ToYaml(bool withoutWeights = false)
+    public string ToYaml() => Writer.Serialize(this);
+
+    /// <summary>A copy whose lists can be changed without touching this manifest.</summary>
+    public ModelManifest Clone() => new()
     {
-        if (!withoutWeights) return Writer.Serialize(this);
-        string weights = Weights;
-        try
-        {
-            Weights = "";
-            return Writer.Serialize(this);
-        }
-        finally
-        {
-            Weights = weights;
-        }
-    }
+        FormatVersion = FormatVersion, Name = Name, Architecture = Architecture, Stem = Stem,
+        Weights = Weights, ClassCount = ClassCount, ClassNames = ClassNames?.ToList(),
+        Input = Input, Taps = Taps?.ToList(),
+    };
 
     /// <summary>Checks what YAML typing cannot: known architecture, a weights file, sane input numbers.</summary>
     public void Validate(string path)

@@ -26,8 +26,9 @@ public sealed class ModelCache
         string weights = Path.GetFullPath(Path.Combine(baseDir, manifest.Weights));
         string sha = HashFile(weights);
         // The weights' content stands for the weights; the rest of the manifest for the options.
-        string options = manifest.ToYaml(withoutWeights: true);
-        string id = Key(sha, options, device.ToString());
+        var options = manifest.Clone();
+        options.Weights = "";
+        string id = Key(sha, options.ToYaml(), device.ToString());
         bool created = false;
         var lazy = _models.GetOrAdd(id, key => new Lazy<LoadedModel>(() =>
         {

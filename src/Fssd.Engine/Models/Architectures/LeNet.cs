@@ -12,7 +12,7 @@ namespace Fssd.Engine.Models.Architectures;
 /// dropout 0.5; fc2 128→10. Parameter names match that example, so its state_dict loads unchanged.
 /// Taps, as the authors take them: conv1, conv2 and fc1 after their ReLU, and the logits.
 /// </summary>
-public sealed class LeNet : Module<Tensor, Tensor[]>, ITappedNetwork
+public sealed class LeNet : BuiltInNetwork
 {
     private readonly Conv2d conv1;
     private readonly Conv2d conv2;
@@ -40,11 +40,7 @@ public sealed class LeNet : Module<Tensor, Tensor[]>, ITappedNetwork
         new TapDefinition("logits", 0, TapReduction.Flatten),
     };
 
-    public IReadOnlyList<TapDefinition> DefaultTaps => Taps;
-
-    public nn.Module Module => this;
-
-    public Tensor[] Forward(Tensor input) => forward(input);
+    public override IReadOnlyList<TapDefinition> DefaultTaps => Taps;
 
     public override Tensor[] forward(Tensor input)
     {

@@ -19,7 +19,7 @@ public enum ResNetStem
 /// torchvision checkpoints load unchanged. Taps: the stem, each of the four stages (spatial mean
 /// per channel), the pooled penultimate features and the logits.
 /// </summary>
-public sealed class ResNet : Module<Tensor, Tensor[]>, ITappedNetwork
+public sealed class ResNet : BuiltInNetwork
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
@@ -60,13 +60,9 @@ public sealed class ResNet : Module<Tensor, Tensor[]>, ITappedNetwork
         new TapDefinition("logits", 0, TapReduction.Flatten),
     };
 
-    public IReadOnlyList<TapDefinition> DefaultTaps => Taps;
-
-    public nn.Module Module => this;
+    public override IReadOnlyList<TapDefinition> DefaultTaps => Taps;
 
     public ResNetStem Stem => _stem;
-
-    public Tensor[] Forward(Tensor input) => forward(input);
 
     private static Sequential MakeStage(ref int inplanes, int planes, int blocks, int stride)
     {
