@@ -58,8 +58,8 @@ $publishDir = Join-Path $root "obj/publish/$Runtime-$Backend"
 
 # The natives each platform's module folder carries; nothing for other platforms.
 $nativeFiles = @{
-    'linux-x64' = @('libc10.so', 'libtorch_cpu.so', 'libtorch.so', 'libgomp-98b21ff3.so.1', 'libLibTorchSharp.so')
-    'win-x64'   = @('c10.dll', 'torch_cpu.dll', 'torch.dll', 'torch_global_deps.dll', 'libiomp5md.dll', 'libiompstubs5md.dll', 'uv.dll', 'LibTorchSharp.dll')
+    'linux-x64' = @('libc10.so', 'libtorch_cpu.so', 'libtorch.so', 'libgomp-98b21ff3.so.1', 'libLibTorchSharp.so', 'libSkiaSharp.so')
+    'win-x64'   = @('c10.dll', 'torch_cpu.dll', 'torch.dll', 'torch_global_deps.dll', 'libiomp5md.dll', 'libiompstubs5md.dll', 'uv.dll', 'LibTorchSharp.dll', 'libSkiaSharp.dll')
 }
 $cudaNativePatterns = @('*cuda*', '*cudnn*', '*cublas*', '*nvrtc*', '*nvToolsExt*', '*cufft*', '*curand*', '*cusparse*', '*cusolver*', '*nvJitLink*')
 
@@ -121,6 +121,10 @@ function Invoke-Build {
     foreach ($name in 'Fssd.psd1', 'Fssd.psm1', 'Fssd.Format.ps1xml') {
         Copy-Item -LiteralPath (Join-Path $root "module/$name") -Destination (Join-Path $moduleDir $name) -Force
     }
+    # The default model (LeNet on FashionMNIST) ships inside the module.
+    $modelsDir = Join-Path $moduleDir 'models'
+    $null = New-Item -ItemType Directory -Force -Path $modelsDir
+    Get-ChildItem -LiteralPath (Join-Path $root 'module/models') -File | ForEach-Object { Copy-IfChanged $_.FullName (Join-Path $modelsDir $_.Name) }
     $aboutDir = Join-Path $moduleDir 'en-US'
     $null = New-Item -ItemType Directory -Force -Path $aboutDir
     Copy-Item -Path (Join-Path $root 'module/en-US/*') -Destination $aboutDir -Force

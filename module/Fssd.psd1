@@ -11,9 +11,16 @@
     FormatsToProcess     = @('Fssd.Format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
+        'Export-FssdDataset'
         'Export-FssdModel'
         'Get-FssdContext'
+        'Get-FssdDataset'
+        'Get-FssdPrediction'
+        'Get-FssdSample'
         'Import-FssdModel'
+        'Install-FssdDataset'
+        'Measure-FssdAccuracy'
+        'New-FssdClassifier'
         'Remove-FssdModel'
         'Set-FssdContext'
     )

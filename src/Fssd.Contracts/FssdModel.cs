@@ -78,5 +78,8 @@ public sealed class FssdModel
     /// <summary>How long the import took, in milliseconds (0 when it came from the cache).</summary>
     public double LoadMilliseconds { get; init; }
 
+    /// <summary>How the model was trained, when New-FssdClassifier trained it; otherwise null.</summary>
+    public FssdTrainingInfo? Training { get; init; }
+
     public override string ToString() => $"{Name} ({Architecture}, {Device})";
 }

@@ -26,6 +26,18 @@ public abstract class FssdCmdlet : PSCmdlet, IDisposable
     protected void ThrowFssdError(Exception exception, string errorId, ErrorCategory category, object? target) =>
         ThrowTerminatingError(new ErrorRecord(exception, errorId, category, target));
 
+    /// <summary>
+    /// The session's network for a model object, or the module's default model when none is given.
+    /// Throws <see cref="Fssd.Engine.FssdModelException"/> when it is not loaded or cannot be.
+    /// </summary>
+    protected static Fssd.Engine.Models.LoadedModel ResolveModel(FssdModel? model)
+    {
+        var session = Fssd.Engine.Runtime.FssdSession.Current;
+        if (model is not null) return session.Models.Get(model);
+        var request = new Fssd.Engine.Models.ModelLoadRequest { Path = Fssd.Engine.Models.DefaultModel.ManifestPath };
+        return session.Models.GetOrLoad(request, session.Device, out _);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

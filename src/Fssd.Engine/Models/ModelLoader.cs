@@ -135,6 +135,7 @@ public static class ModelLoader
             WeightsPath = weightsPath,
             Sha256 = sha256,
             LoadMilliseconds = started.Elapsed.TotalMilliseconds,
+            Training = given.Training?.ToInfo(),
         };
         return new LoadedModel(info, network, taps, device, resolved);
     }

@@ -33,6 +33,9 @@ public sealed class ModelManifest
     public InputManifest? Input { get; set; }
     public List<TapManifest>? Taps { get; set; }
 
+    /// <summary>How the model was trained, when the module trained it.</summary>
+    public TrainingManifest? Training { get; set; }
+
     private static readonly IDeserializer Reader = new DeserializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance)
         .Build();
@@ -76,7 +79,7 @@ public sealed class ModelManifest
     {
         FormatVersion = FormatVersion, Name = Name, Architecture = Architecture, Stem = Stem,
         Weights = Weights, ClassCount = ClassCount, ClassNames = ClassNames?.ToList(),
-        Input = Input, Taps = Taps?.ToList(),
+        Input = Input, Taps = Taps?.ToList(), Training = Training,
     };
 
     /// <summary>Checks what YAML typing cannot: known architecture, a weights file, sane input numbers.</summary>
@@ -134,4 +137,44 @@ public sealed class TapManifest
 {
     public string Name { get; set; } = "";
     public string? Reduction { get; set; }
+}
+
+/// <summary>The training recipe and history as written in a manifest.</summary>
+public sealed class TrainingManifest
+{
+    public string Dataset { get; set; } = "";
+    public int TrainingCount { get; set; }
+    public string ValidationDataset { get; set; } = "";
+    public int ValidationCount { get; set; }
+    public int EpochsRequested { get; set; }
+    public int BatchSize { get; set; }
+    public string Optimizer { get; set; } = "";
+    public double LearningRate { get; set; }
+    public string Schedule { get; set; } = "";
+    public long Seed { get; set; }
+    public bool Augmented { get; set; }
+    public int Threads { get; set; }
+    public bool Interrupted { get; set; }
+    public List<EpochManifest> Epochs { get; set; } = new();
+
+    public FssdTrainingInfo ToInfo() => new()
+    {
+        Dataset = Dataset, TrainingCount = TrainingCount, ValidationDataset = ValidationDataset, ValidationCount = ValidationCount,
+        EpochsRequested = EpochsRequested, BatchSize = BatchSize, Optimizer = Optimizer, LearningRate = LearningRate,
+        Schedule = Schedule, Seed = Seed, Augmented = Augmented, Threads = Threads, Interrupted = Interrupted,
+        Epochs = Epochs.Select(e => new FssdEpochResult
+        {
+            Epoch = e.Epoch, Loss = e.Loss, Accuracy = e.Accuracy, LearningRate = e.LearningRate, Seconds = e.Seconds,
+        }).ToList(),
+    };
+}
+
+/// <summary>One epoch as written in a manifest.</summary>
+public sealed class EpochManifest
+{
+    public int Epoch { get; set; }
+    public double Loss { get; set; }
+    public double Accuracy { get; set; }
+    public double LearningRate { get; set; }
+    public double Seconds { get; set; }
 }

@@ -14,6 +14,9 @@ public sealed class NativePlatform
     public string Rid { get; }
     public IReadOnlyList<NativeLibraryFile> LoadOrder { get; }
 
+    /// <summary>SkiaSharp's native library on this platform.</summary>
+    public string ImagingLibrary => Rid.StartsWith("win", StringComparison.Ordinal) ? "libSkiaSharp.dll" : "libSkiaSharp.so";
+
     private NativePlatform(string rid, IReadOnlyList<NativeLibraryFile> loadOrder)
     {
         Rid = rid;

@@ -70,6 +70,36 @@ public static class NativeRuntime
         }
     }
 
+    private static IntPtr _imaging;
+
+    /// <summary>
+    /// Loads SkiaSharp's native library (image decoding and PNG writing) by full path from the same
+    /// folder, once per process, and answers SkiaSharp's by-name load with it.
+    /// </summary>
+    public static void EnsureImagingLoaded()
+    {
+        if (_imaging != IntPtr.Zero) return;
+        lock (Gate)
+        {
+            if (_imaging != IntPtr.Zero) return;
+            var platform = NativePlatform.Current;
+            string directory = FindDirectory(platform, platform.ImagingLibrary);
+            string path = Path.Combine(directory, platform.ImagingLibrary);
+            IntPtr handle;
+            try
+            {
+                handle = NativeLibrary.Load(path);
+            }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+            {
+                throw new FssdRuntimeException($"The image library '{path}' could not be loaded: {e.Message}", e);
+            }
+            NativeLibrary.SetDllImportResolver(typeof(SkiaSharp.SKBitmap).Assembly,
+                (name, _, _) => NativePlatform.NormalizeName(name) == "SkiaSharp" ? handle : IntPtr.Zero);
+            _imaging = handle;
+        }
+    }
+
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
         // Names come as TorchSharp writes them: "LibTorchSharp", "torch_cpu", sometimes with prefix/suffix.
@@ -77,7 +107,7 @@ public static class NativeRuntime
         return Handles.TryGetValue(key, out var handle) ? handle : IntPtr.Zero;
     }
 
-    private static string FindDirectory(NativePlatform platform)
+    private static string FindDirectory(NativePlatform platform, string? marker = null)
     {
         var candidates = new List<string>();
         string? overridden = Environment.GetEnvironmentVariable(DirectoryVariable);
@@ -92,12 +122,12 @@ public static class NativeRuntime
             candidates.Add(Path.GetFullPath(Path.Combine(here, "runtimes", platform.Rid, "native")));
             candidates.Add(here);
         }
-        string marker = platform.LoadOrder.Last().FileName;
+        marker ??= platform.LoadOrder.Last().FileName;
         foreach (var candidate in candidates)
         {
             if (File.Exists(Path.Combine(candidate, marker))) return candidate;
         }
         throw new FssdRuntimeException(
-            $"The native TorchSharp libraries ({marker}) were not found. Searched: {string.Join(", ", candidates)}.");
+            $"The native library {marker} was not found. Searched: {string.Join(", ", candidates)}.");
     }
 }

@@ -7,12 +7,13 @@ using Fssd.Engine.Runtime;
 namespace Fssd.PowerShell.Commands;
 
 /// <summary>Import-FssdModel: load a trained classifier from a manifest, weights or TorchScript file.</summary>
-[Cmdlet(VerbsData.Import, "FssdModel", DefaultParameterSetName = ManifestSet)]
+[Cmdlet(VerbsData.Import, "FssdModel", DefaultParameterSetName = DefaultSet)]
 [OutputType(typeof(FssdModel))]
 public sealed class ImportFssdModelCommand : FssdCmdlet
 {
     private const string ManifestSet = "Manifest";
     private const string WeightsSet = "Weights";
+    private const string DefaultSet = "Default";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ManifestSet)]
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = WeightsSet)]
@@ -58,7 +59,10 @@ public sealed class ImportFssdModelCommand : FssdCmdlet
 
     protected override void ProcessRecord()
     {
-        string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        // Without a path: the module's own model, LeNet trained on FashionMNIST.
+        string path = ParameterSetName == DefaultSet
+            ? DefaultModel.ManifestPath
+            : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         var request = new ModelLoadRequest
         {
             Path = path,

@@ -1,0 +1,44 @@
+<#
+.SYNOPSIS
+    Reproduces the module's default model and the example images.
+.DESCRIPTION
+    Trains LeNet on FashionMNIST's 60,000 training images with New-FssdClassifier, as the paper's
+    authors trained it (Adadelta, lr 1.0, StepLR gamma 0.7, batch 64, 14 epochs, seed 1), measuring
+    held-out accuracy on the 10,000 test images after every epoch, and writes
+    module/models/fashion-mnist-lenet.yaml and .safetensors. Then writes the sample images under
+    examples/samples: six FashionMNIST test images and six MNIST digits as PNG.
+    The same seed gives the same weights on the same machine and thread count. Run build.ps1 Build first.
+.EXAMPLE
+    dotnet pwsh ./build/New-DefaultModel.ps1
+#>
+[CmdletBinding()]
+param(
+    [string] $ModulePath = (Join-Path $PSScriptRoot '../out/Fssd'),
+    [string] $OutputPath = (Join-Path $PSScriptRoot '../module/models'),
+    [string] $SamplePath = (Join-Path $PSScriptRoot '../examples/samples'),
+    [int] $Epochs = 14,
+    [long] $Seed = 1,
+    [switch] $SamplesOnly
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath -Force
+
+if (-not $SamplesOnly) {
+    $model = New-FssdClassifier LeNet -TrainingSet FashionMNIST/train -ValidationSet FashionMNIST/test `
+        -OutputPath $OutputPath -Name fashion-mnist-lenet -Epochs $Epochs -Seed $Seed -Force -Verbose
+    $model.Training.Epochs | Format-Table Epoch, Loss, Accuracy, LearningRate, Seconds | Out-Host
+    Measure-FssdAccuracy FashionMNIST/test -Model $model | Format-List Model, Dataset, Count, Correct, Accuracy | Out-Host
+}
+
+# Six FashionMNIST test images of different classes and six MNIST digits, flat in one folder.
+$null = New-Item -ItemType Directory -Force -Path $SamplePath
+Get-ChildItem -LiteralPath $SamplePath -Filter *.png | Remove-Item
+$staging = Join-Path ([IO.Path]::GetTempPath()) "fssd-samples-$PID"
+Get-FssdSample FashionMNIST/test -First 40 | Group-Object Label | Select-Object -First 6 | ForEach-Object { $_.Group[0] } |
+    Export-FssdDataset -Path (Join-Path $staging fashion) -PassThru |
+    ForEach-Object { Move-Item $_.FullName (Join-Path $SamplePath ('fashion-mnist-{0}-{1}' -f $_.Directory.Name.ToLowerInvariant(), $_.Name.Split('-')[-1])) }
+Get-FssdSample MNIST -First 40 | Group-Object Label | Select-Object -First 6 | ForEach-Object { $_.Group[0] } |
+    Export-FssdDataset -Path (Join-Path $staging mnist) -PassThru |
+    ForEach-Object { Move-Item $_.FullName (Join-Path $SamplePath ('mnist-digit{0}-{1}' -f $_.Directory.Name, $_.Name.Split('-')[-1])) }
+Remove-Item -Recurse -Force $staging
+Get-ChildItem -LiteralPath $SamplePath -Filter *.png | Select-Object Name, Length

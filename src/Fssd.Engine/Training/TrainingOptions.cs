@@ -1,0 +1,91 @@
+using System;
+using System.Collections.Generic;
+using Fssd.Engine.Models.Architectures;
+
+namespace Fssd.Engine.Training;
+
+public enum TrainingOptimizer
+{
+    /// <summary>Adadelta (rho 0.9, eps 1e-6), as the paper's authors trained LeNet.</summary>
+    Adadelta,
+
+    /// <summary>SGD with momentum and weight decay, the usual ResNet recipe.</summary>
+    Sgd,
+}
+
+public enum LearningRateSchedule
+{
+    /// <summary>Multiply the rate by Gamma after every epoch (StepLR, step size 1).</summary>
+    Step,
+
+    /// <summary>Cosine annealing from the rate to zero over all batches of all epochs.</summary>
+    Cosine,
+
+    /// <summary>Keep the rate.</summary>
+    Constant,
+}
+
+/// <summary>What New-FssdClassifier trains and how. <see cref="For"/> gives each architecture's defaults.</summary>
+public sealed class TrainingOptions
+{
+    public string Architecture { get; set; } = ArchitectureCatalog.LeNet;
+    public string Name { get; set; } = "model";
+    public string OutputDirectory { get; set; } = "";
+    public int Epochs { get; set; }
+    public int BatchSize { get; set; }
+    public TrainingOptimizer Optimizer { get; set; }
+    public double LearningRate { get; set; }
+    public LearningRateSchedule Schedule { get; set; }
+
+    /// <summary>StepLR's factor per epoch.</summary>
+    public double Gamma { get; set; } = 0.7;
+
+    public double Momentum { get; set; } = 0.9;
+    public double WeightDecay { get; set; }
+    public long Seed { get; set; } = 1;
+
+    /// <summary>Random crop (4 pixels of padding) and horizontal flip of training batches.</summary>
+    public bool Augment { get; set; }
+
+    /// <summary>Also keep the weights of every Nth epoch as a snapshot; 0 keeps none.</summary>
+    public int SnapshotEvery { get; set; }
+
+    /// <summary>Input height and width; null takes the architecture's default.</summary>
+    public int[]? InputSize { get; set; }
+
+    /// <summary>ResNet only.</summary>
+    public ResNetStem Stem { get; set; } = ResNetStem.Cifar;
+
+    /// <summary>Per-channel normalization; null measures it on the training data.</summary>
+    public double[]? Mean { get; set; }
+    public double[]? Std { get; set; }
+
+    /// <summary>LeNet as the paper's authors trained it (PyTorch's MNIST example): Adadelta, lr 1.0, StepLR γ 0.7, batch 64, 14 epochs.</summary>
+    public const int LeNetEpochs = 14;
+
+    /// <summary>
+    /// The defaults of an architecture: LeNet as above; ResNet with SGD (lr 0.1, momentum 0.9,
+    /// weight decay 5e-4), a cosine schedule, batch 128, random crop and flip, 30 epochs.
+    /// </summary>
+    public static TrainingOptions For(string architecture)
+    {
+        string canonical = ArchitectureCatalog.Canonical(architecture);
+        if (canonical == ArchitectureCatalog.TorchScript)
+            throw new ArgumentException("A TorchScript model cannot be trained here; train one of LeNet, ResNet18, ResNet34.", nameof(architecture));
+        return canonical == ArchitectureCatalog.LeNet
+            ? new TrainingOptions
+            {
+                Architecture = canonical, Epochs = LeNetEpochs, BatchSize = 64, Optimizer = TrainingOptimizer.Adadelta,
+                LearningRate = 1.0, Schedule = LearningRateSchedule.Step, Gamma = 0.7, Augment = false,
+            }
+            : new TrainingOptions
+            {
+                Architecture = canonical, Epochs = 30, BatchSize = 128, Optimizer = TrainingOptimizer.Sgd,
+                LearningRate = 0.1, Momentum = 0.9, WeightDecay = 5e-4, Schedule = LearningRateSchedule.Cosine, Augment = true,
+            };
+    }
+}
+
+/// <summary>Where training is, for a progress bar.</summary>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double? LastAccuracy,
+    TimeSpan Elapsed, TimeSpan? Remaining);

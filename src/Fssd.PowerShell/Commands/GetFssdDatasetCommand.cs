@@ -1,0 +1,115 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Data;
+
+namespace Fssd.PowerShell.Commands;
+
+/// <summary>Get-FssdDataset: describe a benchmark dataset, an IDX file, a class folder or a set of image files.</summary>
+[Cmdlet(VerbsCommon.Get, "FssdDataset", DefaultParameterSetName = BenchmarkSet)]
+[OutputType(typeof(FssdDataset))]
+public sealed class GetFssdDatasetCommand : FssdCmdlet
+{
+    private const string BenchmarkSet = "Benchmark";
+    private const string PathSet = "Path";
+    private readonly System.Collections.Generic.List<string> _files = new();
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = BenchmarkSet)]
+    [ValidateSet("FashionMNIST", "MNIST", IgnoreCase = true)]
+    public string Name { get; set; } = "";
+
+    [Parameter(Position = 1, ParameterSetName = BenchmarkSet)]
+    [ValidateSet("train", "test", IgnoreCase = true)]
+    public string Split { get; set; } = "test";
+
+    [Parameter(ParameterSetName = BenchmarkSet)]
+    [ValidateNotNullOrEmpty]
+    public string? DataPath { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "PSPath")]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter(ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string? LabelPath { get; set; }
+
+    [Parameter(ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? ClassNames { get; set; }
+
+    [Parameter(ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string? DatasetName { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int First { get; set; }
+
+    private int? FirstOrNull => MyInvocation.BoundParameters.ContainsKey(nameof(First)) ? First : null;
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == BenchmarkSet)
+        {
+            try
+            {
+                string? root = DataPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(DataPath);
+                WriteObject(new DatasetProvisioner(root, WriteVerbose).Open(Name, Split, FirstOrNull, CancellationToken));
+            }
+            catch (FssdDataException e)
+            {
+                WriteFssdError(e, "FssdDatasetUnavailable", ErrorCategory.ObjectNotFound, Name);
+            }
+            return;
+        }
+        foreach (var p in Path)
+        {
+            foreach (var resolved in Resolve(p)) _files.Add(resolved);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (ParameterSetName != PathSet || _files.Count == 0) return;
+        try
+        {
+            // One folder or IDX file describes itself; several files make one unlabeled listing.
+            if (_files.Count == 1 && (System.IO.Directory.Exists(_files[0]) || !DatasetOpener.IsImageFile(_files[0])))
+            {
+                string? labels = LabelPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(LabelPath);
+                WriteObject(DatasetOpener.Open(_files[0], labels, ClassNames, DatasetName, FirstOrNull));
+                return;
+            }
+            var folders = _files.Where(System.IO.Directory.Exists).ToList();
+            if (folders.Count > 0)
+            {
+                WriteFssdError(new FssdDataException($"'{folders[0]}' is a folder; give one folder, or image files only."),
+                    "FssdDatasetMixedInput", ErrorCategory.InvalidArgument, folders[0]);
+                return;
+            }
+            WriteObject(DatasetOpener.FromFiles(_files, DatasetName, FirstOrNull));
+        }
+        catch (FssdDataException e)
+        {
+            WriteFssdError(e, "FssdDatasetInvalid", ErrorCategory.InvalidData, _files[0]);
+        }
+    }
+
+    private System.Collections.Generic.IEnumerable<string> Resolve(string path)
+    {
+        System.Collections.ObjectModel.Collection<string> resolved;
+        try
+        {
+            resolved = GetResolvedProviderPathFromPSPath(path, out _);
+        }
+        catch (ItemNotFoundException e)
+        {
+            WriteFssdError(new FssdDataException($"The dataset path '{path}' does not exist.", e), "FssdDatasetNotFound", ErrorCategory.ObjectNotFound, path);
+            return Array.Empty<string>();
+        }
+        return resolved;
+    }
+}

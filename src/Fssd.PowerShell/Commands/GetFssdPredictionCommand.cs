@@ -1,0 +1,105 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Data;
+using Fssd.Engine.Models;
+
+namespace Fssd.PowerShell.Commands;
+
+/// <summary>Get-FssdPrediction: a classifier's predicted class and confidence for image files or samples, in input order.</summary>
+[Cmdlet(VerbsCommon.Get, "FssdPrediction", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(FssdPrediction))]
+public sealed class GetFssdPredictionCommand : FssdCmdlet
+{
+    private const string PathSet = "Path";
+    private const string SampleSet = "Sample";
+    private readonly List<(RawImage Image, string? Path, string Source, string? TrueClass)> _pending = new();
+    private LoadedModel? _model;
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [Alias("FullName", "PSPath")]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SampleSet)]
+    [ValidateNotNull]
+    public FssdSample InputObject { get; set; } = null!;
+
+    [Parameter]
+    public FssdModel? Model { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 65536)]
+    public int BatchSize { get; set; } = 256;
+
+    protected override void BeginProcessing()
+    {
+        try
+        {
+            _model = ResolveModel(Model);
+        }
+        catch (FssdModelException e)
+        {
+            ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Model);
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == SampleSet)
+        {
+            var s = InputObject;
+            _pending.Add((new RawImage(s.Pixels, s.Height, s.Width, s.Channels), s.Path, s.Source, s.ClassName));
+        }
+        else
+        {
+            foreach (var p in Path)
+            {
+                System.Collections.ObjectModel.Collection<string> files;
+                try
+                {
+                    files = GetResolvedProviderPathFromPSPath(p, out _);
+                }
+                catch (ItemNotFoundException e)
+                {
+                    WriteFssdError(e, "FssdPathNotFound", ErrorCategory.ObjectNotFound, p);
+                    continue;
+                }
+                foreach (var file in files)
+                {
+                    try
+                    {
+                        _pending.Add((ImageDecoder.Decode(file, _model!.Info.InputSpec.Channels), file, file, null));
+                    }
+                    catch (FssdDataException e)
+                    {
+                        WriteFssdError(e, "FssdImageUnreadable", ErrorCategory.InvalidData, file);
+                    }
+                }
+            }
+        }
+        if (_pending.Count >= BatchSize) Flush();
+    }
+
+    protected override void EndProcessing() => Flush();
+
+    private void Flush()
+    {
+        if (_pending.Count == 0) return;
+        var images = new List<RawImage>(_pending.Count);
+        foreach (var p in _pending) images.Add(p.Image);
+        var predictions = Predictor.Predict(_model!, images);
+        var names = _model!.Info.ClassNames;
+        for (int i = 0; i < _pending.Count; i++)
+        {
+            WriteObject(new FssdPrediction
+            {
+                Path = _pending[i].Path, Source = _pending[i].Source, PredictedLabel = predictions[i].Label,
+                PredictedClass = names[predictions[i].Label], Confidence = predictions[i].Confidence,
+                TrueClass = _pending[i].TrueClass, Model = _model.Info.Name,
+            });
+        }
+        _pending.Clear();
+    }
+}

@@ -1,0 +1,190 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Data;
+using Fssd.Engine.Models;
+using Fssd.Engine.Models.Architectures;
+using Fssd.Engine.Runtime;
+using Fssd.Engine.Training;
+
+namespace Fssd.PowerShell.Commands;
+
+/// <summary>New-FssdClassifier: train a built-in architecture on a labelled dataset.</summary>
+[Cmdlet(VerbsCommon.New, "FssdClassifier", SupportsShouldProcess = true)]
+[OutputType(typeof(FssdModel))]
+public sealed class NewFssdClassifierCommand : FssdCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateSet("LeNet", "ResNet18", "ResNet34", IgnoreCase = true)]
+    public string Architecture { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
+    [DatasetTransformation]
+    [ValidateNotNull]
+    public FssdDataset TrainingSet { get; set; } = null!;
+
+    [Parameter]
+    [DatasetTransformation]
+    [ValidateNotNull]
+    public FssdDataset? ValidationSet { get; set; }
+
+    [Parameter]
+    [ValidateRange(0.001, 0.5)]
+    public double ValidationFraction { get; set; } = 0.1;
+
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string OutputPath { get; set; } = "";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 100000)]
+    public int Epochs { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 65536)]
+    public int BatchSize { get; set; }
+
+    [Parameter]
+    public TrainingOptimizer Optimizer { get; set; }
+
+    [Parameter]
+    [ValidateRange(1e-9, 100.0)]
+    public double LearningRate { get; set; }
+
+    [Parameter]
+    public LearningRateSchedule Schedule { get; set; }
+
+    [Parameter]
+    [ValidateRange(1e-6, 1.0)]
+    public double Gamma { get; set; }
+
+    [Parameter]
+    [ValidateRange(0.0, 0.999)]
+    public double Momentum { get; set; }
+
+    [Parameter]
+    [ValidateRange(0.0, 1.0)]
+    public double WeightDecay { get; set; }
+
+    [Parameter]
+    public long Seed { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(0, 100000)]
+    public int SnapshotEvery { get; set; }
+
+    [Parameter]
+    public SwitchParameter Augment { get; set; }
+
+    [Parameter]
+    [ValidateCount(2, 2)]
+    [ValidateRange(8, 4096)]
+    public int[]? InputSize { get; set; }
+
+    [Parameter]
+    [ValidateSet("Cifar", "ImageNet", IgnoreCase = true)]
+    public string Stem { get; set; } = "Cifar";
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+
+    protected override void ProcessRecord()
+    {
+        var options = TrainingOptions.For(Architecture);
+        options.Name = Name ?? $"{options.Architecture}-{TrainingSet.Name}".ToLowerInvariant().Replace(' ', '-');
+        options.OutputDirectory = SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputPath);
+        if (Bound(nameof(Epochs))) options.Epochs = Epochs;
+        if (Bound(nameof(BatchSize))) options.BatchSize = BatchSize;
+        if (Bound(nameof(Optimizer))) options.Optimizer = Optimizer;
+        if (Bound(nameof(LearningRate))) options.LearningRate = LearningRate;
+        if (Bound(nameof(Schedule))) options.Schedule = Schedule;
+        if (Bound(nameof(Gamma))) options.Gamma = Gamma;
+        if (Bound(nameof(Momentum))) options.Momentum = Momentum;
+        if (Bound(nameof(WeightDecay))) options.WeightDecay = WeightDecay;
+        if (Bound(nameof(Augment))) options.Augment = Augment.IsPresent;
+        options.Seed = Seed;
+        options.SnapshotEvery = SnapshotEvery;
+        options.Stem = Stem.Equals("ImageNet", StringComparison.OrdinalIgnoreCase) ? ResNetStem.ImageNet : ResNetStem.Cifar;
+
+        string manifest = System.IO.Path.Combine(options.OutputDirectory, options.Name + ".yaml");
+        if (File.Exists(manifest) && !Force)
+        {
+            WriteFssdError(new IOException($"'{manifest}' already exists; use -Force to train over it, or choose another -Name."),
+                "FssdClassifierExists", ErrorCategory.ResourceExists, manifest);
+            return;
+        }
+        if (!ShouldProcess(manifest, $"Train {options.Architecture} on {TrainingSet} for {options.Epochs} epoch(s)")) return;
+
+        var defaults = ArchitectureCatalog.DefaultInput(options.Architecture, options.Stem);
+        int channels = defaults.Channels;
+        int height = InputSize?[0] ?? defaults.Height, width = InputSize?[1] ?? defaults.Width;
+        if (options.Architecture == ArchitectureCatalog.LeNet && (height != 28 || width != 28))
+        {
+            WriteFssdError(new ArgumentException("LeNet reads 28x28 images; leave -InputSize out."), "FssdInputSizeInvalid", ErrorCategory.InvalidArgument, InputSize);
+            return;
+        }
+        if (!TrainingSet.IsLabeled)
+        {
+            WriteFssdError(new FssdDataException($"The training set '{TrainingSet.Name}' has no labels; give an IDX file with labels or a folder of class folders."),
+                "FssdTrainingSetUnlabeled", ErrorCategory.InvalidData, TrainingSet);
+            return;
+        }
+
+        try
+        {
+            var session = FssdSession.Current;
+            WriteVerbose($"Reading {TrainingSet} as {channels}x{height}x{width}.");
+            var train = DatasetReader.Load(TrainingSet, channels, height, width, WriteWarning, CancellationToken);
+            ImageSet validation;
+            if (ValidationSet is not null)
+            {
+                validation = DatasetReader.Load(ValidationSet, channels, height, width, WriteWarning, CancellationToken);
+            }
+            else
+            {
+                (train, validation) = ClassifierTrainer.Split(train, ValidationFraction, options.Seed);
+                WriteVerbose($"No -ValidationSet: holding out {validation.Count} of the training images (seed {options.Seed}).");
+            }
+
+            var activity = $"Training {options.Architecture} on {TrainingSet.Name} ({train.Count} images)";
+            var result = ClassifierTrainer.Train(train, validation, TrainingSet.ClassNames, options, session.Device,
+                p => WriteProgress(new ProgressRecord(1, activity,
+                    $"Epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}, loss {p.Loss:F4}" +
+                    (p.LastAccuracy is double a ? $", held-out accuracy {a:P2}" : ""))
+                {
+                    PercentComplete = (int)(100.0 * ((p.Epoch - 1) * p.Batches + p.Batch) / ((double)p.Epochs * p.Batches)),
+                    SecondsRemaining = p.Remaining is TimeSpan r ? (int)r.TotalSeconds : -1,
+                }),
+                e => WriteVerbose($"Epoch {e.Epoch}: loss {e.Loss:F4}, held-out accuracy {e.Accuracy:P2}, {e.Seconds:F1} s."),
+                CancellationToken);
+            if (CancellationToken.IsCancellationRequested) return;
+            WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
+            var model = session.Models.GetOrLoad(new ModelLoadRequest { Path = result.ManifestPath }, session.Device, out _);
+            WriteObject(model.Info);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C before the first epoch finished: nothing was written.
+        }
+        catch (FssdDataException e)
+        {
+            WriteFssdError(e, "FssdTrainingDataInvalid", ErrorCategory.InvalidData, TrainingSet);
+        }
+        catch (FssdModelException e)
+        {
+            WriteFssdError(e, "FssdTrainedModelInvalid", ErrorCategory.InvalidResult, manifest);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteFssdError(e, "FssdClassifierWriteFailed", ErrorCategory.WriteError, options.OutputDirectory);
+        }
+    }
+}
