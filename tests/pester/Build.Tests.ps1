@@ -11,7 +11,7 @@ Describe 'build.ps1' -Tag 'Build' {
             Join-Path $win $f | Should -Exist
         }
         $native = Join-Path $win 'runtimes/win-x64/native'
-        foreach ($f in 'torch_cpu.dll', 'torch.dll', 'c10.dll', 'LibTorchSharp.dll', 'libiomp5md.dll') {
+        foreach ($f in 'torch_cpu.dll', 'torch.dll', 'c10.dll', 'LibTorchSharp.dll', 'libiomp5md.dll', 'libSkiaSharp.dll') {
             Join-Path $native $f | Should -Exist
         }
         (Get-ChildItem (Join-Path $win 'runtimes') -Directory).Name | Should -Be 'win-x64'

@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fssd.Engine.Models;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Scoring;
+
+/// <summary>The scores of one batch: FSSD per input and tap, and the unperturbed prediction.</summary>
+public sealed class BatchScores
+{
+    public BatchScores(double[,] tapScores, int[] predicted, double[] confidence)
+    {
+        TapScores = tapScores;
+        Predicted = predicted;
+        Confidence = confidence;
+    }
+
+    /// <summary>[input, tap] — FSSD of each input at each requested tap.</summary>
+    public double[,] TapScores { get; }
+    public int[] Predicted { get; }
+    public double[] Confidence { get; }
+}
+
+/// <summary>
+/// FSSD(x) = ‖F(x̃) − F*‖₂ per tap (the paper's Eq. 2 on the flattened or pooled tap), where x̃ is x
+/// itself for ε = 0, or x perturbed along the FSSD gradient of that same tap (Algorithm 1; each tap
+/// its own perturbation). The model's parameters do not require gradients (the loader freezes them),
+/// so the backward pass computes the input gradient only.
+/// </summary>
+public sealed class FssdScorer
+{
+    private readonly LoadedModel _model;
+    private readonly Tensor[] _centers;
+    private readonly int[] _taps;
+
+    /// <param name="taps">Indices into the model's taps to score, in output order.</param>
+    public FssdScorer(LoadedModel model, FssCenter center, IReadOnlyList<int> taps)
+    {
+        if (!string.IsNullOrEmpty(center.ModelSha256) && center.ModelSha256 != model.Info.Sha256)
+            throw new FssdModelException(
+                $"The center was made with the model whose weights hash to {center.ModelSha256[..12]}…, not '{model.Info.Name}' ({model.Info.Sha256[..12]}…).");
+        _model = model;
+        _taps = taps.ToArray();
+        _centers = model.Taps.Select(t =>
+        {
+            var c = center.Taps.FirstOrDefault(ct => ct.Name.Equals(t.Name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new FssdModelException($"The center has no tap '{t.Name}'; it has {string.Join(", ", center.Taps.Select(x => x.Name))}.");
+            var v = tensor(c.Vector, device: model.Device);
+            v.DetachFromDisposeScope();
+            return v;
+        }).ToArray();
+    }
+
+    public IReadOnlyList<int> Taps => _taps;
+
+    /// <summary>Scores one normalized batch [B, C, H, W] already on the model's device.</summary>
+    public BatchScores Score(Tensor input, double epsilon, PerturbationMode mode)
+    {
+        int b = (int)input.shape[0];
+        var scores = new double[b, _taps.Length];
+        int[] predicted;
+        double[] confidence;
+        using var scope = NewDisposeScope();
+        if (epsilon == 0)
+        {
+            using var noGrad = no_grad();
+            using var output = _model.Forward(input);
+            (predicted, confidence) = Predict(output.Logits);
+            for (int j = 0; j < _taps.Length; j++) Copy(Distance(output.Features[_taps[j]], _taps[j]), scores, j);
+            return new BatchScores(scores, predicted, confidence);
+        }
+
+        predicted = Array.Empty<int>();
+        confidence = Array.Empty<double>();
+        using var std = ChannelStd(input);
+        for (int j = 0; j < _taps.Length; j++)
+        {
+            int k = _taps[j];
+            using var inner = NewDisposeScope();
+            var x = input.detach().requires_grad_(true);
+            Tensor gradient;
+            using (enable_grad())
+            {
+                using var output = _model.Forward(x);
+                if (j == 0) (predicted, confidence) = Predict(output.Logits.detach());
+                var total = Distance(output.Features[k], k).sum();
+                gradient = autograd.grad(new[] { total }, new[] { x })[0];
+            }
+            Tensor perturbed;
+            using (no_grad())
+            {
+                perturbed = mode == PerturbationMode.Sign
+                    ? input.add(gradient.sign().div(std).mul(epsilon))
+                    : input.sub(Standardize(gradient).div(std).mul(epsilon));
+                using var after = _model.Forward(perturbed);
+                Copy(Distance(after.Features[k], k), scores, j);
+            }
+        }
+        return new BatchScores(scores, predicted, confidence);
+    }
+
+    /// <summary>(g − mean g) / std g over the whole batch, as the authors' code does.</summary>
+    private static Tensor Standardize(Tensor gradient) => gradient.sub(gradient.mean()).div(gradient.std());
+
+    private Tensor ChannelStd(Tensor input)
+    {
+        var std = _model.Info.InputSpec.Std;
+        return tensor(std.Select(s => (float)s).ToArray(), new long[] { 1, std.Length, 1, 1 }, device: input.device);
+    }
+
+    private Tensor Distance(Tensor features, int tap) => features.sub(_centers[tap]).norm(1);
+
+    private static void Copy(Tensor distances, double[,] scores, int column)
+    {
+        var values = distances.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+        for (int i = 0; i < values.Length; i++) scores[i, column] = values[i];
+    }
+
+    private static (int[] Predicted, double[] Confidence) Predict(Tensor logits)
+    {
+        using var probabilities = logits.softmax(1);
+        var (values, indices) = probabilities.max(1);
+        using (values)
+        using (indices)
+        {
+            return (indices.cpu().data<long>().Select(i => (int)i).ToArray(),
+                values.to_type(ScalarType.Float64).cpu().data<double>().ToArray());
+        }
+    }
+
+    /// <summary>The tap FSSD scores by default: "penultimate" where the model has it, else the last tap before the logits.</summary>
+    public static int DefaultTap(LoadedModel model)
+    {
+        for (int i = 0; i < model.Taps.Count; i++)
+            if (model.Taps[i].Name.Equals("penultimate", StringComparison.OrdinalIgnoreCase)) return i;
+        var notLogits = Enumerable.Range(0, model.Taps.Count).Where(i => !model.Taps[i].Name.Equals("logits", StringComparison.OrdinalIgnoreCase)).ToList();
+        return notLogits.Count > 0 ? notLogits[^1] : 0;
+    }
+}
