@@ -1,11 +1,13 @@
 <#
 .SYNOPSIS
-    Reproduces the module's default model and the example images.
+    Reproduces the module's default model, its default detector and the example images.
 .DESCRIPTION
     Trains LeNet on FashionMNIST's 60,000 training images with New-FssdClassifier, as the paper's
     authors trained it (Adadelta, lr 1.0, StepLR gamma 0.7, batch 64, 14 epochs, seed 1), measuring
     held-out accuracy on the 10,000 test images after every epoch, and writes
-    module/models/fashion-mnist-lenet.yaml and .safetensors. Then writes the sample images under
+    module/models/fashion-mnist-lenet.yaml and .safetensors. Then the default detector
+    (fashion-mnist-lenet.fssd.yaml): F* from 100 uniform-noise images (seed 0), the fc1 tap, eps 0, and
+    the threshold that keeps 95% of FashionMNIST test images 0-999. Then writes the sample images under
     examples/samples: six FashionMNIST test images and six MNIST digits as PNG.
     The same seed gives the same weights on the same machine and thread count. Run build.ps1 Build first.
 .EXAMPLE
@@ -18,16 +20,26 @@ param(
     [string] $SamplePath = (Join-Path $PSScriptRoot '../examples/samples'),
     [int] $Epochs = 14,
     [long] $Seed = 1,
-    [switch] $SamplesOnly
+    [switch] $SamplesOnly,
+    [switch] $DetectorOnly
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath -Force
 
-if (-not $SamplesOnly) {
+if (-not $SamplesOnly -and -not $DetectorOnly) {
     $model = New-FssdClassifier LeNet -TrainingSet FashionMNIST/train -ValidationSet FashionMNIST/test `
         -OutputPath $OutputPath -Name fashion-mnist-lenet -Epochs $Epochs -Seed $Seed -Force -Verbose
     $model.Training.Epochs | Format-Table Epoch, Loss, Accuracy, LearningRate, Seconds | Out-Host
     Measure-FssdAccuracy FashionMNIST/test -Model $model | Format-List Model, Dataset, Count, Correct, Accuracy | Out-Host
+}
+
+if (-not $SamplesOnly) {
+    $model = Import-FssdModel (Join-Path $OutputPath 'fashion-mnist-lenet.yaml')
+    $center = New-FssCenter -Model $model -NoiseSamples 100 -Seed 0
+    $detector = New-FssdDetector -Model $model -Center $center -InDistribution (Get-FssdDataset FashionMNIST -Split test -First 1000) `
+        -Name fashion-mnist-lenet -ValidationSource 'FashionMNIST test images 0-999'
+    $detector | Export-FssdDetector -Path (Join-Path $OutputPath 'fashion-mnist-lenet.fssd.yaml') -Force | Out-Null
+    $detector | Format-List Name, Layers, Threshold, TargetTpr, ValidationTpr, ValidationSource | Out-Host
 }
 
 # Six FashionMNIST test images of different classes and six MNIST digits, flat in one folder.

@@ -12,15 +12,21 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Export-FssdDataset'
+        'Export-FssdDetector'
         'Export-FssdModel'
         'Get-FssdContext'
         'Get-FssdDataset'
+        'Get-FssdMetrics'
         'Get-FssdPrediction'
         'Get-FssdSample'
+        'Import-FssdDetector'
         'Import-FssdModel'
         'Install-FssdDataset'
+        'Measure-Fssd'
         'Measure-FssdAccuracy'
+        'New-FssCenter'
         'New-FssdClassifier'
+        'New-FssdDetector'
         'Remove-FssdModel'
         'Set-FssdContext'
     )

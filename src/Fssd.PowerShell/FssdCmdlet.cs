@@ -38,9 +38,15 @@ public abstract class FssdCmdlet : PSCmdlet, IDisposable
         return session.Models.GetOrLoad(request, session.Device, out _);
     }
 
+    /// <summary>Releases what a cmdlet holds (worker threads, buffers) when PowerShell disposes it.</summary>
+    protected virtual void DisposeResources()
+    {
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
+        DisposeResources();
         _cancel.Dispose();
         GC.SuppressFinalize(this);
     }

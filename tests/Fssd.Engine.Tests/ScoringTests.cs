@@ -47,7 +47,7 @@ public class ScoringTests
         var images = root.GetProperty("images").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => (byte)v.GetInt32())).ToArray();
         using var bytes = tensor(images, new long[] { 6, 1, 28, 28 }, dtype: ScalarType.Byte);
         using var input = ImageTensors.ToInput(bytes, model.Info.InputSpec, model.Device);
-        var scorer = new FssdScorer(model, PyTorchCenter(model), Enumerable.Range(0, 4).ToArray());
+        using var scorer = new FssdScorer(model, PyTorchCenter(model), Enumerable.Range(0, 4).ToArray());
         double epsilon = variant == "zero" ? 0 : root.GetProperty("epsilon").GetDouble();
         var mode = variant == "standardized" ? PerturbationMode.Standardized : PerturbationMode.Sign;
         var scores = scorer.Score(input, epsilon, mode);
@@ -68,7 +68,7 @@ public class ScoringTests
         var center = CenterEstimator.FromNoise(model, 100, 1, CenterSource.UniformNoise);
         using var bytes = randint(0, 256, new long[] { 8, 1, 28, 28 }, dtype: ScalarType.Byte);
         using var input = ImageTensors.ToInput(bytes, model.Info.InputSpec, model.Device);
-        var scorer = new FssdScorer(model, center, new[] { 2 });
+        using var scorer = new FssdScorer(model, center, new[] { 2 });
         var zero = scorer.Score(input, 0, PerturbationMode.Sign);
         var up = scorer.Score(input, 0.05, PerturbationMode.Sign);
         var down = scorer.Score(input, -0.05, PerturbationMode.Sign);

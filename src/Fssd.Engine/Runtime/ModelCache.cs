@@ -23,6 +23,13 @@ public sealed class ModelCache
     public LoadedModel GetOrLoad(ModelLoadRequest request, TorchSharp.torch.Device device, out bool fromCache)
     {
         var (manifest, baseDir, source) = ModelLoader.Describe(request);
+        return GetOrLoad(manifest, baseDir, source, device, out fromCache);
+    }
+
+    /// <summary>Loads the model a manifest describes (weights relative to <paramref name="baseDir"/>), or returns the cached one.</summary>
+    public LoadedModel GetOrLoad(Persistence.ModelManifest manifest, string baseDir, string source, TorchSharp.torch.Device device, out bool fromCache)
+    {
+        manifest.Validate(source);
         string weights = Path.GetFullPath(Path.Combine(baseDir, manifest.Weights));
         string sha = HashFile(weights);
         // The weights' content stands for the weights; the rest of the manifest for the options.

@@ -43,6 +43,7 @@ public static class CenterEstimator
         int count = 0;
         foreach (var batch in normalizedBatches)
         {
+            using var owned = batch;
             using var scope = NewDisposeScope();
             count += (int)batch.shape[0];
             Accumulate(model, batch.to(model.Device), sums);

@@ -28,7 +28,7 @@ public sealed class BatchScores
 /// its own perturbation). The model's parameters do not require gradients (the loader freezes them),
 /// so the backward pass computes the input gradient only.
 /// </summary>
-public sealed class FssdScorer
+public sealed class FssdScorer : IDisposable
 {
     private readonly LoadedModel _model;
     private readonly Tensor[] _centers;
@@ -42,17 +42,26 @@ public sealed class FssdScorer
                 $"The center was made with the model whose weights hash to {center.ModelSha256[..12]}…, not '{model.Info.Name}' ({model.Info.Sha256[..12]}…).");
         _model = model;
         _taps = taps.ToArray();
-        _centers = model.Taps.Select(t =>
+        // Only the taps scored need a center.
+        _centers = new Tensor[model.Taps.Count];
+        foreach (int k in _taps)
         {
+            var t = model.Taps[k];
             var c = center.Taps.FirstOrDefault(ct => ct.Name.Equals(t.Name, StringComparison.OrdinalIgnoreCase))
                 ?? throw new FssdModelException($"The center has no tap '{t.Name}'; it has {string.Join(", ", center.Taps.Select(x => x.Name))}.");
             var v = tensor(c.Vector, device: model.Device);
             v.DetachFromDisposeScope();
-            return v;
-        }).ToArray();
+            _centers[k] = v;
+        }
     }
 
     public IReadOnlyList<int> Taps => _taps;
+
+    /// <summary>Frees the centers' native tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var c in _centers) c?.Dispose();
+    }
 
     /// <summary>Scores one normalized batch [B, C, H, W] already on the model's device.</summary>
     public BatchScores Score(Tensor input, double epsilon, PerturbationMode mode)
@@ -99,6 +108,22 @@ public sealed class FssdScorer
         }
         return new BatchScores(scores, predicted, confidence);
     }
+
+    /// <summary>Scores decoded inputs (channels first, at the model's size, 0..255).</summary>
+    public BatchScores ScoreBytes(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode)
+    {
+        var spec = _model.Info.InputSpec;
+        int size = spec.Channels * spec.Height * spec.Width;
+        var buffer = new byte[samples.Count * size];
+        for (int i = 0; i < samples.Count; i++) Buffer.BlockCopy(samples[i], 0, buffer, i * size, size);
+        using var scope = NewDisposeScope();
+        var bytes = tensor(buffer, new long[] { samples.Count, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
+        var input = Data.ImageTensors.ToInput(bytes, spec, _model.Device);
+        return Score(input, epsilon, mode);
+    }
+
+    /// <summary>The tap indices of names, in the order given; an unknown name is an error listing the taps.</summary>
+    public static int[] TapIndices(LoadedModel model, IEnumerable<string> names) => names.Select(model.TapIndex).ToArray();
 
     /// <summary>(g − mean g) / std g over the whole batch, as the authors' code does.</summary>
     private static Tensor Standardize(Tensor gradient) => gradient.sub(gradient.mean()).div(gradient.std());

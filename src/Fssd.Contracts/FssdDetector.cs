@@ -1,0 +1,58 @@
+using System;
+using System.Collections.Generic;
+
+namespace Fssd;
+
+/// <summary>One tap in a detector's weighted sum: score = intercept + Σ weight·(FSSD − mean)/std.</summary>
+public sealed class FssdDetectorLayer
+{
+    public string Name { get; init; } = "";
+    public double Weight { get; init; } = 1;
+
+    /// <summary>Feature scaling: the mean and std the tap's FSSD is standardized with (0 and 1: none).</summary>
+    public double Mean { get; init; }
+    public double Std { get; init; } = 1;
+
+    public override string ToString() => $"{Name} × {Weight:G4}";
+}
+
+/// <summary>
+/// Everything needed to score an input and decide: the model, its F*, the taps and their weights,
+/// ε, and the threshold with the in-distribution TPR it was set for. Returned by New-FssdDetector and
+/// Import-FssdDetector; written by Export-FssdDetector.
+/// </summary>
+public sealed class FssdDetector
+{
+    public const int CurrentFormatVersion = 1;
+
+    public string Name { get; init; } = "";
+    public FssdModel Model { get; init; } = new();
+    public FssCenter Center { get; init; } = new();
+    public IReadOnlyList<FssdDetectorLayer> Layers { get; init; } = Array.Empty<FssdDetectorLayer>();
+    public double Intercept { get; init; }
+    public double Epsilon { get; init; }
+    public PerturbationMode Perturbation { get; init; }
+
+    /// <summary>Scores below it are out of distribution.</summary>
+    public double Threshold { get; init; }
+
+    /// <summary>The share of in-distribution validation inputs the threshold keeps.</summary>
+    public double TargetTpr { get; init; }
+
+    /// <summary>How the detector was calibrated (ThresholdOnly: one tap, threshold from in-distribution data alone).</summary>
+    public string Calibration { get; init; } = "";
+
+    /// <summary>What the threshold was set on.</summary>
+    public string ValidationSource { get; init; } = "";
+    public int ValidationCount { get; init; }
+
+    /// <summary>The TPR the threshold actually gives on the validation inputs.</summary>
+    public double ValidationTpr { get; init; }
+
+    public DateTime CreatedUtc { get; init; }
+
+    /// <summary>The file it was read from, when it was.</summary>
+    public string? Path { get; init; }
+
+    public override string ToString() => $"{Name}: {string.Join(" + ", Layers)} of {Model.Name}, threshold {Threshold:G6} at TPR {TargetTpr:P0}";
+}

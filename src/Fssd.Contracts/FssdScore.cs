@@ -1,0 +1,50 @@
+using System;
+using System.Collections.Specialized;
+
+namespace Fssd;
+
+/// <summary>How the input is perturbed before it is scored (the paper's Algorithm 1, or the authors' code).</summary>
+public enum PerturbationMode
+{
+    /// <summary>
+    /// The paper's formula: x̃ = x + ε·sign(∇ₓ FSSD(x)), with ε in pixel units (the step in the
+    /// normalized input is ε/std of each channel).
+    /// </summary>
+    Sign,
+
+    /// <summary>
+    /// The authors' code: x̃ = x − ε·g, where g is the FSSD gradient standardized over the batch
+    /// (minus its mean, over its unbiased std) and divided by each channel's normalization std.
+    /// </summary>
+    Standardized,
+}
+
+/// <summary>
+/// The FSSD score of one input. A small score means close to the Feature Space Singularity, i.e.
+/// out of distribution. Returned by Measure-Fssd, one per input, in input order.
+/// </summary>
+public sealed class FssdScore
+{
+    /// <summary>The file scored (Move-Item and Copy-Item bind to it).</summary>
+    public string Path { get; init; } = "";
+
+    /// <summary>The FSSD of the chosen tap, or the detector's weighted sum.</summary>
+    public double Score { get; init; }
+
+    /// <summary>Score below the threshold; null when no threshold is known (no detector).</summary>
+    public bool? IsOutOfDistribution { get; init; }
+
+    public double? Threshold { get; init; }
+
+    /// <summary>Tap name → FSSD at that tap, in tap order.</summary>
+    public OrderedDictionary LayerScores { get; init; } = new();
+
+    public string PredictedClass { get; init; } = "";
+
+    /// <summary>The largest softmax probability of the unperturbed input.</summary>
+    public double Confidence { get; init; }
+
+    public string Model { get; init; } = "";
+
+    public override string ToString() => $"{Path}: {Score:G6}";
+}

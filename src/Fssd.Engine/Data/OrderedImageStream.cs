@@ -1,0 +1,103 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Fssd.Engine.Data;
+
+/// <summary>An input decoded for a model (channels first, at the model's size), or why it could not be.</summary>
+public sealed record DecodedInput(string Path, byte[]? Pixels, FssdDataException? Error);
+
+/// <summary>
+/// Decodes files on worker threads while the caller runs the model, and hands them back in the
+/// order they were added. At most <see cref="Capacity"/> files are in flight, so memory stays
+/// bounded however many files are added.
+/// </summary>
+public sealed class OrderedImageStream : IDisposable
+{
+    private readonly Queue<Task<DecodedInput>> _pending = new();
+    private readonly SemaphoreSlim _workers;
+    private readonly FssdInputSpec _spec;
+    private readonly CancellationToken _cancellation;
+
+    public OrderedImageStream(FssdInputSpec spec, int capacity, CancellationToken cancellation)
+    {
+        _spec = spec;
+        Capacity = capacity;
+        _cancellation = cancellation;
+        _workers = new SemaphoreSlim(Math.Max(1, Environment.ProcessorCount));
+    }
+
+    public int Capacity { get; }
+    public int Count => _pending.Count;
+
+    /// <summary>Bytes per decoded input (C × H × W).</summary>
+    public int SampleSize => _spec.Channels * _spec.Height * _spec.Width;
+
+    /// <summary>Queues a file for decoding; waits for the oldest one first when the stream is full.</summary>
+    public void Add(string path)
+    {
+        if (_pending.Count >= Capacity) _pending.Peek().Wait(_cancellation);
+        _pending.Enqueue(Task.Run(async () =>
+        {
+            await _workers.WaitAsync(_cancellation).ConfigureAwait(false);
+            try
+            {
+                return Decode(path);
+            }
+            finally
+            {
+                _workers.Release();
+            }
+        }, _cancellation));
+    }
+
+    /// <summary>The first <paramref name="count"/> inputs in order, waiting for any still decoding.</summary>
+    public List<DecodedInput> Take(int count)
+    {
+        var taken = new List<DecodedInput>(Math.Min(count, _pending.Count));
+        while (taken.Count < count && _pending.Count > 0)
+        {
+            var task = _pending.Dequeue();
+            task.Wait(_cancellation);
+            taken.Add(task.Result);
+        }
+        return taken;
+    }
+
+    private DecodedInput Decode(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) throw new FssdDataException($"'{path}' is a directory, not an image.");
+            var raw = DatasetReader.Prepare(ImageDecoder.Decode(path, _spec.Channels), _spec.Channels, _spec.Height, _spec.Width);
+            var chw = new byte[SampleSize];
+            int hw = _spec.Height * _spec.Width, c = _spec.Channels;
+            for (int p = 0; p < hw; p++)
+                for (int k = 0; k < c; k++)
+                    chw[k * hw + p] = raw.Pixels[p * c + k];
+            return new DecodedInput(path, chw, null);
+        }
+        catch (FssdDataException e)
+        {
+            return new DecodedInput(path, null, e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or OutOfMemoryException)
+        {
+            return new DecodedInput(path, null, new FssdDataException($"'{path}' cannot be read: {e.Message}", e));
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Task.WaitAll(_pending.ToArray());
+        }
+        catch (AggregateException)
+        {
+        }
+        _workers.Dispose();
+    }
+}

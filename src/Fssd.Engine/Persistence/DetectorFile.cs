@@ -1,0 +1,208 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Fssd.Engine.Persistence;
+
+/// <summary>
+/// A detector file (YAML): the model's manifest inline (its weights path relative to the detector
+/// file, and their SHA-256), F* per tap as base64 float32 (little-endian, bit-exact), the taps and
+/// weights, ε, the threshold and its target TPR, and provenance. Written atomically.
+/// </summary>
+public sealed class DetectorDocument
+{
+    public int FormatVersion { get; set; } = FssdDetector.CurrentFormatVersion;
+    public string Name { get; set; } = "";
+    public DetectorModel Model { get; set; } = new();
+    public DetectorCenter Center { get; set; } = new();
+    public List<DetectorLayer> Layers { get; set; } = new();
+    public double Intercept { get; set; }
+    public double Epsilon { get; set; }
+    public string Perturbation { get; set; } = nameof(PerturbationMode.Sign);
+    public double Threshold { get; set; }
+    public double TargetTpr { get; set; }
+    public string Calibration { get; set; } = "";
+    public DetectorValidation Validation { get; set; } = new();
+    public DateTime Created { get; set; }
+
+    private static readonly IDeserializer Reader = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
+    private static readonly ISerializer Writer = new SerializerBuilder()
+        .WithNamingConvention(CamelCaseNamingConvention.Instance)
+        .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
+        .Build();
+
+    /// <summary>The document for a detector whose model has <paramref name="manifest"/>, to be written at <paramref name="path"/>.</summary>
+    public static DetectorDocument From(FssdDetector detector, ModelManifest manifest, string path)
+    {
+        var model = manifest.Clone();
+        string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        model.Weights = System.IO.Path.GetRelativePath(directory, detector.Model.WeightsPath).Replace('\\', '/');
+        return new DetectorDocument
+        {
+            Name = detector.Name,
+            Model = new DetectorModel { Manifest = model, Sha256 = detector.Model.Sha256 },
+            Center = new DetectorCenter
+            {
+                Source = detector.Center.Source.ToString(), Samples = detector.Center.Samples, Seed = detector.Center.Seed,
+                Taps = detector.Center.Taps.Select(t => new DetectorCenterTap { Name = t.Name, Size = t.Size, Float32 = Encode(t.Vector) }).ToList(),
+            },
+            Layers = detector.Layers.Select(l => new DetectorLayer { Name = l.Name, Weight = l.Weight, Mean = l.Mean, Std = l.Std }).ToList(),
+            Intercept = detector.Intercept,
+            Epsilon = detector.Epsilon,
+            Perturbation = detector.Perturbation.ToString(),
+            Threshold = detector.Threshold,
+            TargetTpr = detector.TargetTpr,
+            Calibration = detector.Calibration,
+            Validation = new DetectorValidation { Source = detector.ValidationSource, Count = detector.ValidationCount, Tpr = detector.ValidationTpr },
+            Created = detector.CreatedUtc,
+        };
+    }
+
+    public void Write(string path) =>
+        AtomicFile.WriteAllText(path, "# Fssd detector: Import-FssdDetector -Path <this file>\n" + Writer.Serialize(this));
+
+    public static DetectorDocument Read(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FssdModelException($"The detector '{path}' cannot be read: {e.Message}", e);
+        }
+        DetectorDocument? doc;
+        try
+        {
+            doc = Reader.Deserialize<DetectorDocument>(text);
+        }
+        catch (YamlException e)
+        {
+            throw new FssdModelException($"The detector '{path}' is not valid (line {e.Start.Line}): {e.InnerException?.Message ?? e.Message}", e);
+        }
+        if (doc is null) throw new FssdModelException($"The detector '{path}' is empty.");
+        if (doc.FormatVersion != FssdDetector.CurrentFormatVersion)
+            throw new FssdModelException($"The detector '{path}' has formatVersion {doc.FormatVersion}; this module reads version {FssdDetector.CurrentFormatVersion}.");
+        if (doc.Layers.Count == 0) throw new FssdModelException($"The detector '{path}' has no layers.");
+        if (!Enum.TryParse<PerturbationMode>(doc.Perturbation, true, out _))
+            throw new FssdModelException($"The detector '{path}' has perturbation '{doc.Perturbation}' (Sign or Standardized).");
+        foreach (var layer in doc.Layers)
+            if (!doc.Center.Taps.Any(t => t.Name == layer.Name))
+                throw new FssdModelException($"The detector '{path}' weighs tap '{layer.Name}' but its center has no such tap.");
+        return doc;
+    }
+
+    /// <summary>The detector object for this document and its loaded model.</summary>
+    public FssdDetector ToDetector(FssdModel model, string? path) => new()
+    {
+        Name = Name,
+        Model = model,
+        Center = new FssCenter
+        {
+            Model = model.Name, ModelSha256 = Model.Sha256, Source = Enum.Parse<CenterSource>(Center.Source, true),
+            Samples = Center.Samples, Seed = Center.Seed, CreatedUtc = Created,
+            Taps = Center.Taps.Select(t => new FssCenterTap { Name = t.Name, Size = t.Size, Vector = Decode(t.Float32, t.Size, t.Name) }).ToList(),
+        },
+        Layers = Layers.Select(l => new FssdDetectorLayer { Name = l.Name, Weight = l.Weight, Mean = l.Mean, Std = l.Std }).ToList(),
+        Intercept = Intercept,
+        Epsilon = Epsilon,
+        Perturbation = Enum.Parse<PerturbationMode>(Perturbation, true),
+        Threshold = Threshold,
+        TargetTpr = TargetTpr,
+        Calibration = Calibration,
+        ValidationSource = Validation.Source,
+        ValidationCount = Validation.Count,
+        ValidationTpr = Validation.Tpr,
+        CreatedUtc = Created,
+        Path = path,
+    };
+
+    private static string Encode(float[] values)
+    {
+        var bytes = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), values[i]);
+        return Convert.ToBase64String(bytes);
+    }
+
+    private static float[] Decode(string base64, int size, string tap)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(base64);
+        }
+        catch (FormatException e)
+        {
+            throw new FssdModelException($"The center of tap '{tap}' is not valid base64.", e);
+        }
+        if (bytes.Length != size * 4) throw new FssdModelException($"The center of tap '{tap}' holds {bytes.Length / 4} values, not {size}.");
+        var values = new float[size];
+        for (int i = 0; i < size; i++) values[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * i));
+        return values;
+    }
+}
+
+public sealed class DetectorModel
+{
+    public ModelManifest Manifest { get; set; } = new();
+    public string Sha256 { get; set; } = "";
+}
+
+public sealed class DetectorCenter
+{
+    public string Source { get; set; } = "";
+    public int Samples { get; set; }
+    public long? Seed { get; set; }
+    public List<DetectorCenterTap> Taps { get; set; } = new();
+}
+
+public sealed class DetectorCenterTap
+{
+    public string Name { get; set; } = "";
+    public int Size { get; set; }
+
+    /// <summary>The mean feature as little-endian float32, base64.</summary>
+    public string Float32 { get; set; } = "";
+}
+
+public sealed class DetectorLayer
+{
+    public string Name { get; set; } = "";
+    public double Weight { get; set; } = 1;
+    public double Mean { get; set; }
+    public double Std { get; set; } = 1;
+}
+
+public sealed class DetectorValidation
+{
+    public string Source { get; set; } = "";
+    public int Count { get; set; }
+    public double Tpr { get; set; }
+}
+
+/// <summary>Reads a detector file and loads its model into the session's cache, checking the weights' hash.</summary>
+public static class DetectorLoader
+{
+    public static (FssdDetector Detector, Models.LoadedModel Model) Load(string path, Runtime.ModelCache cache, TorchSharp.torch.Device device)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new FssdModelException($"The detector file '{full}' does not exist.");
+        var doc = DetectorDocument.Read(full);
+        string directory = System.IO.Path.GetDirectoryName(full)!;
+        string weights = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, doc.Model.Manifest.Weights));
+        if (!File.Exists(weights))
+            throw new FssdModelException($"The detector '{full}' needs the model weights '{weights}', which do not exist.");
+        string sha = cache.HashFile(weights);
+        if (!string.Equals(sha, doc.Model.Sha256, StringComparison.OrdinalIgnoreCase))
+            throw new FssdModelException(
+                $"The detector '{full}' was made for weights with SHA-256 {doc.Model.Sha256}, but '{weights}' has {sha}; its center and threshold do not fit these weights.");
+        var model = cache.GetOrLoad(doc.Model.Manifest, directory, full, device, out _);
+        foreach (var layer in doc.Layers) model.TapIndex(layer.Name);
+        return (doc.ToDetector(model.Info, full), model);
+    }
+}

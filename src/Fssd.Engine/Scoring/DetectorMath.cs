@@ -1,0 +1,40 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Fssd.Engine.Scoring;
+
+/// <summary>A detector's score from tap FSSDs, and the threshold that keeps a share of in-distribution inputs.</summary>
+public static class DetectorMath
+{
+    /// <summary>Default share of in-distribution inputs a threshold keeps (the usual TPR 95% operating point).</summary>
+    public const double DefaultTargetTpr = 0.95;
+
+    /// <summary>intercept + Σ weight·(FSSD − mean)/std, over the detector's layers in order.</summary>
+    public static double Combine(FssdDetector detector, IReadOnlyList<double> layerScores)
+    {
+        double score = detector.Intercept;
+        for (int i = 0; i < detector.Layers.Count; i++)
+        {
+            var l = detector.Layers[i];
+            score += l.Weight * (layerScores[i] - l.Mean) / l.Std;
+        }
+        return score;
+    }
+
+    /// <summary>
+    /// The largest threshold t such that at least <paramref name="tpr"/> of the scores are ≥ t
+    /// (in-distribution inputs score higher): the ⌊(1 − tpr)·n⌋-th smallest score.
+    /// </summary>
+    public static (double Threshold, double AchievedTpr) ThresholdAt(IReadOnlyList<double> inDistribution, double tpr)
+    {
+        if (inDistribution.Count == 0) throw new ArgumentException("No in-distribution scores to set a threshold on.", nameof(inDistribution));
+        if (tpr is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(tpr), tpr, "The target TPR is in (0, 1].");
+        var sorted = inDistribution.OrderBy(s => s).ToArray();
+        int index = (int)Math.Floor((1 - tpr) * sorted.Length + 1e-9);
+        index = Math.Clamp(index, 0, sorted.Length - 1);
+        double threshold = sorted[index];
+        double achieved = (double)sorted.Count(s => s >= threshold) / sorted.Length;
+        return (threshold, achieved);
+    }
+}

@@ -1,0 +1,51 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Persistence;
+using Fssd.Engine.Runtime;
+
+namespace Fssd.PowerShell.Commands;
+
+/// <summary>Export-FssdDetector: write a detector to a YAML file, atomically.</summary>
+[Cmdlet(VerbsData.Export, "FssdDetector", SupportsShouldProcess = true)]
+[OutputType(typeof(FileInfo))]
+public sealed class ExportFssdDetectorCommand : FssdCmdlet
+{
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public FssdDetector Detector { get; set; } = null!;
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        try
+        {
+            if (File.Exists(path) && !Force)
+            {
+                WriteFssdError(new IOException($"'{path}' already exists; use -Force to overwrite."), "FssdExportExists", ErrorCategory.ResourceExists, path);
+                return;
+            }
+            if (!ShouldProcess(path, $"Export detector '{Detector.Name}'")) return;
+            var model = FssdSession.Current.Models.Get(Detector.Model);
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+            DetectorDocument.From(Detector, model.Manifest, path).Write(path);
+            WriteObject(new FileInfo(path));
+        }
+        catch (FssdModelException e)
+        {
+            WriteFssdError(e, "FssdModelNotLoaded", ErrorCategory.ObjectNotFound, Detector);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteFssdError(e, "FssdExportFailed", ErrorCategory.WriteError, path);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Persistence;
+using Fssd.Engine.Runtime;
+using Fssd.Engine.Scoring;
+
+namespace Fssd.PowerShell.Commands;
+
+/// <summary>Import-FssdDetector: read a detector file and load its model, checking the weights' hash.</summary>
+[Cmdlet(VerbsData.Import, "FssdDetector")]
+[OutputType(typeof(FssdDetector))]
+public sealed class ImportFssdDetectorCommand : FssdCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "PSPath")]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        // Without a path: the module's default detector.
+        string path = Path is null ? DefaultDetector.Path : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        try
+        {
+            var session = FssdSession.Current;
+            WriteObject(DetectorLoader.Load(path, session.Models, session.Device).Detector);
+        }
+        catch (FssdModelException e)
+        {
+            WriteFssdError(e, "FssdDetectorInvalid", ErrorCategory.InvalidData, path);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Specialized;
+using System.Diagnostics;
+using System.Linq;
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Data;
+using Fssd.Engine.Models;
+using Fssd.Engine.Persistence;
+using Fssd.Engine.Runtime;
+using Fssd.Engine.Scoring;
+
+namespace Fssd.PowerShell.Commands;
+
+/// <summary>
+/// Measure-Fssd: score every input file by its distance to the Feature Space Singularity, in input
+/// order, decoding on worker threads while the model runs; a bad file is an error, never a stop.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Measure, "Fssd", DefaultParameterSetName = PathSet)]
+[OutputType(typeof(FssdScore))]
+public sealed class MeasureFssdCommand : FssdCmdlet
+{
+    private const string PathSet = "Path";
+    private const string LiteralSet = "LiteralPath";
+
+    private OrderedImageStream? _stream;
+    private FssdScorer? _scorer;
+    private LoadedModel? _model;
+    private FssdDetector? _detector;
+    private string[] _tapNames = Array.Empty<string>();
+    private double _epsilon;
+    private PerturbationMode _mode;
+    private int _scored;
+    private readonly Stopwatch _clock = new();
+    private readonly Stopwatch _progress = new();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
+    [Alias("PSPath", "LP", "FullName")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    [Parameter]
+    public FssdModel? Model { get; set; }
+
+    [Parameter]
+    public FssCenter? Center { get; set; }
+
+    [Parameter]
+    public FssdDetector? Detector { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Layer { get; set; }
+
+    [Parameter]
+    [ValidateRange(-10.0, 10.0)]
+    public double Epsilon { get; set; }
+
+    [Parameter]
+    public PerturbationMode Perturbation { get; set; } = PerturbationMode.Sign;
+
+    [Parameter]
+    [ValidateRange(1, 65536)]
+    public int BatchSize { get; set; } = 128;
+
+    private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+
+    protected override void BeginProcessing()
+    {
+        try
+        {
+            var session = FssdSession.Current;
+            if (Detector is not null && (Model is not null || Center is not null || Bound(nameof(Epsilon)) || Bound(nameof(Layer)) || Bound(nameof(Perturbation))))
+                ThrowFssdError(new ArgumentException("A detector fixes the model, center, layers, ε and perturbation; give -Detector alone, or -Model with its options."),
+                    "FssdDetectorExclusive", ErrorCategory.InvalidArgument, Detector);
+            if (Detector is null && Model is null)
+            {
+                // Neither: the module's default detector (default model, its noise F*, a threshold set on FashionMNIST).
+                (_detector, _model) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
+                WriteVerbose($"Scoring with the default detector {_detector}.");
+            }
+            else if (Detector is not null)
+            {
+                _detector = Detector;
+                _model = session.Models.Get(Detector.Model);
+            }
+            if (_detector is not null)
+            {
+                _tapNames = _detector.Layers.Select(l => l.Name).ToArray();
+                _epsilon = _detector.Epsilon;
+                _mode = _detector.Perturbation;
+                _scorer = new FssdScorer(_model!, _detector.Center, FssdScorer.TapIndices(_model!, _tapNames));
+            }
+            else
+            {
+                _model = session.Models.Get(Model!);
+                _epsilon = Epsilon;
+                _mode = Perturbation;
+                var center = Center ?? CenterEstimator.FromNoise(_model, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise);
+                if (Center is null) WriteVerbose($"No -Center: using F* from {CenterEstimator.DefaultNoiseSamples} uniform-noise images (seed 0).");
+                int[] taps = Layer is not null ? FssdScorer.TapIndices(_model, Layer)
+                    : _epsilon == 0 ? Enumerable.Range(0, _model.Taps.Count).OrderBy(i => i == FssdScorer.DefaultTap(_model) ? 0 : 1).ThenBy(i => i).ToArray()
+                    : new[] { FssdScorer.DefaultTap(_model) };
+                _tapNames = taps.Select(i => _model.Taps[i].Name).ToArray();
+                _scorer = new FssdScorer(_model, center, taps);
+            }
+            _stream = new OrderedImageStream(_model!.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
+            _clock.Start();
+            _progress.Start();
+        }
+        catch (FssdModelException e)
+        {
+            ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Detector ?? (object?)Model);
+        }
+        catch (ArgumentException e)
+        {
+            ThrowFssdError(e, "FssdLayerUnknown", ErrorCategory.InvalidArgument, Layer);
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        bool literal = ParameterSetName == LiteralSet;
+        try
+        {
+            foreach (var file in InputResolver.ResolvePaths(this, literal ? LiteralPath : Path, literal, WriteError))
+            {
+                _stream!.Add(file);
+                if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        try
+        {
+            while (_stream!.Count > 0) Flush(BatchSize);
+            WriteProgress(new ProgressRecord(1, "Measure-Fssd", "Done") { RecordType = ProgressRecordType.Completed });
+            WriteVerbose($"Scored {_scored} file(s) in {_clock.Elapsed.TotalSeconds:F1} s.");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Flush(int count)
+    {
+        var items = _stream!.Take(count);
+        var good = items.Where(i => i.Pixels is not null).ToList();
+        var scores = good.Count == 0 ? null : _scorer!.ScoreBytes(good.Select(i => i.Pixels!).ToList(), _epsilon, _mode);
+        var names = _model!.Info.ClassNames;
+        int g = 0;
+        foreach (var item in items)
+        {
+            if (item.Error is not null)
+            {
+                WriteFssdError(item.Error, "FssdImageUnreadable", ErrorCategory.InvalidData, item.Path);
+                continue;
+            }
+            var layers = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
+            var values = new double[_tapNames.Length];
+            for (int k = 0; k < _tapNames.Length; k++)
+            {
+                values[k] = scores!.TapScores[g, k];
+                layers[_tapNames[k]] = values[k];
+            }
+            double score = _detector is null ? values[0] : DetectorMath.Combine(_detector, values);
+            var result = new FssdScore
+            {
+                Path = item.Path,
+                Score = score,
+                Threshold = _detector?.Threshold,
+                IsOutOfDistribution = _detector is null ? null : score < _detector.Threshold,
+                LayerScores = layers,
+                PredictedClass = names[scores!.Predicted[g]],
+                Confidence = scores.Confidence[g],
+                Model = _model.Info.Name,
+            };
+            var output = PSObject.AsPSObject(result);
+            // One column per tap for Export-Csv.
+            for (int k = 0; k < _tapNames.Length; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + _tapNames[k], values[k]));
+            WriteObject(output);
+            g++;
+            _scored++;
+        }
+        if (_progress.ElapsedMilliseconds > 1000)
+        {
+            _progress.Restart();
+            WriteProgress(new ProgressRecord(1, "Measure-Fssd", $"{_scored} file(s) scored, {_scored / Math.Max(_clock.Elapsed.TotalSeconds, 1e-3):F0}/s"));
+        }
+    }
+
+    protected override void DisposeResources()
+    {
+        _stream?.Dispose();
+        _scorer?.Dispose();
+    }
+}

@@ -1,0 +1,87 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Scoring;
+using static TorchSharp.torch;
+
+namespace Fssd.PowerShell.Commands;
+
+/// <summary>New-FssCenter: estimate the Feature Space Singularity F* of a model, per tap.</summary>
+[Cmdlet(VerbsCommon.New, "FssCenter", DefaultParameterSetName = NoiseSet)]
+[OutputType(typeof(FssCenter))]
+public sealed class NewFssCenterCommand : FssdCmdlet
+{
+    private const string NoiseSet = "Noise";
+    private const string InputSet = "Input";
+    private readonly List<object> _inputs = new();
+
+    [Parameter(Position = 0)]
+    public FssdModel? Model { get; set; }
+
+    [Parameter(ParameterSetName = NoiseSet)]
+    [ValidateRange(1, 1000000)]
+    public int NoiseSamples { get; set; } = CenterEstimator.DefaultNoiseSamples;
+
+    [Parameter(ParameterSetName = NoiseSet)]
+    public long Seed { get; set; }
+
+    [Parameter(ParameterSetName = NoiseSet)]
+    [ValidateSet("Uniform", "Authors", IgnoreCase = true)]
+    public string Noise { get; set; } = "Uniform";
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputSet)]
+    [ValidateNotNull]
+    public object[] InputObject { get; set; } = Array.Empty<object>();
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == InputSet) _inputs.AddRange(InputObject);
+    }
+
+    protected override void EndProcessing()
+    {
+        try
+        {
+            var model = ResolveModel(Model);
+            if (ParameterSetName == NoiseSet)
+            {
+                var source = Noise.Equals("Authors", StringComparison.OrdinalIgnoreCase) ? CenterSource.AuthorsNoise : CenterSource.UniformNoise;
+                WriteObject(CenterEstimator.FromNoise(model, NoiseSamples, Seed, source));
+                return;
+            }
+            var spec = model.Info.InputSpec;
+            var decoded = InputResolver.Decode(this, _inputs, spec, WriteError, WriteWarning, CancellationToken);
+            if (decoded.Count == 0)
+            {
+                ThrowFssdError(new FssdDataException("None of the inputs could be read; the center needs at least one."), "FssdCenterNoInputs", ErrorCategory.InvalidData, null);
+                return;
+            }
+            int size = spec.Channels * spec.Height * spec.Width;
+            IEnumerable<Tensor> Batches()
+            {
+                for (int start = 0; start < decoded.Count; start += 128)
+                {
+                    int n = Math.Min(128, decoded.Count - start);
+                    var buffer = new byte[n * size];
+                    for (int i = 0; i < n; i++) Buffer.BlockCopy(decoded[start + i].Pixels, 0, buffer, i * size, size);
+                    using var bytes = tensor(buffer, new long[] { n, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
+                    yield return Engine.Data.ImageTensors.ToInput(bytes, spec, model.Device);
+                }
+            }
+            WriteObject(CenterEstimator.FromInputs(model, Batches()));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (FssdModelException e)
+        {
+            ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Model);
+        }
+        catch (FssdDataException e)
+        {
+            ThrowFssdError(e, "FssdCenterInputsInvalid", ErrorCategory.InvalidData, null);
+        }
+    }
+}

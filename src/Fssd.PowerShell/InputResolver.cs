@@ -1,0 +1,105 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Management.Automation;
+using Fssd.Engine;
+using Fssd.Engine.Data;
+
+namespace Fssd.PowerShell;
+
+/// <summary>Turns what users pass as inputs (paths, FileInfo, datasets, samples) into files or decoded images.</summary>
+internal static class InputResolver
+{
+    /// <summary>Provider paths for -Path (wildcards) or -LiteralPath; a path that matches nothing is reported and skipped.</summary>
+    public static IEnumerable<string> ResolvePaths(PSCmdlet cmdlet, IEnumerable<string> paths, bool literal, Action<ErrorRecord> error)
+    {
+        foreach (var path in paths)
+        {
+            if (literal)
+            {
+                yield return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+                continue;
+            }
+            System.Collections.ObjectModel.Collection<string>? resolved = null;
+            try
+            {
+                resolved = cmdlet.GetResolvedProviderPathFromPSPath(path, out _);
+            }
+            catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException)
+            {
+                error(new ErrorRecord(new FssdDataException($"'{path}' does not exist.", e), "FssdPathNotFound", ErrorCategory.ObjectNotFound, path));
+            }
+            if (resolved is null) continue;
+            if (resolved.Count == 0)
+                error(new ErrorRecord(new FssdDataException($"'{path}' matches no file."), "FssdPathNotFound", ErrorCategory.ObjectNotFound, path));
+            foreach (var r in resolved) yield return r;
+        }
+    }
+
+    /// <summary>
+    /// Decodes inputs for a model: datasets and samples are read directly, anything else is taken as a
+    /// path (FileInfo by its full name). Unreadable inputs are reported and skipped.
+    /// </summary>
+    public static List<(string Source, byte[] Pixels)> Decode(PSCmdlet cmdlet, IEnumerable<object> inputs, FssdInputSpec spec,
+        Action<ErrorRecord> error, Action<string> warn, System.Threading.CancellationToken cancellation)
+    {
+        var decoded = new List<(string, byte[])>();
+        var files = new List<string>();
+        int size = spec.Channels * spec.Height * spec.Width;
+        foreach (var raw in inputs)
+        {
+            object item = raw is PSObject ps ? ps.BaseObject : raw;
+            switch (item)
+            {
+                case FssdDataset dataset:
+                {
+                    var set = DatasetReader.Load(dataset, spec.Channels, spec.Height, spec.Width, warn, cancellation);
+                    for (int i = 0; i < set.Count; i++) decoded.Add((set.Sources[i], set.Pixels.AsSpan(i * size, size).ToArray()));
+                    break;
+                }
+                case FssdSample sample:
+                {
+                    var prepared = DatasetReader.Prepare(new RawImage(sample.Pixels, sample.Height, sample.Width, sample.Channels), spec.Channels, spec.Height, spec.Width);
+                    decoded.Add((sample.Source, ToChannelsFirst(prepared)));
+                    break;
+                }
+                case FileSystemInfo info:
+                    files.Add(info.FullName);
+                    break;
+                default:
+                    files.AddRange(ResolvePaths(cmdlet, new[] { item.ToString() ?? "" }, false, error));
+                    break;
+            }
+        }
+        if (files.Count > 0)
+        {
+            using var stream = new OrderedImageStream(spec, 256, cancellation);
+            foreach (var f in files)
+            {
+                stream.Add(f);
+                if (stream.Count >= 256) Drain(stream.Take(128), decoded, error);
+            }
+            Drain(stream.Take(int.MaxValue), decoded, error);
+        }
+        return decoded;
+    }
+
+    private static void Drain(List<DecodedInput> items, List<(string, byte[])> decoded, Action<ErrorRecord> error)
+    {
+        foreach (var item in items)
+        {
+            if (item.Error is not null) error(new ErrorRecord(item.Error, "FssdImageUnreadable", ErrorCategory.InvalidData, item.Path));
+            else decoded.Add((item.Path, item.Pixels!));
+        }
+    }
+
+    internal static byte[] ToChannelsFirst(RawImage image)
+    {
+        int hw = image.Height * image.Width, c = image.Channels;
+        var chw = new byte[hw * c];
+        for (int p = 0; p < hw; p++)
+            for (int k = 0; k < c; k++)
+                chw[k * hw + p] = image.Pixels[p * c + k];
+        return chw;
+    }
+}

@@ -1,0 +1,76 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+    $work = Join-Path ([IO.Path]::GetTempPath()) "fssd-detector-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $work
+    $model = Import-FssdModel
+    $center = New-FssCenter -Model $model
+    $validation = Get-FssdDataset FashionMNIST -Split test -First 500
+    $detector = New-FssdDetector -Model $model -Center $center -InDistribution $validation -TargetTpr 0.9
+    $samples = @(Get-ChildItem (Join-Path $RepoRoot 'examples/samples') -Filter *.png | Sort-Object Name)
+}
+
+AfterAll {
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'New-FssdDetector' {
+    It 'sets the threshold that keeps the target share of in-distribution validation inputs' {
+        $detector | Should -BeOfType ([Fssd.FssdDetector])
+        $detector.Calibration | Should -Be 'ThresholdOnly'
+        $detector.Layers.Name | Should -Be 'fc1'
+        $detector.ValidationCount | Should -Be 500
+        $scores = Get-FssdSample $validation | Export-FssdDataset -Path (Join-Path $work 'val') -PassThru | Measure-Fssd -Detector $detector
+        $kept = ($scores | Where-Object { -not $_.IsOutOfDistribution }).Count / 500
+        $kept | Should -BeGreaterOrEqual 0.9
+        $kept | Should -BeLessThan 0.905
+        $detector.ValidationTpr | Should -Be $kept
+    }
+}
+
+Describe 'Export-FssdDetector and Import-FssdDetector' {
+    It 'round-trips a detector so that every score is reproduced bit for bit' {
+        $file = $detector | Export-FssdDetector -Path (Join-Path $work 'd.fssd.yaml')
+        $file | Should -Exist
+        $back = Import-FssdDetector $file.FullName
+        $back.Threshold | Should -Be $detector.Threshold
+        $back.Center.Taps[2].Vector | Should -Be $detector.Center.Taps[2].Vector
+        $a = $samples | Measure-Fssd -Detector $detector
+        $b = $samples | Measure-Fssd -Detector $back
+        for ($i = 0; $i -lt $samples.Count; $i++) { $b[$i].Score | Should -Be $a[$i].Score }
+    }
+
+    It 'keeps an existing file without -Force and writes nothing with -WhatIf' {
+        $path = Join-Path $work 'keep.fssd.yaml'
+        Export-FssdDetector -Detector $detector -Path $path | Out-Null
+        Export-FssdDetector -Detector $detector -Path $path -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Match 'FssdExportExists'
+        Export-FssdDetector -Detector $detector -Path (Join-Path $work 'never.fssd.yaml') -WhatIf
+        Join-Path $work 'never.fssd.yaml' | Should -Not -Exist
+    }
+
+    It 'refuses a detector whose model weights changed, and an unknown format version' {
+        $dir = Join-Path $work 'moved'
+        $null = New-Item -ItemType Directory -Path $dir
+        Copy-Item $model.WeightsPath (Join-Path $dir 'weights.safetensors')
+        $path = Join-Path $work 'd.fssd.yaml'
+        $text = (Get-Content -LiteralPath $path -Raw) -replace '(?m)^(\s+weights:).*$', '$1 moved/weights.safetensors'
+        $bytes = [IO.File]::ReadAllBytes((Join-Path $dir 'weights.safetensors'))
+        $bytes[$bytes.Length - 1] = $bytes[$bytes.Length - 1] -bxor 1
+        [IO.File]::WriteAllBytes((Join-Path $dir 'weights.safetensors'), $bytes)
+        Set-Content -LiteralPath (Join-Path $work 'changed.fssd.yaml') -Value $text
+        Import-FssdDetector (Join-Path $work 'changed.fssd.yaml') -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].Exception.Message | Should -Match 'SHA-256'
+        Set-Content -LiteralPath (Join-Path $work 'v9.fssd.yaml') -Value ((Get-Content -LiteralPath $path -Raw) -replace 'formatVersion: 1', 'formatVersion: 9')
+        Import-FssdDetector (Join-Path $work 'v9.fssd.yaml') -ErrorVariable err2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err2[0].Exception.Message | Should -Match 'formatVersion 9'
+    }
+
+    It 'returns the module''s default detector without a path' {
+        $d = Import-FssdDetector
+        $d.Name | Should -Be 'fashion-mnist-lenet'
+        $d.Model.Name | Should -Be 'fashion-mnist-lenet'
+        $d.TargetTpr | Should -Be 0.95
+        $d.ValidationSource | Should -Match 'FashionMNIST'
+    }
+}
