@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 
 namespace Fssd.Engine.Tests;
 
+[Collection(TorchRandomCollection.Name)]
 public class ModelImportTests
 {
     private static LoadedModel Import(ModelLoadRequest request) =>

@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 
 namespace Fssd.Engine.Tests;
 
+[Collection(TorchRandomCollection.Name)]
 public class ScoringTests
 {
     private static string FssdFixture(string file) => Path.Combine(NativeSetup.RepositoryRoot(), "tests", "fixtures", "fssd", file);

@@ -43,11 +43,14 @@ Describe 'Measure-Fssd on FashionMNIST against MNIST, from PNG files' -Tag 'Real
         $fashion[0].LayerScores.Keys | Should -Be @('fc1', 'conv1', 'conv2', 'logits')
     }
 
-    It 'puts fresh uniform noise below FashionMNIST at every tap (AUROC >= 0.99: noise defines F*)' {
+    It 'puts fresh uniform noise below FashionMNIST at conv2, fc1 and the logits (AUROC >= 0.99), but not at conv1' {
+        # F* is the mean feature of noise. From conv2 on, the network collapses noise onto it; conv1 is
+        # nearly linear in the pixels, so each noise image keeps its own per-pixel variance there and
+        # lands farther from the noise mean than FashionMNIST's mostly black images do.
         foreach ($tap in $taps) {
             $m = Get-FssdMetrics -InDistribution $fashion -OutOfDistribution $noise -Layer $tap
             Write-Host ("    noise vs FashionMNIST, {0,-6}: AUROC {1:P2}" -f $tap, $m.AUROC)
-            $m.AUROC | Should -BeGreaterOrEqual 0.99
+            if ($tap -eq 'conv1') { $m.AUROC | Should -BeLessThan 0.05 } else { $m.AUROC | Should -BeGreaterOrEqual 0.99 }
         }
     }
 

@@ -8,7 +8,7 @@ using Fssd.Engine.Models;
 namespace Fssd.PowerShell.Commands;
 
 /// <summary>Get-FssdPrediction: a classifier's predicted class and confidence for image files or samples, in input order.</summary>
-[Cmdlet(VerbsCommon.Get, "FssdPrediction", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "FssdPrediction", DefaultParameterSetName = SampleSet)]
 [OutputType(typeof(FssdPrediction))]
 public sealed class GetFssdPredictionCommand : FssdCmdlet
 {
