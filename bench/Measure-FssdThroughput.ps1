@@ -39,6 +39,7 @@ Set-Content -LiteralPath $list -Value $files
 function Invoke-Run([int] $Count, [double] $Epsilon, [string] $Layer) {
     $script = @"
 `$ErrorActionPreference = 'Stop'
+`$ProgressPreference = 'SilentlyContinue'
 Import-Module '$ModulePath'
 `$model = Import-FssdModel
 `$center = New-FssCenter -Model `$model
@@ -60,7 +61,7 @@ Import-Module '$ModulePath'
     if ($LASTEXITCODE -ne 0) { throw "Benchmark run failed: $out" }
     $n, $seconds, $peak = ($out | Select-Object -Last 1) -split ' '
     [pscustomobject]@{
-        Files = [int]$n; Epsilon = $Epsilon; Taps = if ($Layer) { $Layer } else { 'all 4' }
+        Files = [int]$n; Epsilon = '{0:G3}' -f $Epsilon; Taps = if ($Layer) { $Layer } else { 'all 4' }
         Seconds = [math]::Round([double]$seconds, 1); ImagesPerSecond = [math]::Round([int]$n / [double]$seconds)
         PeakMiB = [math]::Round([double]$peak / 1MB)
     }
