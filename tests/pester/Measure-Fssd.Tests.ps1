@@ -174,6 +174,27 @@ Describe 'Measure-Fssd inputs and outputs' {
         (Get-ChildItem $move).Count | Should -Be 0
     }
 
+    It 'stops within a batch on Ctrl+C' {
+        $many = Join-Path $work 'many.txt'
+        Set-Content -LiteralPath $many -Value (1..50000 | ForEach-Object { $sampleFiles[$_ % $sampleFiles.Count].FullName })
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript({
+            param($module, $list)
+            Import-Module $module
+            Get-Content -LiteralPath $list | Measure-Fssd -BatchSize 64
+        }).AddArgument($ModulePath).AddArgument($many)
+        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        $async = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]$null, $output)
+        $deadline = [DateTime]::UtcNow.AddMinutes(2)
+        while ($output.Count -lt 200 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        $output.Count | Should -BeGreaterOrEqual 200
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $output.Count | Should -BeLessThan 50000
+        $ps.Dispose()
+    }
+
     It 'refuses -Epsilon together with -Detector, and a layer the model lacks' {
         $d = Import-FssdDetector
         { Measure-Fssd -Path $sampleFiles[0].FullName -Detector $d -Epsilon 0.1 -ErrorAction Stop } | Should -Throw '*detector fixes*'
