@@ -16,6 +16,23 @@ public sealed class FssdDetectorLayer
     public override string ToString() => $"{Name} × {Weight:G4}";
 }
 
+/// <summary>One ε tried during calibration, and how well the layer ensemble did with it on held-out validation data.</summary>
+public sealed class FssdEpsilonTrial
+{
+    public double Epsilon { get; init; }
+    public PerturbationMode Perturbation { get; init; }
+
+    /// <summary>True-negative rate (OoD rejected) at 95% TPR on the held-out half: the selection criterion.</summary>
+    public double TnrAt95Tpr { get; init; }
+
+    public double AUROC { get; init; }
+
+    /// <summary>The regularisation cross-validation chose for this ε.</summary>
+    public double C { get; init; }
+
+    public override string ToString() => $"eps {Epsilon:G3}: TNR@95 {TnrAt95Tpr:P2}, AUROC {AUROC:P2}";
+}
+
 /// <summary>
 /// Everything needed to score an input and decide: the model, its F*, the taps and their weights,
 /// ε, and the threshold with the in-distribution TPR it was set for. Returned by New-FssdDetector and
@@ -48,6 +65,15 @@ public sealed class FssdDetector
 
     /// <summary>The TPR the threshold actually gives on the validation inputs.</summary>
     public double ValidationTpr { get; init; }
+
+    /// <summary>Every ε tried, with its held-out result (empty when ε was given, not searched).</summary>
+    public IReadOnlyList<FssdEpsilonTrial> EpsilonCurve { get; init; } = Array.Empty<FssdEpsilonTrial>();
+
+    /// <summary>The regularisation of the layer weights (C of the logistic regression); null without one.</summary>
+    public double? RegularizationC { get; init; }
+
+    /// <summary>Metrics on the held-out half of the validation data; null when no OoD data was given.</summary>
+    public FssdMetrics? ValidationMetrics { get; init; }
 
     public DateTime CreatedUtc { get; init; }
 

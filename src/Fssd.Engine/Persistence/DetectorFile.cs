@@ -27,6 +27,8 @@ public sealed class DetectorDocument
     public double TargetTpr { get; set; }
     public string Calibration { get; set; } = "";
     public DetectorValidation Validation { get; set; } = new();
+    public double? RegularizationC { get; set; }
+    public List<DetectorEpsilonTrial>? EpsilonCurve { get; set; }
     public DateTime Created { get; set; }
 
     private static readonly IDeserializer Reader = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
@@ -57,7 +59,20 @@ public sealed class DetectorDocument
             Threshold = detector.Threshold,
             TargetTpr = detector.TargetTpr,
             Calibration = detector.Calibration,
-            Validation = new DetectorValidation { Source = detector.ValidationSource, Count = detector.ValidationCount, Tpr = detector.ValidationTpr },
+            Validation = new DetectorValidation
+            {
+                Source = detector.ValidationSource, Count = detector.ValidationCount, Tpr = detector.ValidationTpr,
+                Metrics = detector.ValidationMetrics is { } m ? new DetectorMetrics
+                {
+                    Method = m.Method, Auroc = m.AUROC, AuprcIn = m.AUPRCIn, AuprcOut = m.AUPRCOut, Fpr80 = m.FPR80, Fpr95 = m.FPR95,
+                    DetectionError = m.DetectionError, InCount = m.InCount, OutCount = m.OutCount,
+                } : null,
+            },
+            RegularizationC = detector.RegularizationC,
+            EpsilonCurve = detector.EpsilonCurve.Count == 0 ? null : detector.EpsilonCurve.Select(t => new DetectorEpsilonTrial
+            {
+                Epsilon = t.Epsilon, Perturbation = t.Perturbation.ToString(), TnrAt95Tpr = t.TnrAt95Tpr, Auroc = t.AUROC, C = t.C,
+            }).ToList(),
             Created = detector.CreatedUtc,
         };
     }
@@ -118,6 +133,16 @@ public sealed class DetectorDocument
         ValidationSource = Validation.Source,
         ValidationCount = Validation.Count,
         ValidationTpr = Validation.Tpr,
+        ValidationMetrics = Validation.Metrics is { } m ? new FssdMetrics
+        {
+            Method = m.Method, AUROC = m.Auroc, AUPRCIn = m.AuprcIn, AUPRCOut = m.AuprcOut, FPR80 = m.Fpr80, FPR95 = m.Fpr95,
+            DetectionError = m.DetectionError, InCount = m.InCount, OutCount = m.OutCount,
+        } : null,
+        RegularizationC = RegularizationC,
+        EpsilonCurve = (EpsilonCurve ?? new List<DetectorEpsilonTrial>()).Select(t => new FssdEpsilonTrial
+        {
+            Epsilon = t.Epsilon, Perturbation = Enum.Parse<PerturbationMode>(t.Perturbation, true), TnrAt95Tpr = t.TnrAt95Tpr, AUROC = t.Auroc, C = t.C,
+        }).ToList(),
         CreatedUtc = Created,
         Path = path,
     };
@@ -183,6 +208,29 @@ public sealed class DetectorValidation
     public string Source { get; set; } = "";
     public int Count { get; set; }
     public double Tpr { get; set; }
+    public DetectorMetrics? Metrics { get; set; }
+}
+
+public sealed class DetectorMetrics
+{
+    public string Method { get; set; } = "";
+    public double Auroc { get; set; }
+    public double AuprcIn { get; set; }
+    public double AuprcOut { get; set; }
+    public double Fpr80 { get; set; }
+    public double Fpr95 { get; set; }
+    public double DetectionError { get; set; }
+    public int InCount { get; set; }
+    public int OutCount { get; set; }
+}
+
+public sealed class DetectorEpsilonTrial
+{
+    public double Epsilon { get; set; }
+    public string Perturbation { get; set; } = "";
+    public double TnrAt95Tpr { get; set; }
+    public double Auroc { get; set; }
+    public double C { get; set; }
 }
 
 /// <summary>Reads a detector file and loads its model into the session's cache, checking the weights' hash.</summary>

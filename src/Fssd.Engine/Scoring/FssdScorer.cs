@@ -109,6 +109,45 @@ public sealed class FssdScorer : IDisposable
         return new BatchScores(scores, predicted, confidence);
     }
 
+    /// <summary>
+    /// Scores one batch at every ε of a grid: the FSSD gradient does not depend on ε, so each tap
+    /// needs one backward pass and then one forward pass per ε. Returns [ε][input, tap].
+    /// </summary>
+    public double[][,] ScoreGrid(Tensor input, IReadOnlyList<double> epsilons, PerturbationMode mode)
+    {
+        int b = (int)input.shape[0];
+        var result = epsilons.Select(_ => new double[b, _taps.Length]).ToArray();
+        using var scope = NewDisposeScope();
+        using var std = ChannelStd(input);
+        for (int j = 0; j < _taps.Length; j++)
+        {
+            int k = _taps[j];
+            using var inner = NewDisposeScope();
+            Tensor direction;
+            using (enable_grad())
+            {
+                var x = input.detach().requires_grad_(true);
+                using var output = _model.Forward(x);
+                var total = Distance(output.Features[k], k).sum();
+                var gradient = autograd.grad(new[] { total }, new[] { x })[0];
+                // The unit step: x~ = x + eps * direction.
+                direction = mode == PerturbationMode.Sign ? gradient.sign().div(std) : Standardize(gradient).div(std).neg();
+            }
+            using (no_grad())
+            {
+                for (int e = 0; e < epsilons.Count; e++)
+                {
+                    using var step = NewDisposeScope();
+                    var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e]));
+                    using var after = _model.Forward(perturbed);
+                    var values = Distance(after.Features[k], k).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+                    for (int i = 0; i < b; i++) result[e][i, j] = values[i];
+                }
+            }
+        }
+        return result;
+    }
+
     /// <summary>Scores decoded inputs (channels first, at the model's size, 0..255).</summary>
     public BatchScores ScoreBytes(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode)
     {
@@ -120,6 +159,17 @@ public sealed class FssdScorer : IDisposable
         var bytes = tensor(buffer, new long[] { samples.Count, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
         var input = Data.ImageTensors.ToInput(bytes, spec, _model.Device);
         return Score(input, epsilon, mode);
+    }
+
+    /// <summary>Decoded inputs (channels first, 0..255) as the normalized batch on the model's device.</summary>
+    public Tensor ToInput(IReadOnlyList<byte[]> samples)
+    {
+        var spec = _model.Info.InputSpec;
+        int size = spec.Channels * spec.Height * spec.Width;
+        var buffer = new byte[samples.Count * size];
+        for (int i = 0; i < samples.Count; i++) Buffer.BlockCopy(samples[i], 0, buffer, i * size, size);
+        using var bytes = tensor(buffer, new long[] { samples.Count, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
+        return Data.ImageTensors.ToInput(bytes, spec, _model.Device);
     }
 
     /// <summary>The tap indices of names, in the order given; an unknown name is an error listing the taps.</summary>

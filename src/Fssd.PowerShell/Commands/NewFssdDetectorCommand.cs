@@ -3,13 +3,15 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using Fssd.Engine;
+using Fssd.Engine.Calibration;
 using Fssd.Engine.Scoring;
 
 namespace Fssd.PowerShell.Commands;
 
 /// <summary>
-/// New-FssdDetector: a detector on one tap whose threshold keeps -TargetTpr of the in-distribution
-/// validation inputs — no OoD data needed.
+/// New-FssdDetector: with in-distribution validation inputs alone, one tap and a threshold that keeps
+/// -TargetTpr of them; with OoD validation inputs too, FSSD-Ensem — the taps weighted by logistic
+/// regression, ε chosen from a grid, the threshold set on data the regression did not see.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "FssdDetector")]
 [OutputType(typeof(FssdDetector))]
@@ -28,12 +30,20 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     public object[] InDistribution { get; set; } = Array.Empty<object>();
 
     [Parameter]
+    [ValidateNotNull]
+    public object[]? OutOfDistribution { get; set; }
+
+    [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Layer { get; set; }
+    public string[]? Layer { get; set; }
 
     [Parameter]
     [ValidateRange(-10.0, 10.0)]
     public double Epsilon { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public double[]? EpsilonGrid { get; set; }
 
     [Parameter]
     public PerturbationMode Perturbation { get; set; } = PerturbationMode.Sign;
@@ -41,6 +51,9 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     [Parameter]
     [ValidateRange(0.5, 1.0)]
     public double TargetTpr { get; set; } = DetectorMath.DefaultTargetTpr;
+
+    [Parameter]
+    public long Seed { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -58,40 +71,14 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         {
             var model = ResolveModel(Model);
             var center = Center ?? CenterEstimator.FromNoise(model, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise);
-            int tap = Layer is null ? FssdScorer.DefaultTap(model) : model.TapIndex(Layer);
-            using var scorer = new FssdScorer(model, center, new[] { tap });
-            var decoded = InputResolver.Decode(this, _inputs, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
-            if (decoded.Count == 0)
+            var decodedIn = InputResolver.Decode(this, _inputs, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
+            if (decodedIn.Count == 0)
             {
                 ThrowFssdError(new FssdDataException("None of the in-distribution inputs could be read."), "FssdDetectorNoInputs", ErrorCategory.InvalidData, null);
                 return;
             }
-            var scores = new List<double>(decoded.Count);
-            for (int start = 0; start < decoded.Count; start += 128)
-            {
-                CancellationToken.ThrowIfCancellationRequested();
-                var batch = decoded.Skip(start).Take(128).Select(d => d.Pixels).ToList();
-                var result = scorer.ScoreBytes(batch, Epsilon, Perturbation);
-                for (int i = 0; i < batch.Count; i++) scores.Add(result.TapScores[i, 0]);
-            }
-            var (threshold, achieved) = DetectorMath.ThresholdAt(scores, TargetTpr);
-            WriteObject(new FssdDetector
-            {
-                Name = Name ?? $"{model.Info.Name}-{model.Taps[tap].Name}",
-                Model = model.Info,
-                Center = center,
-                Layers = new[] { new FssdDetectorLayer { Name = model.Taps[tap].Name, Weight = 1, Mean = 0, Std = 1 } },
-                Intercept = 0,
-                Epsilon = Epsilon,
-                Perturbation = Perturbation,
-                Threshold = threshold,
-                TargetTpr = TargetTpr,
-                Calibration = "ThresholdOnly",
-                ValidationSource = ValidationSource ?? $"{decoded.Count} in-distribution input(s) given to New-FssdDetector",
-                ValidationCount = decoded.Count,
-                ValidationTpr = achieved,
-                CreatedUtc = DateTime.UtcNow,
-            });
+            var detector = OutOfDistribution is null ? ThresholdOnly(model, center, decodedIn) : Ensemble(model, center, decodedIn);
+            if (detector is not null) WriteObject(detector);
         }
         catch (OperationCanceledException)
         {
@@ -100,9 +87,85 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         {
             ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Model);
         }
+        catch (FssdDataException e)
+        {
+            ThrowFssdError(e, "FssdDetectorInputsInvalid", ErrorCategory.InvalidData, null);
+        }
         catch (ArgumentException e)
         {
             ThrowFssdError(e, "FssdLayerUnknown", ErrorCategory.InvalidArgument, Layer);
         }
+    }
+
+    private FssdDetector ThresholdOnly(Fssd.Engine.Models.LoadedModel model, FssCenter center, List<(string Source, byte[] Pixels)> decoded)
+    {
+        if (Layer is { Length: > 1 })
+            throw new ArgumentException("Several layers need weights, and weights need OoD validation inputs (-OutOfDistribution).");
+        int tap = Layer is null ? FssdScorer.DefaultTap(model) : model.TapIndex(Layer[0]);
+        using var scorer = new FssdScorer(model, center, new[] { tap });
+        var scores = new List<double>(decoded.Count);
+        for (int start = 0; start < decoded.Count; start += 128)
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            var batch = decoded.Skip(start).Take(128).Select(d => d.Pixels).ToList();
+            var result = scorer.ScoreBytes(batch, Epsilon, Perturbation);
+            for (int i = 0; i < batch.Count; i++) scores.Add(result.TapScores[i, 0]);
+        }
+        var (threshold, achieved) = DetectorMath.ThresholdAt(scores, TargetTpr);
+        return new FssdDetector
+        {
+            Name = Name ?? $"{model.Info.Name}-{model.Taps[tap].Name}",
+            Model = model.Info,
+            Center = center,
+            Layers = new[] { new FssdDetectorLayer { Name = model.Taps[tap].Name, Weight = 1, Mean = 0, Std = 1 } },
+            Epsilon = Epsilon,
+            Perturbation = Perturbation,
+            Threshold = threshold,
+            TargetTpr = TargetTpr,
+            Calibration = "ThresholdOnly",
+            ValidationSource = ValidationSource ?? $"{decoded.Count} in-distribution input(s) given to New-FssdDetector",
+            ValidationCount = decoded.Count,
+            ValidationTpr = achieved,
+            CreatedUtc = DateTime.UtcNow,
+        };
+    }
+
+    private FssdDetector Ensemble(Fssd.Engine.Models.LoadedModel model, FssCenter center, List<(string Source, byte[] Pixels)> decodedIn)
+    {
+        var decodedOut = InputResolver.Decode(this, OutOfDistribution!, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
+        int[] taps = Layer is null ? Enumerable.Range(0, model.Taps.Count).ToArray() : FssdScorer.TapIndices(model, Layer);
+        var grid = EpsilonGrid ?? (MyInvocation.BoundParameters.ContainsKey(nameof(Epsilon)) ? new[] { Epsilon } : DetectorCalibrator.PaperGrid.ToArray());
+        using var scorer = new FssdScorer(model, center, taps);
+        var activity = $"Calibrating FSSD-Ensem on {decodedIn.Count} + {decodedOut.Count} validation inputs";
+        var result = DetectorCalibrator.Calibrate(scorer, decodedIn.Select(d => d.Pixels).ToList(), decodedOut.Select(d => d.Pixels).ToList(),
+            grid, Perturbation, TargetTpr, Seed, message =>
+            {
+                WriteProgress(new ProgressRecord(2, activity, message));
+                WriteVerbose(message);
+            }, CancellationToken);
+        WriteProgress(new ProgressRecord(2, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        return new FssdDetector
+        {
+            Name = Name ?? $"{model.Info.Name}-ensemble",
+            Model = model.Info,
+            Center = center,
+            Layers = taps.Select((t, j) => new FssdDetectorLayer
+            {
+                Name = model.Taps[t].Name, Weight = result.Regression.Weights[j], Mean = result.Scaling.Mean[j], Std = result.Scaling.Std[j],
+            }).ToList(),
+            Intercept = result.Regression.Intercept,
+            Epsilon = result.Epsilon,
+            Perturbation = result.Perturbation,
+            Threshold = result.Threshold,
+            TargetTpr = TargetTpr,
+            Calibration = "OodValidation",
+            ValidationSource = ValidationSource ?? $"{decodedIn.Count} in-distribution and {decodedOut.Count} OoD input(s) given to New-FssdDetector",
+            ValidationCount = decodedIn.Count + decodedOut.Count,
+            ValidationTpr = result.AchievedTpr,
+            EpsilonCurve = result.Curve,
+            RegularizationC = result.Regression.C,
+            ValidationMetrics = result.Validation,
+            CreatedUtc = DateTime.UtcNow,
+        };
     }
 }

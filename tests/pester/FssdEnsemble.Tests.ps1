@@ -1,0 +1,70 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+    $work = Join-Path ([IO.Path]::GetTempPath()) "fssd-ensemble-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $work
+}
+
+AfterAll {
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'FSSD-Ensem calibrated on FashionMNIST and MNIST validation images (the paper''s Table 2 setting)' -Tag 'RealData' {
+    BeforeAll {
+        Export-FssdDataset -Dataset FashionMNIST/test -Path (Join-Path $work 'fashion')
+        Export-FssdDataset -Dataset MNIST -Path (Join-Path $work 'mnist')
+        # 1,000 + 1,000 validation images drawn with a fixed seed; the other 9,000 + 9,000 are the test.
+        $random = [Random]::new(20261201)
+        $fashion = @(Get-ChildItem (Join-Path $work 'fashion') -Recurse -File | Sort-Object { $random.Next() })
+        $mnist = @(Get-ChildItem (Join-Path $work 'mnist') -Recurse -File | Sort-Object { $random.Next() })
+        $model = Import-FssdModel
+        $center = New-FssCenter -Model $model
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $detector = New-FssdDetector -Model $model -Center $center -InDistribution $fashion[0..999] -OutOfDistribution $mnist[0..999] `
+            -Perturbation Standardized
+        $calibrated = $clock.Elapsed.TotalSeconds
+        $clock.Restart()
+        $scoresIn = $fashion[1000..9999] | Measure-Fssd -Detector $detector
+        $scoresOut = $mnist[1000..9999] | Measure-Fssd -Detector $detector
+        $metrics = Get-FssdMetrics $scoresIn $scoresOut -Method 'FSSD-Ensem'
+        Write-Host ("    calibrated over {0} values of eps in {1:F0} s; scored 18,000 files in {2:F0} s; chose eps {3}, C {4:G3}" -f
+            $detector.EpsilonCurve.Count, $calibrated, $clock.Elapsed.TotalSeconds, $detector.Epsilon, $detector.RegularizationC)
+        Write-Host ("    test 9,000 + 9,000: AUROC {0:P2}, AUPRC-In {1:P2}, AUPRC-Out {2:P2}, FPR80 {3:P2}, FPR95 {4:P2}, detection error {5:P2}" -f
+            $metrics.AUROC, $metrics.AUPRCIn, $metrics.AUPRCOut, $metrics.FPR80, $metrics.FPR95, $metrics.DetectionError)
+        Write-Host ("    weights: {0}" -f (($detector.Layers | ForEach-Object { '{0} {1:F3}' -f $_.Name, $_.Weight }) -join ', '))
+    }
+
+    It 'reaches AUROC >= 0.99 and FPR80 <= 0.01 on the 9,000 + 9,000 test images (the paper: 99.6 / 0.0)' {
+        $metrics.AUROC | Should -BeGreaterOrEqual 0.99
+        $metrics.FPR80 | Should -BeLessOrEqual 0.01
+        $metrics.InCount | Should -Be 9000
+    }
+
+    It 'searches the paper''s grid, 0 to 0.2 in both directions, and records what it found' {
+        $detector.EpsilonCurve | Should -HaveCount 41
+        $detector.EpsilonCurve.Epsilon | Should -Contain -0.2
+        $detector.EpsilonCurve.Epsilon | Should -Contain 0.2
+        $best = ($detector.EpsilonCurve | Measure-Object TnrAt95Tpr -Maximum).Maximum
+        ($detector.EpsilonCurve | Where-Object Epsilon -eq $detector.Epsilon).TnrAt95Tpr | Should -Be $best
+        $detector.Calibration | Should -Be 'OodValidation'
+        $detector.Layers.Name | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
+        $detector.ValidationMetrics.InCount | Should -Be 500
+    }
+
+    It 'keeps TargetTpr of the in-distribution test images, within 0.02' {
+        $kept = ($scoresIn | Where-Object { -not $_.IsOutOfDistribution }).Count / $scoresIn.Count
+        Write-Host ("    kept {0:P2} of the 9,000 FashionMNIST test images (target {1:P0})" -f $kept, $detector.TargetTpr)
+        [Math]::Abs($kept - $detector.TargetTpr) | Should -BeLessOrEqual 0.02
+    }
+
+    It 'exports, imports and rescores to identical scores' {
+        $file = $detector | Export-FssdDetector -Path (Join-Path $work 'ensemble.fssd.yaml')
+        $back = Import-FssdDetector $file.FullName
+        $back.EpsilonCurve.Count | Should -Be 41
+        $back.ValidationMetrics.AUROC | Should -Be $detector.ValidationMetrics.AUROC
+        # The authors' step standardizes the gradient over the batch, so a score depends on its batch:
+        # rescore whole batches (2 x 128, the default batch size) in the same order.
+        $again = $fashion[1000..1255] | Measure-Fssd -Detector $back
+        for ($i = 0; $i -lt 256; $i++) { $again[$i].Score | Should -Be $scoresIn[$i].Score }
+    }
+}
