@@ -72,7 +72,10 @@ public sealed class FssdDetector
     /// <summary>The regularisation of the layer weights (C of the logistic regression); null without one.</summary>
     public double? RegularizationC { get; init; }
 
-    /// <summary>Metrics on the held-out half of the validation data; null when no OoD data was given.</summary>
+    /// <summary>The outlier-free calibration's evidence, one row per pseudo-outlier kind; empty otherwise.</summary>
+    public IReadOnlyList<FssdPseudoOutlierTrial> PseudoOutliers { get; init; } = Array.Empty<FssdPseudoOutlierTrial>();
+
+    /// <summary>Metrics on the held-out half of the validation data (against real or pseudo outliers); null for ThresholdOnly.</summary>
     public FssdMetrics? ValidationMetrics { get; init; }
 
     public DateTime CreatedUtc { get; init; }
@@ -81,4 +84,23 @@ public sealed class FssdDetector
     public string? Path { get; init; }
 
     public override string ToString() => $"{Name}: {string.Join(" + ", Layers)} of {Model.Name}, threshold {Threshold:G6} at TPR {TargetTpr:P0}";
+}
+
+/// <summary>
+/// How well a logistic regression trained against one kind of pseudo-outlier (made from
+/// in-distribution images) rejects the other kinds: the outlier-free calibration's evidence.
+/// </summary>
+public sealed class FssdPseudoOutlierTrial
+{
+    public string Kind { get; init; } = "";
+
+    /// <summary>AUROC against held-out pseudo-outliers of the same kind.</summary>
+    public double SelfAUROC { get; init; }
+
+    /// <summary>Mean AUROC against held-out pseudo-outliers of every other kind: the selection criterion.</summary>
+    public double TransferAUROC { get; init; }
+
+    public bool Chosen { get; init; }
+
+    public override string ToString() => $"{Kind}: transfer {TransferAUROC:P2}, self {SelfAUROC:P2}{(Chosen ? " (chosen)" : "")}";
 }

@@ -95,3 +95,60 @@ public class ScoringTests
         Assert.Equal(model.Taps.Select(t => t.Name), a.Taps.Select(t => t.Name));
     }
 }
+
+[Collection(TorchRandomCollection.Name)]
+public class ScoreGridTests
+{
+    [Theory]
+    [InlineData(PerturbationMode.Sign)]
+    [InlineData(PerturbationMode.Standardized)]
+    public void A_grid_of_eps_gives_what_scoring_at_each_eps_gives(PerturbationMode mode)
+    {
+        var model = FssdSession.Current.Models.GetOrLoad(
+            new ModelLoadRequest { Path = ModelReference.FixturePath("lenet.pt"), Architecture = "LeNet" }, FssdSession.Current.Device, out _);
+        var center = CenterEstimator.FromNoise(model, 50, 2, CenterSource.UniformNoise);
+        using var scorer = new FssdScorer(model, center, new[] { 0, 2, 3 });
+        using var bytes = randint(0, 256, new long[] { 5, 1, 28, 28 }, dtype: ScalarType.Byte);
+        using var input = ImageTensors.ToInput(bytes, model.Info.InputSpec, model.Device);
+        var grid = new[] { 0.0, 0.03, -0.05 };
+        var together = scorer.ScoreGrid(input, grid, mode);
+        for (int e = 0; e < grid.Length; e++)
+        {
+            var single = scorer.Score(input, grid[e], mode);
+            for (int i = 0; i < 5; i++)
+                for (int k = 0; k < 3; k++)
+                    Assert.True(Math.Abs(together[e][i, k] - single.TapScores[i, k]) <= 1e-5 * Math.Abs(single.TapScores[i, k]),
+                        $"eps {grid[e]} input {i} tap {k}: grid {together[e][i, k]}, single {single.TapScores[i, k]}");
+        }
+    }
+}
+
+public class PseudoOutlierTests
+{
+    private static byte[] Image(int seed) => Enumerable.Range(0, 784).Select(i => (byte)((i * 7 + seed * 13) % 256)).ToArray();
+
+    [Fact]
+    public void Each_kind_transforms_as_it_says()
+    {
+        var inputs = new[] { Image(1), Image(2) };
+        var shuffled = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.PixelShuffle, 1, 28, 28, 5);
+        Assert.Equal(inputs[0].OrderBy(b => b), shuffled[0].OrderBy(b => b));
+        Assert.NotEqual(inputs[0], shuffled[0]);
+        var inverted = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.Invert, 1, 28, 28, 5);
+        Assert.All(Enumerable.Range(0, 784), i => Assert.Equal(255 - inputs[1][i], inverted[1][i]));
+        var patches = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.PatchShuffle, 1, 28, 28, 5);
+        // Every 7 x 7 patch of the result is a patch of the original.
+        var originalPatches = Enumerable.Range(0, 16).Select(p => Patch(inputs[0], p)).ToList();
+        for (int p = 0; p < 16; p++) Assert.Contains(originalPatches, o => o.SequenceEqual(Patch(patches[0], p)));
+        var again = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.PixelShuffle, 1, 28, 28, 5);
+        Assert.Equal(shuffled[0], again[0]);
+        var blurred = Fssd.Engine.Calibration.PseudoOutliers.Make(new[] { Enumerable.Repeat((byte)90, 784).ToArray() }, Fssd.Engine.Calibration.PseudoOutlierKind.Blur, 1, 28, 28, 5);
+        Assert.All(blurred[0], b => Assert.Equal(90, b));
+    }
+
+    private static byte[] Patch(byte[] image, int p)
+    {
+        int py = p / 4 * 7, px = p % 4 * 7;
+        return Enumerable.Range(0, 49).Select(i => image[(py + i / 7) * 28 + px + i % 7]).ToArray();
+    }
+}

@@ -42,7 +42,8 @@ public static class DetectorCalibrator
     private const int Batch = 128;
 
     public static CalibrationResult Calibrate(FssdScorer scorer, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<byte[]> outOfDistribution,
-        IReadOnlyList<double> epsilons, PerturbationMode mode, double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation)
+        IReadOnlyList<double> epsilons, PerturbationMode mode, double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation,
+        bool paired = false)
     {
         if (inDistribution.Count < 10 || outOfDistribution.Count < 10)
             throw new FssdDataException($"Calibration needs at least 10 in-distribution and 10 OoD validation inputs; it has {inDistribution.Count} and {outOfDistribution.Count}.");
@@ -50,7 +51,10 @@ public static class DetectorCalibrator
         var featuresIn = Features(scorer, inDistribution, epsilons, mode, progress, "in-distribution", cancellation);
         var featuresOut = Features(scorer, outOfDistribution, epsilons, mode, progress, "OoD", cancellation);
         var (fitIn, holdIn) = Halves(inDistribution.Count, seed);
-        var (fitOut, holdOut) = Halves(outOfDistribution.Count, seed + 1);
+        // Paired: OoD input i was made from in-distribution input i, so both take the same half and the
+        // regression never sees anything made from the inputs the threshold is set on.
+        if (paired && outOfDistribution.Count != inDistribution.Count) throw new ArgumentException("Paired calibration needs as many OoD inputs as in-distribution ones.");
+        var (fitOut, holdOut) = paired ? (fitIn, holdIn) : Halves(outOfDistribution.Count, seed + 1);
 
         var curve = new List<FssdEpsilonTrial>();
         var fits = new List<(LogisticRegression Model, FeatureScaling Scaling)>();
@@ -94,7 +98,7 @@ public static class DetectorCalibrator
     }
 
     /// <summary>[ε][input] → the per-tap FSSD row.</summary>
-    private static double[][][] Features(FssdScorer scorer, IReadOnlyList<byte[]> inputs, IReadOnlyList<double> epsilons, PerturbationMode mode,
+    internal static double[][][] Features(FssdScorer scorer, IReadOnlyList<byte[]> inputs, IReadOnlyList<double> epsilons, PerturbationMode mode,
         Action<string>? progress, string what, CancellationToken cancellation)
     {
         var features = epsilons.Select(_ => new double[inputs.Count][]).ToArray();
@@ -114,7 +118,7 @@ public static class DetectorCalibrator
     }
 
     /// <summary>A seeded split of 0..n−1 into two halves (the first gets the extra one).</summary>
-    private static (int[] First, int[] Second) Halves(int n, long seed)
+    internal static (int[] First, int[] Second) Halves(int n, long seed)
     {
         var order = Enumerable.Range(0, n).ToArray();
         var random = new Random((int)(seed & 0x7fffffff));

@@ -29,6 +29,7 @@ public sealed class DetectorDocument
     public DetectorValidation Validation { get; set; } = new();
     public double? RegularizationC { get; set; }
     public List<DetectorEpsilonTrial>? EpsilonCurve { get; set; }
+    public List<DetectorPseudoOutlierTrial>? PseudoOutliers { get; set; }
     public DateTime Created { get; set; }
 
     private static readonly IDeserializer Reader = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
@@ -72,6 +73,10 @@ public sealed class DetectorDocument
             EpsilonCurve = detector.EpsilonCurve.Count == 0 ? null : detector.EpsilonCurve.Select(t => new DetectorEpsilonTrial
             {
                 Epsilon = t.Epsilon, Perturbation = t.Perturbation.ToString(), TnrAt95Tpr = t.TnrAt95Tpr, Auroc = t.AUROC, C = t.C,
+            }).ToList(),
+            PseudoOutliers = detector.PseudoOutliers.Count == 0 ? null : detector.PseudoOutliers.Select(t => new DetectorPseudoOutlierTrial
+            {
+                Kind = t.Kind, SelfAuroc = t.SelfAUROC, TransferAuroc = t.TransferAUROC, Chosen = t.Chosen,
             }).ToList(),
             Created = detector.CreatedUtc,
         };
@@ -142,6 +147,10 @@ public sealed class DetectorDocument
         EpsilonCurve = (EpsilonCurve ?? new List<DetectorEpsilonTrial>()).Select(t => new FssdEpsilonTrial
         {
             Epsilon = t.Epsilon, Perturbation = Enum.Parse<PerturbationMode>(t.Perturbation, true), TnrAt95Tpr = t.TnrAt95Tpr, AUROC = t.Auroc, C = t.C,
+        }).ToList(),
+        PseudoOutliers = (PseudoOutliers ?? new List<DetectorPseudoOutlierTrial>()).Select(t => new FssdPseudoOutlierTrial
+        {
+            Kind = t.Kind, SelfAUROC = t.SelfAuroc, TransferAUROC = t.TransferAuroc, Chosen = t.Chosen,
         }).ToList(),
         CreatedUtc = Created,
         Path = path,
@@ -222,6 +231,14 @@ public sealed class DetectorMetrics
     public double DetectionError { get; set; }
     public int InCount { get; set; }
     public int OutCount { get; set; }
+}
+
+public sealed class DetectorPseudoOutlierTrial
+{
+    public string Kind { get; set; } = "";
+    public double SelfAuroc { get; set; }
+    public double TransferAuroc { get; set; }
+    public bool Chosen { get; set; }
 }
 
 public sealed class DetectorEpsilonTrial

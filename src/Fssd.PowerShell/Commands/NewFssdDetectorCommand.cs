@@ -34,6 +34,13 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     public object[]? OutOfDistribution { get; set; }
 
     [Parameter]
+    public SwitchParameter OutlierFree { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public PseudoOutlierKind[]? PseudoOutlier { get; set; }
+
+    [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? Layer { get; set; }
 
@@ -77,7 +84,9 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
                 ThrowFssdError(new FssdDataException("None of the in-distribution inputs could be read."), "FssdDetectorNoInputs", ErrorCategory.InvalidData, null);
                 return;
             }
-            var detector = OutOfDistribution is null ? ThresholdOnly(model, center, decodedIn) : Ensemble(model, center, decodedIn);
+            if (OutlierFree && OutOfDistribution is not null)
+                throw new ArgumentException("-OutlierFree calibrates without OoD data; leave out -OutOfDistribution, or -OutlierFree.");
+            var detector = OutOfDistribution is not null || OutlierFree ? Ensemble(model, center, decodedIn) : ThresholdOnly(model, center, decodedIn);
             if (detector is not null) WriteObject(detector);
         }
         catch (OperationCanceledException)
@@ -132,17 +141,38 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
 
     private FssdDetector Ensemble(Fssd.Engine.Models.LoadedModel model, FssCenter center, List<(string Source, byte[] Pixels)> decodedIn)
     {
-        var decodedOut = InputResolver.Decode(this, OutOfDistribution!, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
         int[] taps = Layer is null ? Enumerable.Range(0, model.Taps.Count).ToArray() : FssdScorer.TapIndices(model, Layer);
         var grid = EpsilonGrid ?? (MyInvocation.BoundParameters.ContainsKey(nameof(Epsilon)) ? new[] { Epsilon } : DetectorCalibrator.PaperGrid.ToArray());
         using var scorer = new FssdScorer(model, center, taps);
-        var activity = $"Calibrating FSSD-Ensem on {decodedIn.Count} + {decodedOut.Count} validation inputs";
-        var result = DetectorCalibrator.Calibrate(scorer, decodedIn.Select(d => d.Pixels).ToList(), decodedOut.Select(d => d.Pixels).ToList(),
-            grid, Perturbation, TargetTpr, Seed, message =>
-            {
-                WriteProgress(new ProgressRecord(2, activity, message));
-                WriteVerbose(message);
-            }, CancellationToken);
+        var activity = OutlierFree ? $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution inputs and pseudo-outliers made from them"
+            : $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution and OoD validation inputs";
+        void Report(string message)
+        {
+            WriteProgress(new ProgressRecord(2, activity, message));
+            WriteVerbose(message);
+        }
+        CalibrationResult result;
+        IReadOnlyList<FssdPseudoOutlierTrial> evidence = Array.Empty<FssdPseudoOutlierTrial>();
+        string calibration, source;
+        int outCount;
+        if (OutlierFree)
+        {
+            PseudoOutlierKind chosen;
+            (result, evidence, chosen) = OutlierFreeCalibrator.Calibrate(scorer, model.Info.InputSpec, decodedIn.Select(d => d.Pixels).ToList(),
+                grid, Perturbation, TargetTpr, Seed, Report, CancellationToken, PseudoOutlier);
+            calibration = $"OutlierFree ({chosen})";
+            source = ValidationSource ?? $"{decodedIn.Count} in-distribution input(s) given to New-FssdDetector; no OoD data";
+            outCount = 0;
+        }
+        else
+        {
+            var decodedOut = InputResolver.Decode(this, OutOfDistribution!, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
+            result = DetectorCalibrator.Calibrate(scorer, decodedIn.Select(d => d.Pixels).ToList(), decodedOut.Select(d => d.Pixels).ToList(),
+                grid, Perturbation, TargetTpr, Seed, Report, CancellationToken);
+            calibration = "OodValidation";
+            source = ValidationSource ?? $"{decodedIn.Count} in-distribution and {decodedOut.Count} OoD input(s) given to New-FssdDetector";
+            outCount = decodedOut.Count;
+        }
         WriteProgress(new ProgressRecord(2, activity, "Done") { RecordType = ProgressRecordType.Completed });
         return new FssdDetector
         {
@@ -158,9 +188,10 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
             Perturbation = result.Perturbation,
             Threshold = result.Threshold,
             TargetTpr = TargetTpr,
-            Calibration = "OodValidation",
-            ValidationSource = ValidationSource ?? $"{decodedIn.Count} in-distribution and {decodedOut.Count} OoD input(s) given to New-FssdDetector",
-            ValidationCount = decodedIn.Count + decodedOut.Count,
+            Calibration = calibration,
+            ValidationSource = source,
+            ValidationCount = decodedIn.Count + outCount,
+            PseudoOutliers = evidence,
             ValidationTpr = result.AchievedTpr,
             EpsilonCurve = result.Curve,
             RegularizationC = result.Regression.C,

@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Fssd.Engine.Calibration;
+
+/// <summary>Ways to turn in-distribution images into stand-ins for out-of-distribution ones.</summary>
+public enum PseudoOutlierKind
+{
+    /// <summary>Every pixel moved to a random place: the histogram stays, all structure goes.</summary>
+    PixelShuffle,
+
+    /// <summary>The image cut into a 4 × 4 grid of patches, put back in random order: local structure stays.</summary>
+    PatchShuffle,
+
+    /// <summary>255 − v: the structure stays, the intensities flip.</summary>
+    Invert,
+
+    /// <summary>Uniform noise in pixel space (nothing of the image stays).</summary>
+    UniformNoise,
+
+    /// <summary>A 5 × 5 box blur: the layout stays, the detail goes.</summary>
+    Blur,
+}
+
+/// <summary>Makes pseudo-outliers from decoded in-distribution inputs (channels first, 0..255), seeded.</summary>
+public static class PseudoOutliers
+{
+    public static IReadOnlyList<PseudoOutlierKind> AllKinds { get; } = Enum.GetValues<PseudoOutlierKind>();
+
+    public static List<byte[]> Make(IReadOnlyList<byte[]> inputs, PseudoOutlierKind kind, int channels, int height, int width, long seed)
+    {
+        var random = new Random((int)((seed * 31 + (int)kind) & 0x7fffffff));
+        return inputs.Select(x => Transform(x, kind, channels, height, width, random)).ToList();
+    }
+
+    private static byte[] Transform(byte[] x, PseudoOutlierKind kind, int c, int h, int w, Random random)
+    {
+        int hw = h * w;
+        var y = new byte[x.Length];
+        switch (kind)
+        {
+            case PseudoOutlierKind.PixelShuffle:
+            {
+                var order = Permutation(hw, random);
+                for (int k = 0; k < c; k++)
+                    for (int p = 0; p < hw; p++)
+                        y[k * hw + p] = x[k * hw + order[p]];
+                break;
+            }
+            case PseudoOutlierKind.PatchShuffle:
+            {
+                const int grid = 4;
+                int ph = h / grid, pw = w / grid;
+                var order = Permutation(grid * grid, random);
+                Array.Copy(x, y, x.Length);
+                for (int target = 0; target < grid * grid; target++)
+                {
+                    int source = order[target];
+                    int ty = target / grid * ph, tx = target % grid * pw, sy = source / grid * ph, sx = source % grid * pw;
+                    for (int k = 0; k < c; k++)
+                        for (int dy = 0; dy < ph; dy++)
+                            for (int dx = 0; dx < pw; dx++)
+                                y[k * hw + (ty + dy) * w + tx + dx] = x[k * hw + (sy + dy) * w + sx + dx];
+                }
+                break;
+            }
+            case PseudoOutlierKind.Invert:
+                for (int i = 0; i < x.Length; i++) y[i] = (byte)(255 - x[i]);
+                break;
+            case PseudoOutlierKind.UniformNoise:
+                random.NextBytes(y);
+                break;
+            case PseudoOutlierKind.Blur:
+            {
+                const int r = 2;
+                for (int k = 0; k < c; k++)
+                    for (int py = 0; py < h; py++)
+                        for (int px = 0; px < w; px++)
+                        {
+                            int sum = 0, n = 0;
+                            for (int dy = -r; dy <= r; dy++)
+                                for (int dx = -r; dx <= r; dx++)
+                                {
+                                    int yy = py + dy, xx = px + dx;
+                                    if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+                                    sum += x[k * hw + yy * w + xx];
+                                    n++;
+                                }
+                            y[k * hw + py * w + px] = (byte)((sum + n / 2) / n);
+                        }
+                break;
+            }
+        }
+        return y;
+    }
+
+    private static int[] Permutation(int n, Random random)
+    {
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
+    }
+}
