@@ -1,0 +1,34 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $work = Join-Path ([IO.Path]::GetTempPath()) "fssd-examples-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $work
+    $samples = Join-Path $RepoRoot 'examples/samples'
+}
+
+AfterAll {
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'The example scripts' {
+    It 'Demo scores the twelve sample images with the default detector' {
+        $out = Invoke-FreshPwsh "& '$RepoRoot/examples/Demo.ps1' -ModulePath '$ModulePath'"
+        $text = $out -join "`n"
+        $text | Should -Match 'Default model: fashion-mnist-lenet'
+        foreach ($f in Get-ChildItem $samples -Filter *.png) { $text | Should -Match ([regex]::Escape($f.BaseName)) }
+    }
+
+    It 'Quarantine-OutOfDistribution moves exactly the flagged files and writes every score' {
+        $incoming = Join-Path $work 'incoming'
+        $quarantine = Join-Path $work 'quarantine'
+        $null = New-Item -ItemType Directory -Path $incoming
+        Copy-Item (Join-Path $samples '*.png') $incoming
+        Set-Content (Join-Path $incoming 'broken.png') 'not an image'
+        $null = Invoke-FreshPwsh "& '$RepoRoot/examples/Quarantine-OutOfDistribution.ps1' -Incoming '$incoming' -Quarantine '$quarantine' -ModulePath '$ModulePath' 2>`$null"
+        $rows = Import-Csv (Join-Path $quarantine 'scores.csv')
+        $rows | Should -HaveCount 12
+        $flagged = @($rows | Where-Object IsOutOfDistribution -eq 'True')
+        @(Get-ChildItem $quarantine -Filter *.png).Count | Should -Be $flagged.Count
+        @(Get-ChildItem $incoming -Filter *.png).Count | Should -Be (13 - $flagged.Count)
+        $rows[0].PSObject.Properties.Name | Should -Contain 'Fssd_fc1'
+    }
+}
