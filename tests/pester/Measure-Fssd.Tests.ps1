@@ -114,6 +114,15 @@ Describe 'Measure-Fssd inputs and outputs' {
         ($objects | Measure-Fssd).Path | Should -Be @($sampleFiles[2].FullName, $sampleFiles[0].FullName, $sampleFiles[1].FullName)
     }
 
+    It 'reports a path that does not exist, with or without wildcards, and goes on' {
+        $missing = Join-Path $work 'no-such-file.png'
+        $scores = Measure-Fssd -Path $missing, $sampleFiles[0].FullName, (Join-Path $work 'none-*.png') -ErrorVariable err -ErrorAction SilentlyContinue
+        $scores.Path | Should -Be @($sampleFiles[0].FullName)
+        $err | Should -HaveCount 2
+        $err[0].Exception.Message | Should -Match 'no-such-file\.png'
+        $err[1].Exception.Message | Should -Match 'none-\*\.png'
+    }
+
     It 'keeps input order across batches while decoding in parallel' {
         $many = 1..40 | ForEach-Object { $sampleFiles[$_ % $sampleFiles.Count].FullName }
         $scores = $many | Measure-Fssd -Model $model -Center $center -BatchSize 7
