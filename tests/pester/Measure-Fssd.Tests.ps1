@@ -123,6 +123,17 @@ Describe 'Measure-Fssd inputs and outputs' {
         $err[1].Exception.Message | Should -Match 'none-\*\.png'
     }
 
+    It 'gives the same scores from four runspaces at once (ForEach-Object -Parallel) as from one' {
+        $sequential = ($sampleFiles | Measure-Fssd).Score
+        $paths = $sampleFiles.FullName
+        $parallel = 1..4 | ForEach-Object -ThrottleLimit 4 -Parallel {
+            Import-Module $using:ModulePath
+            , @(($using:paths | Measure-Fssd).Score)
+        }
+        $parallel | Should -HaveCount 4
+        foreach ($run in $parallel) { $run | Should -Be $sequential }
+    }
+
     It 'keeps input order across batches while decoding in parallel' {
         $many = 1..40 | ForEach-Object { $sampleFiles[$_ % $sampleFiles.Count].FullName }
         $scores = $many | Measure-Fssd -Model $model -Center $center -BatchSize 7
