@@ -6,14 +6,21 @@ namespace Fssd;
 /// <summary>One tap in a detector's weighted sum: score = intercept + Σ weight·(FSSD − mean)/std.</summary>
 public sealed class FssdDetectorLayer
 {
+    /// <summary>The tap's name in its model.</summary>
     public string Name { get; init; } = "";
+
+    /// <summary>Which of the detector's models the tap belongs to (0 for single-model detectors).</summary>
+    public int ModelIndex { get; init; }
+
+    /// <summary>How scores name the layer: the tap name, or "model&lt;i&gt;/tap" when the detector has several models.</summary>
+    public string Key { get; init; } = "";
     public double Weight { get; init; } = 1;
 
     /// <summary>Feature scaling: the mean and std the tap's FSSD is standardized with (0 and 1: none).</summary>
     public double Mean { get; init; }
     public double Std { get; init; } = 1;
 
-    public override string ToString() => $"{Name} × {Weight:G4}";
+    public override string ToString() => $"{(Key.Length > 0 ? Key : Name)} × {Weight:G4}";
 }
 
 /// <summary>One ε tried during calibration, and how well the layer ensemble did with it on held-out validation data.</summary>
@@ -43,8 +50,18 @@ public sealed class FssdDetector
     public const int CurrentFormatVersion = 1;
 
     public string Name { get; init; } = "";
-    public FssdModel Model { get; init; } = new();
-    public FssCenter Center { get; init; } = new();
+
+    /// <summary>The models whose taps the detector combines (several: the paper's network ensembles); all share one input spec.</summary>
+    public IReadOnlyList<FssdModel> Models { get; init; } = Array.Empty<FssdModel>();
+
+    /// <summary>F* of each model, in the order of <see cref="Models"/>.</summary>
+    public IReadOnlyList<FssCenter> Centers { get; init; } = Array.Empty<FssCenter>();
+
+    /// <summary>The first model (the one whose classes PredictedClass names).</summary>
+    public FssdModel Model => Models.Count > 0 ? Models[0] : new FssdModel();
+
+    /// <summary>The first model's center.</summary>
+    public FssCenter Center => Centers.Count > 0 ? Centers[0] : new FssCenter();
     public IReadOnlyList<FssdDetectorLayer> Layers { get; init; } = Array.Empty<FssdDetectorLayer>();
     public double Intercept { get; init; }
     public double Epsilon { get; init; }

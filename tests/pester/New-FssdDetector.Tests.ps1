@@ -74,3 +74,38 @@ Describe 'Export-FssdDetector and Import-FssdDetector' {
         $d.ValidationSource | Should -Match 'FashionMNIST'
     }
 }
+
+Describe 'New-FssdDetector with several models (network ensembles)' {
+    BeforeAll {
+        $snapshots = Join-Path $work 'snapshots'
+        $small = Get-FssdDataset FashionMNIST -Split train -First 2000
+        $null = New-FssdClassifier LeNet -TrainingSet $small -ValidationSet $validation -OutputPath $snapshots -Name snap -Epochs 2 -SnapshotEvery 1
+        $first = Import-FssdModel (Join-Path $snapshots 'snap.epoch001.yaml')
+        $second = Import-FssdModel (Join-Path $snapshots 'snap.epoch002.yaml')
+        $valOut = Get-FssdDataset MNIST -First 300
+        $ensemble = New-FssdDetector -Model $first, $second -InDistribution (Get-FssdDataset FashionMNIST -Split test -First 300) -OutOfDistribution $valOut -EpsilonGrid 0
+    }
+
+    It 'weighs the taps of every model in one regression' {
+        $ensemble.Models | Should -HaveCount 2
+        $ensemble.Centers | Should -HaveCount 2
+        $ensemble.Layers | Should -HaveCount 8
+        $ensemble.Layers.Key | Should -Be @('model0/conv1', 'model0/conv2', 'model0/fc1', 'model0/logits', 'model1/conv1', 'model1/conv2', 'model1/fc1', 'model1/logits')
+        $ensemble.Centers[1].ModelSha256 | Should -Be $second.Sha256
+    }
+
+    It 'scores files with every model, and exports and imports to identical scores' {
+        $scores = $samples | Measure-Fssd -Detector $ensemble
+        $scores[0].LayerScores.Keys | Should -Be $ensemble.Layers.Key
+        $scores[0].PSObject.Properties.Name | Should -Contain 'Fssd_model1_fc1'
+        $file = $ensemble | Export-FssdDetector -Path (Join-Path $snapshots 'ensemble.fssd.yaml')
+        $back = Import-FssdDetector $file.FullName
+        $back.Models.Sha256 | Should -Be @($first.Sha256, $second.Sha256)
+        $again = $samples | Measure-Fssd -Detector $back
+        for ($i = 0; $i -lt $samples.Count; $i++) { $again[$i].Score | Should -Be $scores[$i].Score }
+    }
+
+    It 'refuses several models without data to weigh them' {
+        { New-FssdDetector -Model $first, $second -InDistribution $validation -ErrorAction Stop } | Should -Throw '*need weights*'
+    }
+}

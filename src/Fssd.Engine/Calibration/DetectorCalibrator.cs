@@ -41,7 +41,7 @@ public static class DetectorCalibrator
 
     private const int Batch = 128;
 
-    public static CalibrationResult Calibrate(FssdScorer scorer, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<byte[]> outOfDistribution,
+    public static CalibrationResult Calibrate(EnsembleScorer scorer, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<byte[]> outOfDistribution,
         IReadOnlyList<double> epsilons, PerturbationMode mode, double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation,
         bool paired = false)
     {
@@ -98,7 +98,7 @@ public static class DetectorCalibrator
     }
 
     /// <summary>[ε][input] → the per-tap FSSD row.</summary>
-    internal static double[][][] Features(FssdScorer scorer, IReadOnlyList<byte[]> inputs, IReadOnlyList<double> epsilons, PerturbationMode mode,
+    internal static double[][][] Features(EnsembleScorer scorer, IReadOnlyList<byte[]> inputs, IReadOnlyList<double> epsilons, PerturbationMode mode,
         Action<string>? progress, string what, CancellationToken cancellation)
     {
         var features = epsilons.Select(_ => new double[inputs.Count][]).ToArray();
@@ -106,12 +106,10 @@ public static class DetectorCalibrator
         {
             cancellation.ThrowIfCancellationRequested();
             int n = Math.Min(Batch, inputs.Count - start);
-            using var scope = NewDisposeScope();
-            var input = scorer.ToInput(inputs.Skip(start).Take(n).ToList());
-            var grid = scorer.ScoreGrid(input, epsilons, mode);
+            var grid = scorer.ScoreGrid(inputs.Skip(start).Take(n).ToList(), epsilons, mode);
             for (int e = 0; e < epsilons.Count; e++)
                 for (int i = 0; i < n; i++)
-                    features[e][start + i] = Enumerable.Range(0, scorer.Taps.Count).Select(k => grid[e][i, k]).ToArray();
+                    features[e][start + i] = Enumerable.Range(0, scorer.Keys.Count).Select(k => grid[e][i, k]).ToArray();
             progress?.Invoke($"Scored {start + n} of {inputs.Count} {what} validation inputs at {epsilons.Count} value(s) of eps.");
         }
         return features;

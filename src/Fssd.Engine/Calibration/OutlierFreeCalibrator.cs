@@ -18,7 +18,7 @@ namespace Fssd.Engine.Calibration;
 public static class OutlierFreeCalibrator
 {
     public static (CalibrationResult Result, IReadOnlyList<FssdPseudoOutlierTrial> Evidence, PseudoOutlierKind Chosen) Calibrate(
-        FssdScorer scorer, FssdInputSpec spec, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<double> epsilons, PerturbationMode mode,
+        EnsembleScorer scorer, FssdInputSpec spec, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<double> epsilons, PerturbationMode mode,
         double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation, IReadOnlyList<PseudoOutlierKind>? kinds = null)
     {
         kinds ??= PseudoOutliers.AllKinds;

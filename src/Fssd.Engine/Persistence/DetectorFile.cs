@@ -17,8 +17,7 @@ public sealed class DetectorDocument
 {
     public int FormatVersion { get; set; } = FssdDetector.CurrentFormatVersion;
     public string Name { get; set; } = "";
-    public DetectorModel Model { get; set; } = new();
-    public DetectorCenter Center { get; set; } = new();
+    public List<DetectorModel> Models { get; set; } = new();
     public List<DetectorLayer> Layers { get; set; } = new();
     public double Intercept { get; set; }
     public double Epsilon { get; set; }
@@ -38,22 +37,30 @@ public sealed class DetectorDocument
         .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
         .Build();
 
-    /// <summary>The document for a detector whose model has <paramref name="manifest"/>, to be written at <paramref name="path"/>.</summary>
-    public static DetectorDocument From(FssdDetector detector, ModelManifest manifest, string path)
+    /// <summary>The document for a detector whose models have <paramref name="manifests"/>, to be written at <paramref name="path"/>.</summary>
+    public static DetectorDocument From(FssdDetector detector, IReadOnlyList<ModelManifest> manifests, string path)
     {
-        var model = manifest.Clone();
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        model.Weights = System.IO.Path.GetRelativePath(directory, detector.Model.WeightsPath).Replace('\\', '/');
         return new DetectorDocument
         {
             Name = detector.Name,
-            Model = new DetectorModel { Manifest = model, Sha256 = detector.Model.Sha256 },
-            Center = new DetectorCenter
+            Models = detector.Models.Select((m, i) =>
             {
-                Source = detector.Center.Source.ToString(), Samples = detector.Center.Samples, Seed = detector.Center.Seed,
-                Taps = detector.Center.Taps.Select(t => new DetectorCenterTap { Name = t.Name, Size = t.Size, Float32 = Encode(t.Vector) }).ToList(),
-            },
-            Layers = detector.Layers.Select(l => new DetectorLayer { Name = l.Name, Weight = l.Weight, Mean = l.Mean, Std = l.Std }).ToList(),
+                var manifest = manifests[i].Clone();
+                manifest.Weights = System.IO.Path.GetRelativePath(directory, m.WeightsPath).Replace('\\', '/');
+                var center = detector.Centers[i];
+                return new DetectorModel
+                {
+                    Manifest = manifest,
+                    Sha256 = m.Sha256,
+                    Center = new DetectorCenter
+                    {
+                        Source = center.Source.ToString(), Samples = center.Samples, Seed = center.Seed,
+                        Taps = center.Taps.Select(t => new DetectorCenterTap { Name = t.Name, Size = t.Size, Float32 = Encode(t.Vector) }).ToList(),
+                    },
+                };
+            }).ToList(),
+            Layers = detector.Layers.Select(l => new DetectorLayer { Model = l.ModelIndex, Name = l.Name, Weight = l.Weight, Mean = l.Mean, Std = l.Std }).ToList(),
             Intercept = detector.Intercept,
             Epsilon = detector.Epsilon,
             Perturbation = detector.Perturbation.ToString(),
@@ -111,24 +118,32 @@ public sealed class DetectorDocument
         if (doc.Layers.Count == 0) throw new FssdModelException($"The detector '{path}' has no layers.");
         if (!Enum.TryParse<PerturbationMode>(doc.Perturbation, true, out _))
             throw new FssdModelException($"The detector '{path}' has perturbation '{doc.Perturbation}' (Sign or Standardized).");
+        if (doc.Models.Count == 0) throw new FssdModelException($"The detector '{path}' names no model.");
         foreach (var layer in doc.Layers)
-            if (!doc.Center.Taps.Any(t => t.Name == layer.Name))
-                throw new FssdModelException($"The detector '{path}' weighs tap '{layer.Name}' but its center has no such tap.");
+        {
+            if (layer.Model < 0 || layer.Model >= doc.Models.Count)
+                throw new FssdModelException($"The detector '{path}' weighs a tap of model {layer.Model}, but it has {doc.Models.Count} model(s).");
+            if (!doc.Models[layer.Model].Center.Taps.Any(t => t.Name == layer.Name))
+                throw new FssdModelException($"The detector '{path}' weighs tap '{layer.Name}' but the center of model {layer.Model} has no such tap.");
+        }
         return doc;
     }
 
-    /// <summary>The detector object for this document and its loaded model.</summary>
-    public FssdDetector ToDetector(FssdModel model, string? path) => new()
+    /// <summary>The detector object for this document and its loaded models.</summary>
+    public FssdDetector ToDetector(IReadOnlyList<FssdModel> models, string? path) => new()
     {
         Name = Name,
-        Model = model,
-        Center = new FssCenter
+        Models = models,
+        Centers = Models.Select((m, i) => new FssCenter
         {
-            Model = model.Name, ModelSha256 = Model.Sha256, Source = Enum.Parse<CenterSource>(Center.Source, true),
-            Samples = Center.Samples, Seed = Center.Seed, CreatedUtc = Created,
-            Taps = Center.Taps.Select(t => new FssCenterTap { Name = t.Name, Size = t.Size, Vector = Decode(t.Float32, t.Size, t.Name) }).ToList(),
-        },
-        Layers = Layers.Select(l => new FssdDetectorLayer { Name = l.Name, Weight = l.Weight, Mean = l.Mean, Std = l.Std }).ToList(),
+            Model = models[i].Name, ModelSha256 = m.Sha256, Source = Enum.Parse<CenterSource>(m.Center.Source, true),
+            Samples = m.Center.Samples, Seed = m.Center.Seed, CreatedUtc = Created,
+            Taps = m.Center.Taps.Select(t => new FssCenterTap { Name = t.Name, Size = t.Size, Vector = Decode(t.Float32, t.Size, t.Name) }).ToList(),
+        }).ToList(),
+        Layers = Layers.Select(l => new FssdDetectorLayer
+        {
+            ModelIndex = l.Model, Name = l.Name, Key = LayerKey(l.Model, l.Name, Models.Count), Weight = l.Weight, Mean = l.Mean, Std = l.Std,
+        }).ToList(),
         Intercept = Intercept,
         Epsilon = Epsilon,
         Perturbation = Enum.Parse<PerturbationMode>(Perturbation, true),
@@ -155,6 +170,9 @@ public sealed class DetectorDocument
         CreatedUtc = Created,
         Path = path,
     };
+
+    /// <summary>How scores name a layer: its tap name, prefixed by "model&lt;i&gt;/" when there are several models.</summary>
+    public static string LayerKey(int model, string tap, int models) => models > 1 ? $"model{model}/{tap}" : tap;
 
     private static string Encode(float[] values)
     {
@@ -185,6 +203,7 @@ public sealed class DetectorModel
 {
     public ModelManifest Manifest { get; set; } = new();
     public string Sha256 { get; set; } = "";
+    public DetectorCenter Center { get; set; } = new();
 }
 
 public sealed class DetectorCenter
@@ -206,6 +225,8 @@ public sealed class DetectorCenterTap
 
 public sealed class DetectorLayer
 {
+    /// <summary>The index of the model in the detector's models.</summary>
+    public int Model { get; set; }
     public string Name { get; set; } = "";
     public double Weight { get; set; } = 1;
     public double Mean { get; set; }
@@ -253,21 +274,25 @@ public sealed class DetectorEpsilonTrial
 /// <summary>Reads a detector file and loads its model into the session's cache, checking the weights' hash.</summary>
 public static class DetectorLoader
 {
-    public static (FssdDetector Detector, Models.LoadedModel Model) Load(string path, Runtime.ModelCache cache, TorchSharp.torch.Device device)
+    public static (FssdDetector Detector, IReadOnlyList<Models.LoadedModel> Models) Load(string path, Runtime.ModelCache cache, TorchSharp.torch.Device device)
     {
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FssdModelException($"The detector file '{full}' does not exist.");
         var doc = DetectorDocument.Read(full);
         string directory = System.IO.Path.GetDirectoryName(full)!;
-        string weights = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, doc.Model.Manifest.Weights));
-        if (!File.Exists(weights))
-            throw new FssdModelException($"The detector '{full}' needs the model weights '{weights}', which do not exist.");
-        string sha = cache.HashFile(weights);
-        if (!string.Equals(sha, doc.Model.Sha256, StringComparison.OrdinalIgnoreCase))
-            throw new FssdModelException(
-                $"The detector '{full}' was made for weights with SHA-256 {doc.Model.Sha256}, but '{weights}' has {sha}; its center and threshold do not fit these weights.");
-        var model = cache.GetOrLoad(doc.Model.Manifest, directory, full, device, out _);
-        foreach (var layer in doc.Layers) model.TapIndex(layer.Name);
-        return (doc.ToDetector(model.Info, full), model);
+        var loaded = new List<Models.LoadedModel>();
+        foreach (var entry in doc.Models)
+        {
+            string weights = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, entry.Manifest.Weights));
+            if (!File.Exists(weights))
+                throw new FssdModelException($"The detector '{full}' needs the model weights '{weights}', which do not exist.");
+            string sha = cache.HashFile(weights);
+            if (!string.Equals(sha, entry.Sha256, StringComparison.OrdinalIgnoreCase))
+                throw new FssdModelException(
+                    $"The detector '{full}' was made for weights with SHA-256 {entry.Sha256}, but '{weights}' has {sha}; its center and threshold do not fit these weights.");
+            loaded.Add(cache.GetOrLoad(entry.Manifest, directory, full, device, out _));
+        }
+        foreach (var layer in doc.Layers) loaded[layer.Model].TapIndex(layer.Name);
+        return (doc.ToDetector(loaded.Select(m => m.Info).ToList(), full), loaded);
     }
 }

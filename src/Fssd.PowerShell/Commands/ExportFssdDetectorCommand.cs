@@ -34,9 +34,9 @@ public sealed class ExportFssdDetectorCommand : FssdCmdlet
                 return;
             }
             if (!ShouldProcess(path, $"Export detector '{Detector.Name}'")) return;
-            var model = FssdSession.Current.Models.Get(Detector.Model);
+            var manifests = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Select(Detector.Models, m => FssdSession.Current.Models.Get(m).Manifest));
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            DetectorDocument.From(Detector, model.Manifest, path).Write(path);
+            DetectorDocument.From(Detector, manifests, path).Write(path);
             WriteObject(new FileInfo(path));
         }
         catch (FssdModelException e)

@@ -25,7 +25,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     private const string LiteralSet = "LiteralPath";
 
     private OrderedImageStream? _stream;
-    private FssdScorer? _scorer;
+    private EnsembleScorer? _scorer;
     private LoadedModel? _model;
     private FssdDetector? _detector;
     private string[] _tapNames = Array.Empty<string>();
@@ -78,23 +78,31 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             if (Detector is not null && (Model is not null || Center is not null || Bound(nameof(Epsilon)) || Bound(nameof(Layer)) || Bound(nameof(Perturbation))))
                 ThrowFssdError(new ArgumentException("A detector fixes the model, center, layers, ε and perturbation; give -Detector alone, or -Model with its options."),
                     "FssdDetectorExclusive", ErrorCategory.InvalidArgument, Detector);
+            IReadOnlyList<LoadedModel>? models = null;
             if (Detector is null && Model is null)
             {
                 // Neither: the module's default detector (default model, its noise F*, a threshold set on FashionMNIST).
-                (_detector, _model) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
+                (_detector, models) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
                 WriteVerbose($"Scoring with the default detector {_detector}.");
             }
             else if (Detector is not null)
             {
                 _detector = Detector;
-                _model = session.Models.Get(Detector.Model);
+                models = Detector.Models.Select(session.Models.Get).ToList();
             }
             if (_detector is not null)
             {
-                _tapNames = _detector.Layers.Select(l => l.Name).ToArray();
+                _model = models![0];
                 _epsilon = _detector.Epsilon;
                 _mode = _detector.Perturbation;
-                _scorer = new FssdScorer(_model!, _detector.Center, FssdScorer.TapIndices(_model!, _tapNames));
+                var detector = _detector;
+                _scorer = new EnsembleScorer(models.Select((m, i) => (m, detector.Centers[i],
+                    detector.Layers.Where(l => l.ModelIndex == i).Select(l => m.TapIndex(l.Name)).ToArray())).ToList());
+                // The detector's layers in the scorer's order (grouped by model) must be its own order.
+                var keys = _detector.Layers.Select(l => Fssd.Engine.Persistence.DetectorDocument.LayerKey(l.ModelIndex, l.Name, detector.Models.Count)).ToArray();
+                if (!keys.SequenceEqual(_scorer.Keys))
+                    throw new FssdModelException("The detector's layers must list each model's taps together, models in order.");
+                _tapNames = keys;
             }
             else
             {
@@ -107,7 +115,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                     : _epsilon == 0 ? Enumerable.Range(0, _model.Taps.Count).OrderBy(i => i == FssdScorer.DefaultTap(_model) ? 0 : 1).ThenBy(i => i).ToArray()
                     : new[] { FssdScorer.DefaultTap(_model) };
                 _tapNames = taps.Select(i => _model.Taps[i].Name).ToArray();
-                _scorer = new FssdScorer(_model, center, taps);
+                _scorer = new EnsembleScorer(new[] { (_model, center, taps) });
             }
             _stream = new OrderedImageStream(_model!.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
             _clock.Start();
@@ -187,7 +195,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             };
             var output = PSObject.AsPSObject(result);
             // One column per tap for Export-Csv.
-            for (int k = 0; k < _tapNames.Length; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + _tapNames[k], values[k]));
+            for (int k = 0; k < _tapNames.Length; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + _tapNames[k].Replace('/', '_'), values[k]));
             WriteObject(output);
             g++;
             _scored++;

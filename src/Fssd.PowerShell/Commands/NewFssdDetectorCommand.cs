@@ -20,10 +20,12 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     private readonly List<object> _inputs = new();
 
     [Parameter(Position = 0)]
-    public FssdModel? Model { get; set; }
+    [ValidateNotNullOrEmpty]
+    public FssdModel[]? Model { get; set; }
 
     [Parameter]
-    public FssCenter? Center { get; set; }
+    [ValidateNotNullOrEmpty]
+    public FssCenter[]? Center { get; set; }
 
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [ValidateNotNull]
@@ -76,8 +78,14 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     {
         try
         {
-            var model = ResolveModel(Model);
-            var center = Center ?? CenterEstimator.FromNoise(model, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise);
+            var session = Fssd.Engine.Runtime.FssdSession.Current;
+            var models = Model is null ? new List<Fssd.Engine.Models.LoadedModel> { ResolveModel(null) } : Model.Select(session.Models.Get).ToList();
+            // Each model's center: the one given for its weights, else 100 uniform-noise images (seed 0).
+            var centers = models.Select(m => Center?.FirstOrDefault(c => c.ModelSha256 == m.Info.Sha256)
+                ?? (Center is { Length: 1 } && models.Count == 1 ? Center[0] : null)
+                ?? CenterEstimator.FromNoise(m, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise)).ToList();
+            var model = models[0];
+            var center = centers[0];
             var decodedIn = InputResolver.Decode(this, _inputs, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
             if (decodedIn.Count == 0)
             {
@@ -86,7 +94,9 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
             }
             if (OutlierFree && OutOfDistribution is not null)
                 throw new ArgumentException("-OutlierFree calibrates without OoD data; leave out -OutOfDistribution, or -OutlierFree.");
-            var detector = OutOfDistribution is not null || OutlierFree ? Ensemble(model, center, decodedIn) : ThresholdOnly(model, center, decodedIn);
+            if (models.Count > 1 && OutOfDistribution is null && !OutlierFree)
+                throw new ArgumentException("Several models need weights: give -OutOfDistribution, or -OutlierFree.");
+            var detector = OutOfDistribution is not null || OutlierFree ? Ensemble(models, centers, decodedIn) : ThresholdOnly(model, center, decodedIn);
             if (detector is not null) WriteObject(detector);
         }
         catch (OperationCanceledException)
@@ -124,9 +134,9 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         return new FssdDetector
         {
             Name = Name ?? $"{model.Info.Name}-{model.Taps[tap].Name}",
-            Model = model.Info,
-            Center = center,
-            Layers = new[] { new FssdDetectorLayer { Name = model.Taps[tap].Name, Weight = 1, Mean = 0, Std = 1 } },
+            Models = new[] { model.Info },
+            Centers = new[] { center },
+            Layers = new[] { new FssdDetectorLayer { Name = model.Taps[tap].Name, Key = model.Taps[tap].Name, Weight = 1, Mean = 0, Std = 1 } },
             Epsilon = Epsilon,
             Perturbation = Perturbation,
             Threshold = threshold,
@@ -139,11 +149,13 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         };
     }
 
-    private FssdDetector Ensemble(Fssd.Engine.Models.LoadedModel model, FssCenter center, List<(string Source, byte[] Pixels)> decodedIn)
+    private FssdDetector Ensemble(List<Fssd.Engine.Models.LoadedModel> models, List<FssCenter> centers, List<(string Source, byte[] Pixels)> decodedIn)
     {
-        int[] taps = Layer is null ? Enumerable.Range(0, model.Taps.Count).ToArray() : FssdScorer.TapIndices(model, Layer);
+        var model = models[0];
+        // -Layer names taps of every model; without it, every tap of every model.
+        var parts = models.Select((m, i) => (m, centers[i], Layer is null ? Enumerable.Range(0, m.Taps.Count).ToArray() : FssdScorer.TapIndices(m, Layer))).ToList();
         var grid = EpsilonGrid ?? (MyInvocation.BoundParameters.ContainsKey(nameof(Epsilon)) ? new[] { Epsilon } : DetectorCalibrator.PaperGrid.ToArray());
-        using var scorer = new FssdScorer(model, center, taps);
+        using var scorer = new EnsembleScorer(parts);
         var activity = OutlierFree ? $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution inputs and pseudo-outliers made from them"
             : $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution and OoD validation inputs";
         void Report(string message)
@@ -177,11 +189,12 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         return new FssdDetector
         {
             Name = Name ?? $"{model.Info.Name}-ensemble",
-            Model = model.Info,
-            Center = center,
-            Layers = taps.Select((t, j) => new FssdDetectorLayer
+            Models = models.Select(m => m.Info).ToList(),
+            Centers = centers,
+            Layers = parts.SelectMany((p, i) => p.Item3.Select(t => (Model: i, Tap: p.m.Taps[t].Name))).Select((l, j) => new FssdDetectorLayer
             {
-                Name = model.Taps[t].Name, Weight = result.Regression.Weights[j], Mean = result.Scaling.Mean[j], Std = result.Scaling.Std[j],
+                ModelIndex = l.Model, Name = l.Tap, Key = scorer.Keys[j],
+                Weight = result.Regression.Weights[j], Mean = result.Scaling.Mean[j], Std = result.Scaling.Std[j],
             }).ToList(),
             Intercept = result.Regression.Intercept,
             Epsilon = result.Epsilon,

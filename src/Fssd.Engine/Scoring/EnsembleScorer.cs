@@ -1,0 +1,82 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fssd.Engine.Models;
+
+namespace Fssd.Engine.Scoring;
+
+/// <summary>
+/// The taps of one or more models scored together, in layer order: the features of a detector. All
+/// models read the same decoded input (same channels and size; each normalizes it its own way).
+/// Predictions come from the first model.
+/// </summary>
+public sealed class EnsembleScorer : IDisposable
+{
+    private readonly List<(FssdScorer Scorer, int[] Positions)> _parts = new();
+
+    public EnsembleScorer(IReadOnlyList<(LoadedModel Model, FssCenter Center, int[] Taps)> models)
+    {
+        if (models.Count == 0) throw new ArgumentException("An ensemble needs at least one model.", nameof(models));
+        var first = models[0].Model.Info.InputSpec;
+        foreach (var (model, _, _) in models)
+        {
+            var spec = model.Info.InputSpec;
+            if (spec.Channels != first.Channels || spec.Height != first.Height || spec.Width != first.Width)
+                throw new FssdModelException(
+                    $"The models of one detector must read the same input size: '{models[0].Model.Info.Name}' reads {first.Channels}x{first.Height}x{first.Width}, '{model.Info.Name}' {spec.Channels}x{spec.Height}x{spec.Width}.");
+        }
+        int position = 0;
+        var keys = new List<string>();
+        for (int m = 0; m < models.Count; m++)
+        {
+            var (model, center, taps) = models[m];
+            _parts.Add((new FssdScorer(model, center, taps), Enumerable.Range(position, taps.Length).ToArray()));
+            position += taps.Length;
+            keys.AddRange(taps.Select(t => Persistence.DetectorDocument.LayerKey(m, model.Taps[t].Name, models.Count)));
+        }
+        Keys = keys;
+        Spec = first;
+    }
+
+    /// <summary>The layers' names in order ("tap", or "model&lt;i&gt;/tap" for several models).</summary>
+    public IReadOnlyList<string> Keys { get; }
+
+    /// <summary>The input size every model reads (the first model's spec).</summary>
+    public FssdInputSpec Spec { get; }
+
+    public BatchScores ScoreBytes(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode)
+    {
+        var scores = new double[samples.Count, Keys.Count];
+        BatchScores? first = null;
+        foreach (var (scorer, positions) in _parts)
+        {
+            var part = scorer.ScoreBytes(samples, epsilon, mode);
+            first ??= part;
+            for (int i = 0; i < samples.Count; i++)
+                for (int j = 0; j < positions.Length; j++)
+                    scores[i, positions[j]] = part.TapScores[i, j];
+        }
+        return new BatchScores(scores, first!.Predicted, first.Confidence);
+    }
+
+    /// <summary>[ε][input, layer] at every ε of a grid.</summary>
+    public double[][,] ScoreGrid(IReadOnlyList<byte[]> samples, IReadOnlyList<double> epsilons, PerturbationMode mode)
+    {
+        var result = epsilons.Select(_ => new double[samples.Count, Keys.Count]).ToArray();
+        foreach (var (scorer, positions) in _parts)
+        {
+            using var input = scorer.ToInput(samples);
+            var part = scorer.ScoreGrid(input, epsilons, mode);
+            for (int e = 0; e < epsilons.Count; e++)
+                for (int i = 0; i < samples.Count; i++)
+                    for (int j = 0; j < positions.Length; j++)
+                        result[e][i, positions[j]] = part[e][i, j];
+        }
+        return result;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (scorer, _) in _parts) scorer.Dispose();
+    }
+}
