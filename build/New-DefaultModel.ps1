@@ -7,7 +7,9 @@
     held-out accuracy on the 10,000 test images after every epoch, and writes
     module/models/fashion-mnist-lenet.yaml and .safetensors. Then the default detector
     (fashion-mnist-lenet.fssd.yaml): F* from 100 uniform-noise images (seed 0), the fc1 tap, eps 0, and
-    the threshold that keeps 95% of FashionMNIST test images 0-999. Then writes the sample images under
+    the threshold that keeps 95% of FashionMNIST test images 0-999; and, for comparison, a detector
+    calibrated by the paper's protocol (FSSD-Ensem with 1,000 MNIST digits as OoD validation data,
+    fashion-mnist-lenet.paper.fssd.yaml). Then writes the sample images under
     examples/samples: six FashionMNIST test images and six MNIST digits as PNG.
     The same seed gives the same weights on the same machine and thread count. Run build.ps1 Build first.
 .EXAMPLE
@@ -40,6 +42,14 @@ if (-not $SamplesOnly) {
         -Name fashion-mnist-lenet -ValidationSource 'FashionMNIST test images 0-999'
     $detector | Export-FssdDetector -Path (Join-Path $OutputPath 'fashion-mnist-lenet.fssd.yaml') -Force | Out-Null
     $detector | Format-List Name, Layers, Threshold, TargetTpr, ValidationTpr, ValidationSource | Out-Host
+
+    # The paper's protocol, for comparison: FSSD-Ensem calibrated with 1,000 MNIST digits as OoD
+    # validation data (digits 1000-1999, none of the example images), the paper's sign step and eps grid.
+    $paper = New-FssdDetector -Model $model -Center $center -InDistribution (Get-FssdDataset FashionMNIST -Split test -First 1000) `
+        -OutOfDistribution (Get-FssdSample MNIST -Skip 1000 -First 1000) -Perturbation Sign `
+        -Name fashion-mnist-lenet-paper -ValidationSource 'FashionMNIST test images 0-999 and MNIST digits 1000-1999 (the paper''s protocol)'
+    $paper | Export-FssdDetector -Path (Join-Path $OutputPath 'fashion-mnist-lenet.paper.fssd.yaml') -Force | Out-Null
+    $paper | Format-List Name, Calibration, Epsilon, Layers, Threshold, ValidationTpr, ValidationMetrics | Out-Host
 }
 
 # Six FashionMNIST test images of different classes and six MNIST digits, flat in one folder.

@@ -13,8 +13,23 @@ Describe 'The example scripts' {
     It 'Demo scores the twelve sample images with the default detector' {
         $out = Invoke-FreshPwsh "& '$RepoRoot/examples/Demo.ps1' -ModulePath '$ModulePath'"
         $text = $out -join "`n"
-        $text | Should -Match 'Default model: fashion-mnist-lenet'
-        foreach ($f in Get-ChildItem $samples -Filter *.png) { $text | Should -Match ([regex]::Escape($f.BaseName)) }
+        $text | Should -Match 'Model: fashion-mnist-lenet, LeNet'
+        foreach ($f in Get-ChildItem $samples -Filter *.png) {
+            $text | Should -Match ([regex]::Escape(($f.BaseName -replace '^fashion-mnist-', 'fashion-' -replace '-\d+$', '')))
+        }
+        $text | Should -Match 'Paper-protocol detector: FSSD-Ensem over conv1, conv2, fc1, logits'
+    }
+
+    It 'ships a paper-protocol detector that flags every MNIST example digit, and a default one that never saw MNIST' {
+        Import-Module $ModulePath
+        $default = Import-FssdDetector
+        $paper = Import-FssdDetector (Join-Path $ModulePath 'models/fashion-mnist-lenet.paper.fssd.yaml')
+        $default.ValidationSource | Should -Not -Match 'MNIST digits'
+        $paper.Calibration | Should -Be 'OodValidation'
+        $paper.ValidationSource | Should -Match 'MNIST digits 1000-1999'
+        $digits = Get-ChildItem $samples -Filter 'mnist-*.png' | Measure-Fssd -Detector $paper
+        $digits | Should -HaveCount 6
+        $digits | ForEach-Object { $_.IsOutOfDistribution | Should -BeTrue }
     }
 
     It 'Quarantine-OutOfDistribution moves exactly the flagged files and writes every score' {
