@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using Fssd.Engine;
@@ -40,16 +41,9 @@ public sealed class DatasetTransformationAttribute : ArgumentTransformationAttri
             if (!known.Equals(name, StringComparison.OrdinalIgnoreCase)) continue;
             var splits = DatasetProvisioner.Splits(known);
             string split = parts.Length > 1 ? parts[1] : splits.Count == 1 ? splits[0]
-                : throw new FssdDataException($"Say which split of {known} you mean: {string.Join(" or ", Array.ConvertAll(splitsArray(splits), s => known + "/" + s))}.");
+                : throw new FssdDataException($"Say which split of {known} you mean: {string.Join(" or ", splits.Select(s => known + "/" + s))}.");
             return new DatasetProvisioner(null).Open(known, split, null, CancellationToken.None);
         }
         throw new FssdDataException($"'{text}' is neither an existing path ('{candidate}') nor a benchmark dataset ({string.Join(", ", BenchmarkData.Names)}, e.g. FashionMNIST/test).");
-    }
-
-    private static string[] splitsArray(System.Collections.Generic.IReadOnlyList<string> splits)
-    {
-        var a = new string[splits.Count];
-        for (int i = 0; i < a.Length; i++) a[i] = splits[i];
-        return a;
     }
 }

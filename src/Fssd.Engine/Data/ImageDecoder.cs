@@ -68,8 +68,7 @@ public static class ImageDecoder
         {
             for (int i = 0; i < pixels; i++)
             {
-                int r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2];
-                output[i] = (byte)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
+                output[i] = Luma(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
             }
         }
         else
@@ -83,6 +82,9 @@ public static class ImageDecoder
         }
         return output;
     }
+
+    /// <summary>ITU-R 601-2 luma in 16-bit fixed point, as PIL's convert("L") computes it.</summary>
+    internal static byte Luma(int r, int g, int b) => (byte)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
 
     private static string Describe(SKCodecResult result) => result switch
     {

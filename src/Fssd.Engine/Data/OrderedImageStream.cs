@@ -72,12 +72,7 @@ public sealed class OrderedImageStream : IDisposable
         {
             if (Directory.Exists(path)) throw new FssdDataException($"'{path}' is a directory, not an image.");
             var raw = DatasetReader.Prepare(ImageDecoder.Decode(path, _spec.Channels), _spec.Channels, _spec.Height, _spec.Width);
-            var chw = new byte[SampleSize];
-            int hw = _spec.Height * _spec.Width, c = _spec.Channels;
-            for (int p = 0; p < hw; p++)
-                for (int k = 0; k < c; k++)
-                    chw[k * hw + p] = raw.Pixels[p * c + k];
-            return new DecodedInput(path, chw, null);
+            return new DecodedInput(path, DatasetReader.ChannelsFirst(raw), null);
         }
         catch (FssdDataException e)
         {

@@ -32,14 +32,12 @@ public static class Predictor
     /// <summary>Images (channels last, any size) as one uint8 batch [B, C, H, W] at the spec's size.</summary>
     public static Tensor ToByteBatch(IReadOnlyList<RawImage> images, FssdInputSpec spec)
     {
-        int size = spec.Channels * spec.Height * spec.Width, hw = spec.Height * spec.Width;
+        int size = spec.Channels * spec.Height * spec.Width;
         var buffer = new byte[images.Count * size];
         for (int i = 0; i < images.Count; i++)
         {
-            var prepared = DatasetReader.Prepare(images[i], spec.Channels, spec.Height, spec.Width);
-            for (int p = 0; p < hw; p++)
-                for (int k = 0; k < spec.Channels; k++)
-                    buffer[i * size + k * hw + p] = prepared.Pixels[p * spec.Channels + k];
+            var chw = DatasetReader.ChannelsFirst(DatasetReader.Prepare(images[i], spec.Channels, spec.Height, spec.Width));
+            Buffer.BlockCopy(chw, 0, buffer, i * size, size);
         }
         return tensor(buffer, new long[] { images.Count, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
     }

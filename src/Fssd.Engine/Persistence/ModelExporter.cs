@@ -15,7 +15,7 @@ public static class ModelExporter
     /// <summary>The files an export of <paramref name="model"/> to <paramref name="directory"/> writes.</summary>
     public static (string Manifest, string Weights) PlannedPaths(LoadedModel model, string directory, string? name)
     {
-        string stem = SafeName(name ?? model.Info.Name);
+        string stem = FileNames.Safe(name ?? model.Info.Name, "model");
         string ext = model.Info.Architecture == ArchitectureCatalog.TorchScript ? ".pt" : ".safetensors";
         return (Path.Combine(directory, stem + ".yaml"), Path.Combine(directory, stem + ext));
     }
@@ -45,13 +45,6 @@ public static class ModelExporter
         string yaml = manifest.ToYaml();
         AtomicFile.WriteAllText(manifestPath, "# Fssd model manifest: Import-FssdModel -Path <this file>\n" + yaml);
         return manifestPath;
-    }
-
-    private static string SafeName(string name)
-    {
-        var invalid = Path.GetInvalidFileNameChars();
-        string cleaned = new string(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray()).Trim();
-        return cleaned.Length == 0 ? "model" : cleaned;
     }
 }
 

@@ -52,6 +52,25 @@ public static class CenterEstimator
         return Build(model, sums, count, CenterSource.Inputs, null);
     }
 
+    /// <summary>The mean feature of decoded inputs (channels first, at the model's size, 0..255).</summary>
+    public static FssCenter FromInputs(LoadedModel model, IReadOnlyList<byte[]> inputs)
+    {
+        var spec = model.Info.InputSpec;
+        int size = spec.Channels * spec.Height * spec.Width;
+        IEnumerable<Tensor> Batches()
+        {
+            for (int start = 0; start < inputs.Count; start += NoiseBatch)
+            {
+                int n = Math.Min(NoiseBatch, inputs.Count - start);
+                var buffer = new byte[n * size];
+                for (int i = 0; i < n; i++) Buffer.BlockCopy(inputs[start + i], 0, buffer, i * size, size);
+                using var bytes = tensor(buffer, new long[] { n, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
+                yield return ImageTensors.ToInput(bytes, spec, model.Device);
+            }
+        }
+        return FromInputs(model, Batches());
+    }
+
     /// <summary>Values in [0, 1) scaled to the spec's value range.</summary>
     private static Tensor ScaleUnit(Tensor unit, FssdInputSpec spec) =>
         unit.mul(spec.ValueRange[1] - spec.ValueRange[0]).add_(spec.ValueRange[0]);

@@ -151,14 +151,23 @@ public sealed class FssdScorer : IDisposable
     /// <summary>Scores decoded inputs (channels first, at the model's size, 0..255).</summary>
     public BatchScores ScoreBytes(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode)
     {
-        var spec = _model.Info.InputSpec;
-        int size = spec.Channels * spec.Height * spec.Width;
-        var buffer = new byte[samples.Count * size];
-        for (int i = 0; i < samples.Count; i++) Buffer.BlockCopy(samples[i], 0, buffer, i * size, size);
         using var scope = NewDisposeScope();
-        var bytes = tensor(buffer, new long[] { samples.Count, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
-        var input = Data.ImageTensors.ToInput(bytes, spec, _model.Device);
-        return Score(input, epsilon, mode);
+        return Score(ToInput(samples), epsilon, mode);
+    }
+
+    /// <summary>The first tap's FSSD of every input, in batches of <paramref name="batch"/>.</summary>
+    public double[] ScoreFirstTap(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode, int batch,
+        System.Threading.CancellationToken cancellation)
+    {
+        var scores = new double[samples.Count];
+        for (int start = 0; start < samples.Count; start += batch)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var part = samples.Skip(start).Take(batch).ToList();
+            var result = ScoreBytes(part, epsilon, mode);
+            for (int i = 0; i < part.Count; i++) scores[start + i] = result.TapScores[i, 0];
+        }
+        return scores;
     }
 
     /// <summary>Decoded inputs (channels first, 0..255) as the normalized batch on the model's device.</summary>

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Management.Automation;
 using Fssd.Engine;
 using Fssd.Engine.Data;
+using Fssd.Engine.Persistence;
 
 namespace Fssd.PowerShell.Commands;
 
@@ -80,8 +81,8 @@ public sealed class ExportFssdDatasetCommand : FssdCmdlet
         int key = sample.Label ?? -1;
         _perClass.TryGetValue(key, out int count);
         if (count >= PerClass) return;
-        string folder = sample.ClassName is null ? _directory : System.IO.Path.Combine(_directory, SafeName(sample.ClassName));
-        string file = System.IO.Path.Combine(folder, $"{SafeName(sample.Dataset)}-{sample.Index:D5}.png");
+        string folder = sample.ClassName is null ? _directory : System.IO.Path.Combine(_directory, FileNames.Safe(sample.ClassName));
+        string file = System.IO.Path.Combine(folder, $"{FileNames.Safe(sample.Dataset)}-{sample.Index:D5}.png");
         if (!ShouldProcess(file, "Write PNG")) return;
         try
         {
@@ -96,13 +97,5 @@ public sealed class ExportFssdDatasetCommand : FssdCmdlet
         _perClass[key] = count + 1;
         _written++;
         if (PassThru) WriteObject(new FileInfo(file));
-    }
-
-    /// <summary>A class name as a folder name: characters a file system refuses (the '/' of "T-shirt/top") become '_'.</summary>
-    internal static string SafeName(string name)
-    {
-        var invalid = System.IO.Path.GetInvalidFileNameChars().Concat(new[] { '/', '\\', ':' }).ToHashSet();
-        string cleaned = new string(name.Select(c => invalid.Contains(c) ? '_' : c).ToArray()).Trim();
-        return cleaned.Length == 0 ? "_" : cleaned;
     }
 }

@@ -67,7 +67,7 @@ public sealed class GetFssdDatasetCommand : FssdCmdlet
         }
         foreach (var p in Path)
         {
-            foreach (var resolved in Resolve(p)) _files.Add(resolved);
+            _files.AddRange(InputResolver.ResolvePaths(this, new[] { p }, false, WriteError));
         }
     }
 
@@ -96,20 +96,5 @@ public sealed class GetFssdDatasetCommand : FssdCmdlet
         {
             WriteFssdError(e, "FssdDatasetInvalid", ErrorCategory.InvalidData, _files[0]);
         }
-    }
-
-    private System.Collections.Generic.IEnumerable<string> Resolve(string path)
-    {
-        System.Collections.ObjectModel.Collection<string> resolved;
-        try
-        {
-            resolved = GetResolvedProviderPathFromPSPath(path, out _);
-        }
-        catch (ItemNotFoundException e)
-        {
-            WriteFssdError(new FssdDataException($"The dataset path '{path}' does not exist.", e), "FssdDatasetNotFound", ErrorCategory.ObjectNotFound, path);
-            return Array.Empty<string>();
-        }
-        return resolved;
     }
 }

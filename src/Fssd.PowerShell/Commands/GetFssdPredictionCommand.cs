@@ -54,19 +54,8 @@ public sealed class GetFssdPredictionCommand : FssdCmdlet
         }
         else
         {
-            foreach (var p in Path)
             {
-                System.Collections.ObjectModel.Collection<string> files;
-                try
-                {
-                    files = GetResolvedProviderPathFromPSPath(p, out _);
-                }
-                catch (ItemNotFoundException e)
-                {
-                    WriteFssdError(e, "FssdPathNotFound", ErrorCategory.ObjectNotFound, p);
-                    continue;
-                }
-                foreach (var file in files)
+                foreach (var file in InputResolver.ResolvePaths(this, Path, false, WriteError))
                 {
                     try
                     {

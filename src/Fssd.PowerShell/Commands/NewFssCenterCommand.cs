@@ -4,7 +4,6 @@ using System.Linq;
 using System.Management.Automation;
 using Fssd.Engine;
 using Fssd.Engine.Scoring;
-using static TorchSharp.torch;
 
 namespace Fssd.PowerShell.Commands;
 
@@ -58,19 +57,7 @@ public sealed class NewFssCenterCommand : FssdCmdlet
                 ThrowFssdError(new FssdDataException("None of the inputs could be read; the center needs at least one."), "FssdCenterNoInputs", ErrorCategory.InvalidData, null);
                 return;
             }
-            int size = spec.Channels * spec.Height * spec.Width;
-            IEnumerable<Tensor> Batches()
-            {
-                for (int start = 0; start < decoded.Count; start += 128)
-                {
-                    int n = Math.Min(128, decoded.Count - start);
-                    var buffer = new byte[n * size];
-                    for (int i = 0; i < n; i++) Buffer.BlockCopy(decoded[start + i].Pixels, 0, buffer, i * size, size);
-                    using var bytes = tensor(buffer, new long[] { n, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
-                    yield return Engine.Data.ImageTensors.ToInput(bytes, spec, model.Device);
-                }
-            }
-            WriteObject(CenterEstimator.FromInputs(model, Batches()));
+            WriteObject(CenterEstimator.FromInputs(model, decoded.Select(d => d.Pixels).ToList()));
         }
         catch (OperationCanceledException)
         {

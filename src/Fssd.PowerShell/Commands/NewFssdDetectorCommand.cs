@@ -122,14 +122,7 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
             throw new ArgumentException("Several layers need weights, and weights need OoD validation inputs (-OutOfDistribution).");
         int tap = Layer is null ? FssdScorer.DefaultTap(model) : model.TapIndex(Layer[0]);
         using var scorer = new FssdScorer(model, center, new[] { tap });
-        var scores = new List<double>(decoded.Count);
-        for (int start = 0; start < decoded.Count; start += 128)
-        {
-            CancellationToken.ThrowIfCancellationRequested();
-            var batch = decoded.Skip(start).Take(128).Select(d => d.Pixels).ToList();
-            var result = scorer.ScoreBytes(batch, Epsilon, Perturbation);
-            for (int i = 0; i < batch.Count; i++) scores.Add(result.TapScores[i, 0]);
-        }
+        var scores = scorer.ScoreFirstTap(decoded.Select(d => d.Pixels).ToList(), Epsilon, Perturbation, 128, CancellationToken);
         var (threshold, achieved) = DetectorMath.ThresholdAt(scores, TargetTpr);
         return new FssdDetector
         {
