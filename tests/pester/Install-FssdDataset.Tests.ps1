@@ -98,4 +98,26 @@ Describe 'Install-FssdDataset' {
         Join-Path $data 'mnist/t10k-images-idx3-ubyte' | Should -Exist
         Join-Path $data 'mnist/SOURCE.txt' | Should -Exist
     }
+
+    It 'draws the KMNIST-like Kana set from Debian''s Japanese fonts: ten classes, 2,000 + 1,000 each, the same images every time' {
+        $sets = Install-FssdDataset Kana
+        $train = $sets | Where-Object Split -eq 'train'
+        $test = $sets | Where-Object Split -eq 'test'
+        $train.Count | Should -Be 20000
+        $test.Count | Should -Be 10000
+        $test.ClassNames | Should -Be @('o', 'ki', 'su', 'tsu', 'na', 'ha', 'ma', 'ya', 're', 'wo')
+        $test.Origin | Should -Match 'not handwriting'
+        $samples = @(Get-FssdSample $test -First 500)
+        ($samples | Group-Object Label).Count | Should -Be 10
+        # Every image holds a glyph: white strokes on black, neither empty nor filled.
+        foreach ($s in $samples) {
+            $ink = @($s.Pixels | Where-Object { $_ -gt 127 }).Count
+            $ink | Should -BeGreaterThan 20
+            $ink | Should -BeLessThan 500
+        }
+        # Drawn again from nothing, into another folder: the same bytes (the drawing is seeded per image).
+        $again = Install-FssdDataset Kana -DataPath (Join-Path $work 'kana-again') | Where-Object Split -eq 'test'
+        (Get-FileHash -LiteralPath $again.Path).Hash | Should -Be (Get-FileHash -LiteralPath $test.Path).Hash
+        Join-Path (Split-Path $test.Path) 'FONTS.txt' | Should -Exist
+    }
 }

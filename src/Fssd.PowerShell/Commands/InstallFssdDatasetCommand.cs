@@ -11,7 +11,7 @@ namespace Fssd.PowerShell.Commands;
 public sealed class InstallFssdDatasetCommand : FssdCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ValidateSet("FashionMNIST", "MNIST", IgnoreCase = true)]
+    [ValidateSet("FashionMNIST", "MNIST", "Kana", IgnoreCase = true)]
     public string[] Name { get; set; } = Array.Empty<string>();
 
     [Parameter]
