@@ -31,7 +31,8 @@ torch.set_num_threads(os.cpu_count() or 1)
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("FSSD_DATA", os.path.expanduser("~/.cache/fssd/data"))
 MEAN, STD = 0.286, 0.353
-EPS = [0.0, 0.01, -0.01, 0.05, -0.05]
+EPS = [0.0, 0.01, -0.01, 0.02, -0.02, 0.05, -0.05, 0.1, -0.1]
+SMALL = [0.0, 0.01, -0.01, 0.02, -0.02]
 
 
 def load_safetensors(path):
@@ -104,6 +105,12 @@ def patch_shuffle(images, grid):
     return y
 
 
+def patch_shuffle_mix(images, grids=(2, 4, 7)):
+    """Each image cut into cells at a grid drawn at random from `grids` (the module's PatchShuffleMix)."""
+    choice = rng.integers(0, len(grids), len(images))
+    return np.concatenate([patch_shuffle(images[i:i + 1], grids[c]) for i, c in enumerate(choice)])
+
+
 def blur(images):
     y = np.empty_like(images)
     ones = np.pad(np.ones((28, 28)), 2)
@@ -132,6 +139,7 @@ pseudo = {
     "PatchShuffle 4x4": patch_shuffle(val, 4),
     "PatchShuffle 7x7": patch_shuffle(val, 7),
     "PatchShuffle 14x14": patch_shuffle(val, 14),
+    "PatchShuffle mix 2/4/7": patch_shuffle_mix(val),
     "Invert": 255 - val,
     "UniformNoise": rng.integers(0, 256, val.shape).astype(np.uint8),
     "Blur": blur(val),
@@ -145,7 +153,8 @@ print("Per-tap AUROC, FashionMNIST test vs Kana (conv1, conv2, fc1, logits):")
 for e in EPS:
     print(f"  eps {e:+.2f}: " + ", ".join(f"{auroc(f_in[e][:, k], f_kana[e][:, k]):.1f}" for k in range(4)))
 print("\nRegression against one kind: AUROC vs itself (held-out half) | vs Kana, per eps")
-print("  kind                " + "".join(f"   eps {e:+.2f}       " for e in EPS))
+chosen = {k: [] for k in pseudo}
+print("  kind                  " + "".join(f"   eps {e:+.2f}       " for e in EPS))
 for kind in pseudo:
     row = []
     for e in EPS:
@@ -154,8 +163,17 @@ for kind in pseudo:
         scaler = StandardScaler().fit(X)
         model = LogisticRegressionCV(Cs=10, cv=5, max_iter=1000).fit(scaler.transform(X), y)
         score = lambda Z: model.decision_function(scaler.transform(Z))
-        row.append(f"{auroc(score(f_val[e][hold]), score(f_pseudo[kind][e][hold])):6.2f} | {auroc(score(f_in[e]), score(f_kana[e])):6.2f}")
-    print(f"  {kind:20s}" + "   ".join(row))
+        s_in, s_out = score(f_val[e][hold]), score(f_pseudo[kind][e][hold])
+        tnr = 100 * np.mean(s_out < np.quantile(s_in, 0.05))
+        kana_auroc = auroc(score(f_in[e]), score(f_kana[e]))
+        chosen[kind].append((tnr, e, kana_auroc))
+        row.append(f"{auroc(s_in, s_out):6.2f} | {kana_auroc:6.2f}")
+    print(f"  {kind:22s}" + "   ".join(row))
+print("\nε chosen by TNR at 95% TPR on the held-out pseudo-outliers (as the module does), AUROC vs Kana at that ε:")
+for kind, trials in chosen.items():
+    for name, grid in (("|eps| <= 0.02", SMALL), ("|eps| <= 0.1", EPS)):
+        tnr, e, a = max((t for t in trials if t[1] in grid), key=lambda t: (t[0], -abs(t[1])))
+        print(f"  {kind:22s} {name}: eps {e:+.2f} (TNR {tnr:.1f}) -> {a:.2f}")
 print("\nNo pseudo-outliers: Mahalanobis distance of log per-tap FSSD from the in-distribution mean, AUROC vs Kana")
 for e in EPS:
     L = np.log(f_val[e])

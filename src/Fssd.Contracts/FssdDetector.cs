@@ -104,20 +104,24 @@ public sealed class FssdDetector
 }
 
 /// <summary>
-/// How well a logistic regression trained against one kind of pseudo-outlier (made from
-/// in-distribution images) rejects the other kinds: the outlier-free calibration's evidence.
+/// The outlier-free calibration's evidence: how the finished detector treats held-out pseudo-outliers
+/// of one kind (made from in-distribution validation inputs the regression never saw).
 /// </summary>
 public sealed class FssdPseudoOutlierTrial
 {
     public string Kind { get; init; } = "";
 
-    /// <summary>AUROC against held-out pseudo-outliers of the same kind.</summary>
-    public double SelfAUROC { get; init; }
+    /// <summary>Whether this kind stood in for the OoD class in the regression.</summary>
+    public bool Used { get; init; }
 
-    /// <summary>Mean AUROC against held-out pseudo-outliers of every other kind: the selection criterion.</summary>
-    public double TransferAUROC { get; init; }
+    /// <summary>How many held-out pseudo-outliers of this kind were scored.</summary>
+    public int Count { get; init; }
 
-    public bool Chosen { get; init; }
+    /// <summary>AUROC, held-out in-distribution inputs against these pseudo-outliers.</summary>
+    public double AUROC { get; init; }
 
-    public override string ToString() => $"{Kind}: transfer {TransferAUROC:P2}, self {SelfAUROC:P2}{(Chosen ? " (chosen)" : "")}";
+    /// <summary>The share of these pseudo-outliers below the detector's threshold.</summary>
+    public double Rejected { get; init; }
+
+    public override string ToString() => $"{Kind}{(Used ? " (used)" : "")}: AUROC {AUROC:P2}, rejected {Rejected:P2} of {Count}";
 }

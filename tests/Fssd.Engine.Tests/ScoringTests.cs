@@ -136,7 +136,7 @@ public class PseudoOutlierTests
         Assert.NotEqual(inputs[0], shuffled[0]);
         var inverted = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.Invert, 1, 28, 28, 5);
         Assert.All(Enumerable.Range(0, 784), i => Assert.Equal(255 - inputs[1][i], inverted[1][i]));
-        var patches = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.PatchShuffle, 1, 28, 28, 5);
+        var patches = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.PatchShuffle4, 1, 28, 28, 5);
         // Every 7 x 7 patch of the result is a patch of the original.
         var originalPatches = Enumerable.Range(0, 16).Select(p => Patch(inputs[0], p)).ToList();
         for (int p = 0; p < 16; p++) Assert.Contains(originalPatches, o => o.SequenceEqual(Patch(patches[0], p)));
@@ -145,6 +145,35 @@ public class PseudoOutlierTests
         var blurred = Fssd.Engine.Calibration.PseudoOutliers.Make(new[] { Enumerable.Repeat((byte)90, 784).ToArray() }, Fssd.Engine.Calibration.PseudoOutlierKind.Blur, 1, 28, 28, 5);
         Assert.All(blurred[0], b => Assert.Equal(90, b));
     }
+
+    [Fact]
+    public void A_mixture_deals_the_kinds_out_in_equal_shares_and_each_image_is_a_shuffle_of_its_own_cells()
+    {
+        var kinds = Fssd.Engine.Calibration.PseudoOutliers.DefaultKinds;
+        var inputs = Enumerable.Range(0, 30).Select(Image).ToList();
+        var (images, dealt) = Fssd.Engine.Calibration.PseudoOutliers.MakeMixture(inputs, kinds, 1, 28, 28, 9);
+        Assert.Equal(30, images.Count);
+        foreach (var kind in kinds) Assert.Equal(10, dealt.Count(k => k == kind));
+        for (int i = 0; i < 30; i++)
+        {
+            int grid = dealt[i] switch
+            {
+                Fssd.Engine.Calibration.PseudoOutlierKind.PatchShuffle2 => 2,
+                Fssd.Engine.Calibration.PseudoOutlierKind.PatchShuffle4 => 4,
+                _ => 7,
+            };
+            int cell = 28 / grid;
+            var cells = Enumerable.Range(0, grid * grid).Select(p => Cell(inputs[i], p, grid, cell)).ToList();
+            for (int p = 0; p < grid * grid; p++) Assert.Contains(cells, c => c.SequenceEqual(Cell(images[i], p, grid, cell)));
+            Assert.Equal(inputs[i].OrderBy(b => b), images[i].OrderBy(b => b));
+        }
+        var (again, dealtAgain) = Fssd.Engine.Calibration.PseudoOutliers.MakeMixture(inputs, kinds, 1, 28, 28, 9);
+        Assert.Equal(dealt, dealtAgain);
+        Assert.All(Enumerable.Range(0, 30), i => Assert.Equal(images[i], again[i]));
+    }
+
+    private static byte[] Cell(byte[] image, int p, int grid, int cell) =>
+        Enumerable.Range(0, cell * cell).Select(j => image[(p / grid * cell + j / cell) * 28 + p % grid * cell + j % cell]).ToArray();
 
     private static byte[] Patch(byte[] image, int p)
     {

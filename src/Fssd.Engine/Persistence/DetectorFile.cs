@@ -83,7 +83,7 @@ public sealed class DetectorDocument
             }).ToList(),
             PseudoOutliers = detector.PseudoOutliers.Count == 0 ? null : detector.PseudoOutliers.Select(t => new DetectorPseudoOutlierTrial
             {
-                Kind = t.Kind, SelfAuroc = t.SelfAUROC, TransferAuroc = t.TransferAUROC, Chosen = t.Chosen,
+                Kind = t.Kind, Used = t.Used, Count = t.Count, Auroc = t.AUROC, Rejected = t.Rejected,
             }).ToList(),
             Created = detector.CreatedUtc,
         };
@@ -165,7 +165,7 @@ public sealed class DetectorDocument
         }).ToList(),
         PseudoOutliers = (PseudoOutliers ?? new List<DetectorPseudoOutlierTrial>()).Select(t => new FssdPseudoOutlierTrial
         {
-            Kind = t.Kind, SelfAUROC = t.SelfAuroc, TransferAUROC = t.TransferAuroc, Chosen = t.Chosen,
+            Kind = t.Kind, Used = t.Used, Count = t.Count, AUROC = t.Auroc, Rejected = t.Rejected,
         }).ToList(),
         CreatedUtc = Created,
         Path = path,
@@ -257,9 +257,10 @@ public sealed class DetectorMetrics
 public sealed class DetectorPseudoOutlierTrial
 {
     public string Kind { get; set; } = "";
-    public double SelfAuroc { get; set; }
-    public double TransferAuroc { get; set; }
-    public bool Chosen { get; set; }
+    public bool Used { get; set; }
+    public int Count { get; set; }
+    public double Auroc { get; set; }
+    public double Rejected { get; set; }
 }
 
 public sealed class DetectorEpsilonTrial

@@ -147,7 +147,8 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         var model = models[0];
         // -Layer names taps of every model; without it, every tap of every model.
         var parts = models.Select((m, i) => (m, centers[i], Layer is null ? Enumerable.Range(0, m.Taps.Count).ToArray() : FssdScorer.TapIndices(m, Layer))).ToList();
-        var grid = EpsilonGrid ?? (MyInvocation.BoundParameters.ContainsKey(nameof(Epsilon)) ? new[] { Epsilon } : DetectorCalibrator.PaperGrid.ToArray());
+        var grid = EpsilonGrid ?? (MyInvocation.BoundParameters.ContainsKey(nameof(Epsilon)) ? new[] { Epsilon }
+            : (OutlierFree ? OutlierFreeCalibrator.DefaultGrid : DetectorCalibrator.PaperGrid).ToArray());
         using var scorer = new EnsembleScorer(parts);
         var activity = OutlierFree ? $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution inputs and pseudo-outliers made from them"
             : $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution and OoD validation inputs";
@@ -162,10 +163,9 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         int outCount;
         if (OutlierFree)
         {
-            PseudoOutlierKind chosen;
-            (result, evidence, chosen) = OutlierFreeCalibrator.Calibrate(scorer, model.Info.InputSpec, decodedIn.Select(d => d.Pixels).ToList(),
+            (result, evidence) = OutlierFreeCalibrator.Calibrate(scorer, model.Info.InputSpec, decodedIn.Select(d => d.Pixels).ToList(),
                 grid, Perturbation, TargetTpr, Seed, Report, CancellationToken, PseudoOutlier);
-            calibration = $"OutlierFree ({chosen})";
+            calibration = OutlierFreeCalibrator.Describe(PseudoOutlier);
             source = ValidationSource ?? $"{decodedIn.Count} in-distribution input(s) given to New-FssdDetector; no OoD data";
             outCount = 0;
         }
