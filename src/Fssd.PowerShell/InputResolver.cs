@@ -77,8 +77,9 @@ internal static class InputResolver
                 }
                 case FssdSample sample:
                 {
-                    var prepared = DatasetReader.Prepare(new RawImage(sample.Pixels, sample.Height, sample.Width, sample.Channels), spec.Channels, spec.Height, spec.Width);
-                    decoded.Add((sample.Source, DatasetReader.ChannelsFirst(prepared)));
+                    var ready = Prepare(sample, spec);
+                    if (ready.Error is not null) error(new ErrorRecord(ready.Error, "FssdSampleInvalid", ErrorCategory.InvalidData, sample.Source));
+                    else decoded.Add((sample.Source, ready.Pixels!));
                     break;
                 }
                 case FileSystemInfo info:
@@ -100,6 +101,17 @@ internal static class InputResolver
             Drain(stream.Take(int.MaxValue), decoded, error);
         }
         return decoded;
+    }
+
+    /// <summary>An in-memory sample at the model's size and channels, or why it cannot be.</summary>
+    public static DecodedInput Prepare(FssdSample sample, FssdInputSpec spec)
+    {
+        long expected = (long)sample.Height * sample.Width * sample.Channels;
+        if (sample.Height <= 0 || sample.Width <= 0 || sample.Channels is not (1 or 3 or 4) || sample.Pixels is null || sample.Pixels.Length != expected)
+            return new DecodedInput(sample.Source, null, new FssdDataException(
+                $"Sample '{sample.Source}' is malformed: {sample.Pixels?.Length ?? 0} bytes of pixels for {sample.Height} x {sample.Width} x {sample.Channels}."));
+        var prepared = DatasetReader.Prepare(new RawImage(sample.Pixels, sample.Height, sample.Width, sample.Channels), spec.Channels, spec.Height, spec.Width);
+        return new DecodedInput(sample.Source, DatasetReader.ChannelsFirst(prepared), null);
     }
 
     private static void Drain(List<DecodedInput> items, List<(string, byte[])> decoded, Action<ErrorRecord> error)

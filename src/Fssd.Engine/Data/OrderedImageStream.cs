@@ -53,6 +53,13 @@ public sealed class OrderedImageStream : IDisposable
         }, _cancellation));
     }
 
+    /// <summary>Queues an input decoded already (an in-memory sample), in order with the files.</summary>
+    public void Add(DecodedInput ready)
+    {
+        if (_pending.Count >= Capacity) _pending.Peek().Wait(_cancellation);
+        _pending.Enqueue(Task.FromResult(ready));
+    }
+
     /// <summary>The first <paramref name="count"/> inputs in order, waiting for any still decoding.</summary>
     public List<DecodedInput> Take(int count)
     {

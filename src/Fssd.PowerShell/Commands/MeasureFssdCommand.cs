@@ -23,6 +23,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
 {
     private const string PathSet = "Path";
     private const string LiteralSet = "LiteralPath";
+    private const string SampleSet = "InputObject";
 
     private OrderedImageStream? _stream;
     private EnsembleScorer? _scorer;
@@ -43,6 +44,10 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     [Alias("PSPath", "LP", "FullName")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SampleSet)]
+    [ValidateNotNull]
+    public FssdSample[] InputObject { get; set; } = Array.Empty<FssdSample>();
 
     [Parameter]
     public FssdModel? Model { get; set; }
@@ -136,6 +141,16 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         bool literal = ParameterSetName == LiteralSet;
         try
         {
+            if (ParameterSetName == SampleSet)
+            {
+                var spec = _model!.Info.InputSpec;
+                foreach (var sample in InputObject)
+                {
+                    _stream!.Add(InputResolver.Prepare(sample, spec));
+                    if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
+                }
+                return;
+            }
             foreach (var file in InputResolver.ResolvePaths(this, literal ? LiteralPath : Path, literal, WriteError))
             {
                 _stream!.Add(file);

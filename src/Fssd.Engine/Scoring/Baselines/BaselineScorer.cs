@@ -1,0 +1,223 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fssd.Engine.Models;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Scoring.Baselines;
+
+/// <summary>The OoD detectors the paper compares FSSD with, and the energy score.</summary>
+public enum BaselineMethod
+{
+    /// <summary>Maximum softmax probability (Hendrycks and Gimpel, 2017).</summary>
+    Base,
+
+    /// <summary>Maximum softmax probability at temperature T after an input step of size ε (Liang et al., 2018).</summary>
+    ODIN,
+
+    /// <summary>Distance to the nearest class-conditional Gaussian per tap, with an input step; taps combined by logistic regression (Lee et al., 2018).</summary>
+    Mahalanobis,
+
+    /// <summary>The negative free energy T · logsumexp(logits / T), T = 1 (Liu et al., 2020).</summary>
+    Energy,
+
+    /// <summary>Mean or variance of the softmax over stochastic passes with dropout on (Gal and Ghahramani, 2016).</summary>
+    MCDropout,
+
+    /// <summary>Maximum of the softmax averaged over independently trained classifiers (Lakshminarayanan et al., 2017).</summary>
+    DeepEnsemble,
+
+    /// <summary>Maximum softmax probability of a classifier fine-tuned to predict uniformly on an auxiliary outlier set (Hendrycks et al., 2019).</summary>
+    OutlierExposure,
+}
+
+/// <summary>Which MC Dropout statistic scores an input.</summary>
+public enum MonteCarloStatistic
+{
+    /// <summary>The largest class probability of the mean prediction.</summary>
+    Mean,
+
+    /// <summary>The negative total variance of the predictions.</summary>
+    Variance,
+}
+
+/// <summary>
+/// Scores a normalized batch with one baseline. Hyper-parameters are fixed at construction; the
+/// calibrator chooses them. Scores are larger for inputs that look in-distribution. For Mahalanobis
+/// the scorer returns one column per tap (the regression combines them); for every other method one column.
+/// </summary>
+public sealed class BaselineScorer
+{
+    private readonly BaselineMethod _method;
+    private readonly IReadOnlyList<LoadedModel> _models;
+    private readonly IReadOnlyList<(int Tap, ClassGaussians Gaussians)> _gaussians;
+
+    public BaselineScorer(BaselineMethod method, IReadOnlyList<LoadedModel> models, IReadOnlyList<(int Tap, ClassGaussians Gaussians)>? gaussians = null)
+    {
+        if (models.Count == 0) throw new ArgumentException("A baseline needs a model.", nameof(models));
+        if (method != BaselineMethod.DeepEnsemble && models.Count != 1)
+            throw new ArgumentException($"{method} scores with one model; {models.Count} were given.", nameof(models));
+        if (method == BaselineMethod.Mahalanobis && (gaussians is null || gaussians.Count == 0))
+            throw new ArgumentException("Mahalanobis needs class Gaussians fitted on training features.", nameof(gaussians));
+        _method = method;
+        _models = models;
+        _gaussians = gaussians ?? Array.Empty<(int, ClassGaussians)>();
+    }
+
+    public BaselineMethod Method => _method;
+
+    /// <summary>How many score columns <see cref="Score"/> returns.</summary>
+    public int Columns => _method == BaselineMethod.Mahalanobis ? _gaussians.Count : 1;
+
+    /// <summary>
+    /// Scores a batch [B, C, H, W] on the models' device at every ε of <paramref name="epsilons"/> (ODIN and
+    /// Mahalanobis; the other methods take ε = 0 only): [ε][input, column]. <paramref name="temperature"/> is
+    /// ODIN's and Energy's T; <paramref name="passes"/> and <paramref name="statistic"/> are MC Dropout's;
+    /// <paramref name="seed"/> seeds MC Dropout's masks.
+    /// </summary>
+    public double[][,] Score(Tensor input, IReadOnlyList<double> epsilons, double temperature = 1.0, int passes = 32,
+        MonteCarloStatistic statistic = MonteCarloStatistic.Mean, long seed = 0)
+    {
+        if (epsilons.Count == 0) throw new ArgumentException("No ε to score at.", nameof(epsilons));
+        if (_method is not (BaselineMethod.ODIN or BaselineMethod.Mahalanobis) && epsilons.Any(e => e != 0))
+            throw new ArgumentException($"{_method} has no input perturbation; score it at ε = 0.", nameof(epsilons));
+        int b = (int)input.shape[0];
+        var result = epsilons.Select(_ => new double[b, Columns]).ToArray();
+        using var scope = NewDisposeScope();
+        switch (_method)
+        {
+            case BaselineMethod.Base:
+            case BaselineMethod.OutlierExposure:
+                using (no_grad()) Copy(BaselineMath.MaxSoftmax(Logits(_models[0], input)), result[0], 0);
+                break;
+            case BaselineMethod.Energy:
+                using (no_grad()) Copy(BaselineMath.NegativeEnergy(Logits(_models[0], input), temperature), result[0], 0);
+                break;
+            case BaselineMethod.DeepEnsemble:
+                using (no_grad())
+                {
+                    var mean = _models.Select(m => Logits(m, input).softmax(1)).Aggregate((a, p) => a.add(p)).div(_models.Count);
+                    var (top, _) = mean.max(1);
+                    Copy(top, result[0], 0);
+                }
+                break;
+            case BaselineMethod.MCDropout:
+                Copy(MonteCarlo(input, passes, statistic, seed), result[0], 0);
+                break;
+            case BaselineMethod.ODIN:
+                Odin(input, epsilons, temperature, result);
+                break;
+            case BaselineMethod.Mahalanobis:
+                Mahalanobis(input, epsilons, result);
+                break;
+        }
+        return result;
+    }
+
+    private void Odin(Tensor input, IReadOnlyList<double> epsilons, double temperature, double[][,] result)
+    {
+        var model = _models[0];
+        using var std = ChannelStd(model, input);
+        Tensor direction;
+        using (enable_grad())
+        {
+            var x = input.detach().requires_grad_(true);
+            var scaled = Logits(model, x).div(temperature);
+            var logProbabilities = scaled.log_softmax(1);
+            var (top, _) = logProbabilities.max(1);
+            // The step that raises the log-probability of the predicted class: x~ = x − ε·sign(−∇ log S_ŷ(x; T)).
+            var gradient = autograd.grad(new[] { top.sum() }, new[] { x })[0];
+            direction = gradient.sign().div(std);
+        }
+        using (no_grad())
+        {
+            for (int e = 0; e < epsilons.Count; e++)
+            {
+                using var step = NewDisposeScope();
+                var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e]));
+                Copy(BaselineMath.MaxSoftmax(Logits(model, perturbed), temperature), result[e], 0);
+            }
+        }
+    }
+
+    private void Mahalanobis(Tensor input, IReadOnlyList<double> epsilons, double[][,] result)
+    {
+        var model = _models[0];
+        using var std = ChannelStd(model, input);
+        for (int j = 0; j < _gaussians.Count; j++)
+        {
+            using var inner = NewDisposeScope();
+            var (tap, gaussians) = _gaussians[j];
+            Tensor direction;
+            using (enable_grad())
+            {
+                var x = input.detach().requires_grad_(true);
+                var score = gaussians.Score(TapFeatures(model, x, tap));
+                // The step that brings the input closer to its nearest class Gaussian (Lee et al.'s input pre-processing).
+                var gradient = autograd.grad(new[] { score.sum() }, new[] { x })[0];
+                direction = gradient.sign().div(std);
+            }
+            using (no_grad())
+            {
+                for (int e = 0; e < epsilons.Count; e++)
+                {
+                    using var step = NewDisposeScope();
+                    var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e]));
+                    Copy(gaussians.Score(TapFeatures(model, perturbed, tap)), result[e], j);
+                }
+            }
+        }
+    }
+
+    private Tensor MonteCarlo(Tensor input, int passes, MonteCarloStatistic statistic, long seed)
+    {
+        if (passes < 2) throw new ArgumentOutOfRangeException(nameof(passes), passes, "MC Dropout needs at least two passes.");
+        var model = _models[0];
+        var module = model.Network.Module;
+        // Dropout on, everything else as in evaluation; the model is shared, so the mode is restored at once.
+        lock (module)
+        {
+            using var noGrad = no_grad();
+            random.manual_seed(seed);
+            module.train();
+            try
+            {
+                var passProbabilities = new Tensor[passes];
+                for (int t = 0; t < passes; t++)
+                {
+                    using var pass = NewDisposeScope();
+                    passProbabilities[t] = Logits(model, input).softmax(1).MoveToOuterDisposeScope();
+                }
+                var probabilities = stack(passProbabilities);
+                var (mean, negativeVariance) = BaselineMath.MonteCarlo(probabilities);
+                return statistic == MonteCarloStatistic.Mean ? mean : negativeVariance;
+            }
+            finally
+            {
+                module.eval();
+            }
+        }
+    }
+
+    /// <summary>A tap as Mahalanobis reads it: feature maps averaged over space [B, C], vectors as they are.</summary>
+    internal static Tensor TapFeatures(LoadedModel model, Tensor input, int tap)
+    {
+        var outputs = model.Network.Forward(input);
+        var raw = outputs[model.Taps[tap].OutputIndex];
+        return raw.dim() > 2 ? raw.flatten(2).mean(new long[] { 2 }) : raw.flatten(1);
+    }
+
+    private static Tensor Logits(LoadedModel model, Tensor input) => model.Network.Forward(input)[0];
+
+    private static Tensor ChannelStd(LoadedModel model, Tensor input)
+    {
+        var std = model.Info.InputSpec.Std;
+        return tensor(std.Select(s => (float)s).ToArray(), new long[] { 1, std.Length, 1, 1 }, device: input.device);
+    }
+
+    private static void Copy(Tensor values, double[,] into, int column)
+    {
+        var data = values.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+        for (int i = 0; i < data.Length; i++) into[i, column] = data[i];
+    }
+}

@@ -1,0 +1,67 @@
+using System;
+using System.Linq;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Scoring.Baselines;
+
+/// <summary>
+/// Class-conditional Gaussians with one shared covariance (Lee et al., 2018), fitted on training
+/// features of one tap: the class means and the (pseudo-)inverse of the covariance of the features
+/// about their class means, divided by N as scikit-learn's EmpiricalCovariance does. Held in float64.
+/// </summary>
+public sealed class ClassGaussians : IDisposable
+{
+    private ClassGaussians(Tensor means, Tensor precision)
+    {
+        Means = means;
+        Precision = precision;
+    }
+
+    /// <summary>[K, D].</summary>
+    public Tensor Means { get; }
+
+    /// <summary>[D, D].</summary>
+    public Tensor Precision { get; }
+
+    public int Classes => (int)Means.shape[0];
+    public int Dimension => (int)Means.shape[1];
+
+    /// <summary>Fits on features [N, D] with labels 0..classes−1; every class needs at least one row.</summary>
+    public static ClassGaussians Fit(Tensor features, long[] labels, int classes)
+    {
+        if (features.dim() != 2) throw new ArgumentException("Features must be [N, D].", nameof(features));
+        if (labels.Length != features.shape[0]) throw new ArgumentException($"{labels.Length} labels for {features.shape[0]} feature rows.", nameof(labels));
+        var counts = new long[classes];
+        foreach (var l in labels)
+        {
+            if (l < 0 || l >= classes) throw new ArgumentException($"Label {l} is outside 0..{classes - 1}.", nameof(labels));
+            counts[l]++;
+        }
+        int empty = Array.IndexOf(counts, 0L);
+        if (empty >= 0) throw new ArgumentException($"Class {empty} has no training features.", nameof(labels));
+
+        using var scope = NewDisposeScope();
+        var x = features.to_type(ScalarType.Float64);
+        var index = tensor(labels, device: x.device);
+        var sums = zeros(classes, x.shape[1], dtype: ScalarType.Float64, device: x.device).index_add_(0, index, x, 1.0);
+        var means = sums.div(tensor(counts.Select(c => (double)c).ToArray(), device: x.device).unsqueeze(1));
+        var centered = x.sub(means.index_select(0, index));
+        var covariance = centered.t().matmul(centered).div(x.shape[0]);
+        var precision = linalg.pinv(covariance, hermitian: true);
+        return new ClassGaussians(means.MoveToOuterDisposeScope(), precision.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The Mahalanobis confidence score, −min_k (x − μ_k)ᵀ Σ⁻¹ (x − μ_k), of features [N, D]: [N] (float64).</summary>
+    public Tensor Score(Tensor features)
+    {
+        using var scope = NewDisposeScope();
+        var x = features.to_type(ScalarType.Float64);
+        return BaselineMath.MinSquaredMahalanobis(x, Means, Precision).neg().MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        Means.Dispose();
+        Precision.Dispose();
+    }
+}
