@@ -25,6 +25,7 @@
         'Measure-Fssd'
         'Measure-FssdAccuracy'
         'New-FssCenter'
+        'New-FssdBaseline'
         'New-FssdClassifier'
         'New-FssdDetector'
         'Remove-FssdModel'

@@ -46,5 +46,8 @@ public sealed class FssdScore
 
     public string Model { get; init; } = "";
 
+    /// <summary>What scored it: FSSD, or a baseline's name (Measure-Fssd -Baseline).</summary>
+    public string Method { get; init; } = "FSSD";
+
     public override string ToString() => $"{Path}: {Score:G6}";
 }

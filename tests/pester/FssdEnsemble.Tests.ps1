@@ -101,7 +101,7 @@ Describe 'FSSD-Ensem calibrated without OoD data (pseudo-outliers made from Fash
         $free.EpsilonCurve.Epsilon | Should -Be @(0, 0.01, -0.01, 0.02, -0.02)
         $free.PseudoOutliers | Should -HaveCount 7
         ($free.PseudoOutliers | Where-Object Used).Kind | Should -Be @('PatchShuffle2', 'PatchShuffle4', 'PatchShuffle7')
-        $free.PseudoOutliers.Count | Sort-Object -Unique | Should -Be 500
+        $free.PseudoOutliers | ForEach-Object { $_.Count } | Sort-Object -Unique | Should -Be 500
         # The held-out patch shuffles are what the detector was fitted to reject: it does, far above chance.
         $free.PseudoOutliers | Where-Object Used | ForEach-Object { $_.AUROC | Should -BeGreaterThan 0.75 }
     }

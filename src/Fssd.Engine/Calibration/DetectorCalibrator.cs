@@ -50,11 +50,22 @@ public static class DetectorCalibrator
         if (epsilons.Count == 0) throw new ArgumentException("The ε grid is empty.", nameof(epsilons));
         var featuresIn = Features(scorer, inDistribution, epsilons, mode, progress, "in-distribution", cancellation);
         var featuresOut = Features(scorer, outOfDistribution, epsilons, mode, progress, "OoD", cancellation);
-        var (fitIn, holdIn) = Halves(inDistribution.Count, seed);
+        return CalibrateFeatures(featuresIn, featuresOut, epsilons, mode, targetTpr, seed, progress, cancellation, paired);
+    }
+
+    /// <summary>
+    /// The same calibration on features computed already: [ε][input] → one row of per-tap scores, in-distribution
+    /// and OoD. Used by FSSD and by the baselines that combine taps (Mahalanobis).
+    /// </summary>
+    public static CalibrationResult CalibrateFeatures(double[][][] featuresIn, double[][][] featuresOut, IReadOnlyList<double> epsilons,
+        PerturbationMode mode, double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation, bool paired = false)
+    {
+        int inCount = featuresIn[0].Length, outCount = featuresOut[0].Length;
+        var (fitIn, holdIn) = Halves(inCount, seed);
         // Paired: OoD input i was made from in-distribution input i, so both take the same half and the
         // regression never sees anything made from the inputs the threshold is set on.
-        if (paired && outOfDistribution.Count != inDistribution.Count) throw new ArgumentException("Paired calibration needs as many OoD inputs as in-distribution ones.");
-        var (fitOut, holdOut) = paired ? (fitIn, holdIn) : Halves(outOfDistribution.Count, seed + 1);
+        if (paired && outCount != inCount) throw new ArgumentException("Paired calibration needs as many OoD inputs as in-distribution ones.");
+        var (fitOut, holdOut) = paired ? (fitIn, holdIn) : Halves(outCount, seed + 1);
 
         var curve = new List<FssdEpsilonTrial>();
         var fits = new List<(LogisticRegression Model, FeatureScaling Scaling)>();
@@ -92,8 +103,8 @@ public static class DetectorCalibrator
             AchievedTpr = achieved,
             Validation = OodMetrics.Compute(heldIn, heldOut, "FSSD-Ensem (held-out validation half)"),
             Curve = curve,
-            InCount = inDistribution.Count,
-            OutCount = outOfDistribution.Count,
+            InCount = inCount,
+            OutCount = outCount,
         };
     }
 

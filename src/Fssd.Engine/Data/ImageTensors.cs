@@ -27,6 +27,16 @@ public static class ImageTensors
         return scaled.sub(mean).div_(std);
     }
 
+    /// <summary>Decoded inputs (channels first, at the spec's size, 0..255) as one normalized batch on <paramref name="device"/>.</summary>
+    public static Tensor FromSamples(System.Collections.Generic.IReadOnlyList<byte[]> samples, FssdInputSpec spec, Device device)
+    {
+        int size = spec.Channels * spec.Height * spec.Width;
+        var buffer = new byte[samples.Count * size];
+        for (int i = 0; i < samples.Count; i++) Buffer.BlockCopy(samples[i], 0, buffer, i * size, size);
+        using var bytes = tensor(buffer, new long[] { samples.Count, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
+        return ToInput(bytes, spec, device);
+    }
+
     /// <summary>Bytes to the normalized input on <paramref name="device"/>.</summary>
     public static Tensor ToInput(Tensor bytes, FssdInputSpec spec, Device device)
     {

@@ -11,12 +11,15 @@ public static class DetectorMath
     public const double DefaultTargetTpr = 0.95;
 
     /// <summary>intercept + Σ weight·(FSSD − mean)/std, over the detector's layers in order.</summary>
-    public static double Combine(FssdDetector detector, IReadOnlyList<double> layerScores)
+    public static double Combine(FssdDetector detector, IReadOnlyList<double> layerScores) => Combine(detector.Intercept, detector.Layers, layerScores);
+
+    /// <summary>intercept + Σ weight·(score − mean)/std over the layers, in order.</summary>
+    public static double Combine(double intercept, IReadOnlyList<FssdDetectorLayer> layers, IReadOnlyList<double> layerScores)
     {
-        double score = detector.Intercept;
-        for (int i = 0; i < detector.Layers.Count; i++)
+        double score = intercept;
+        for (int i = 0; i < layers.Count; i++)
         {
-            var l = detector.Layers[i];
+            var l = layers[i];
             score += l.Weight * (layerScores[i] - l.Mean) / l.Std;
         }
         return score;

@@ -171,15 +171,7 @@ public sealed class FssdScorer : IDisposable
     }
 
     /// <summary>Decoded inputs (channels first, 0..255) as the normalized batch on the model's device.</summary>
-    public Tensor ToInput(IReadOnlyList<byte[]> samples)
-    {
-        var spec = _model.Info.InputSpec;
-        int size = spec.Channels * spec.Height * spec.Width;
-        var buffer = new byte[samples.Count * size];
-        for (int i = 0; i < samples.Count; i++) Buffer.BlockCopy(samples[i], 0, buffer, i * size, size);
-        using var bytes = tensor(buffer, new long[] { samples.Count, spec.Channels, spec.Height, spec.Width }, dtype: ScalarType.Byte);
-        return Data.ImageTensors.ToInput(bytes, spec, _model.Device);
-    }
+    public Tensor ToInput(IReadOnlyList<byte[]> samples) => Data.ImageTensors.FromSamples(samples, _model.Info.InputSpec, _model.Device);
 
     /// <summary>The tap indices of names, in the order given; an unknown name is an error listing the taps.</summary>
     public static int[] TapIndices(LoadedModel model, IEnumerable<string> names) => names.Select(model.TapIndex).ToArray();

@@ -10,6 +10,7 @@ using Fssd.Engine.Models;
 using Fssd.Engine.Persistence;
 using Fssd.Engine.Runtime;
 using Fssd.Engine.Scoring;
+using Fssd.Engine.Scoring.Baselines;
 
 namespace Fssd.PowerShell.Commands;
 
@@ -29,6 +30,8 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     private EnsembleScorer? _scorer;
     private LoadedModel? _model;
     private FssdDetector? _detector;
+    private BaselineScorer? _baselineScorer;
+    private long _batchIndex;
     private string[] _tapNames = Array.Empty<string>();
     private double _epsilon;
     private PerturbationMode _mode;
@@ -48,6 +51,10 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SampleSet)]
     [ValidateNotNull]
     public FssdSample[] InputObject { get; set; } = Array.Empty<FssdSample>();
+
+    [Parameter]
+    [ValidateNotNull]
+    public FssdBaseline? Baseline { get; set; }
 
     [Parameter]
     public FssdModel? Model { get; set; }
@@ -83,7 +90,21 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             if (Detector is not null && (Model is not null || Center is not null || Bound(nameof(Epsilon)) || Bound(nameof(Layer)) || Bound(nameof(Perturbation))))
                 ThrowFssdError(new ArgumentException("A detector fixes the model, center, layers, ε and perturbation; give -Detector alone, or -Model with its options."),
                     "FssdDetectorExclusive", ErrorCategory.InvalidArgument, Detector);
+            if (Baseline is not null && (Detector is not null || Model is not null || Center is not null || Bound(nameof(Epsilon)) || Bound(nameof(Layer)) || Bound(nameof(Perturbation))))
+                ThrowFssdError(new ArgumentException("A baseline fixes the model and its settings; give -Baseline alone."),
+                    "FssdBaselineExclusive", ErrorCategory.InvalidArgument, Baseline);
             IReadOnlyList<LoadedModel>? models = null;
+            if (Baseline is not null)
+            {
+                var baselineModels = Baseline.Models.Select(session.Models.Get).ToList();
+                _model = baselineModels[0];
+                _baselineScorer = BaselineCalibrator.ScorerFor(Baseline, baselineModels);
+                _tapNames = Baseline.Layers.Count > 0 ? Baseline.Layers.Select(l => l.Name).ToArray() : new[] { Baseline.Method };
+                _stream = new OrderedImageStream(_model.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
+                _clock.Start();
+                _progress.Start();
+                return;
+            }
             if (Detector is null && Model is null)
             {
                 // Neither: the module's default detector (default model, its noise F*, a threshold set on FashionMNIST).
@@ -179,7 +200,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     {
         var items = _stream!.Take(count);
         var good = items.Where(i => i.Pixels is not null).ToList();
-        var scores = good.Count == 0 ? null : _scorer!.ScoreBytes(good.Select(i => i.Pixels!).ToList(), _epsilon, _mode);
+        var scores = good.Count == 0 ? null : _baselineScorer is not null ? ScoreBaseline(good) : _scorer!.ScoreBytes(good.Select(i => i.Pixels!).ToList(), _epsilon, _mode);
         var names = _model!.Info.ClassNames;
         int g = 0;
         foreach (var item in items)
@@ -196,13 +217,16 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 values[k] = scores!.TapScores[g, k];
                 layers[_tapNames[k]] = values[k];
             }
-            double score = _detector is null ? values[0] : DetectorMath.Combine(_detector, values);
+            double score = Baseline is not null ? BaselineCalibrator.Combine(Baseline, values)
+                : _detector is null ? values[0] : DetectorMath.Combine(_detector, values);
+            double? threshold = Baseline?.Threshold ?? _detector?.Threshold;
             var result = new FssdScore
             {
                 Path = item.Path,
                 Score = score,
-                Threshold = _detector?.Threshold,
-                IsOutOfDistribution = _detector is null ? null : score < _detector.Threshold,
+                Threshold = threshold,
+                IsOutOfDistribution = threshold is null ? null : score < threshold,
+                Method = Baseline?.Method ?? "FSSD",
                 LayerScores = layers,
                 PredictedClass = names[scores!.Predicted[g]],
                 Confidence = scores.Confidence[g],
@@ -220,6 +244,18 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             _progress.Restart();
             WriteProgress(new ProgressRecord(1, "Measure-Fssd", $"{_scored} file(s) scored, {_scored / Math.Max(_clock.Elapsed.TotalSeconds, 1e-3):F0}/s"));
         }
+    }
+
+    /// <summary>A batch scored by the baseline, in the shape FSSD's scores have (one column per tap or one column).</summary>
+    private BatchScores ScoreBaseline(List<DecodedInput> good)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var input = ImageTensors.FromSamples(good.Select(i => i.Pixels!).ToList(), _model!.Info.InputSpec, _model.Device);
+        var statistic = Baseline!.Statistic.Length > 0 ? Enum.Parse<MonteCarloStatistic>(Baseline.Statistic) : MonteCarloStatistic.Mean;
+        var columns = _baselineScorer!.Score(input, new[] { Baseline.Epsilon }, Baseline.Temperature, Math.Max(Baseline.Passes, 2), statistic,
+            _batchIndex++ * 1_000_003)[0];
+        var (predicted, confidence) = _baselineScorer.Predict(input);
+        return new BatchScores(columns, predicted, confidence);
     }
 
     protected override void DisposeResources()

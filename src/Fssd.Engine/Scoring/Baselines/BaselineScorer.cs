@@ -199,6 +199,16 @@ public sealed class BaselineScorer
         }
     }
 
+    /// <summary>The predicted class and its softmax probability (the ensemble's mean softmax for several models).</summary>
+    public (int[] Predicted, double[] Confidence) Predict(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var mean = _models.Select(m => Logits(m, input).softmax(1)).Aggregate((a, p) => a.add(p)).div(_models.Count);
+        var (values, indices) = mean.max(1);
+        return (indices.cpu().data<long>().Select(i => (int)i).ToArray(), values.to_type(ScalarType.Float64).cpu().data<double>().ToArray());
+    }
+
     /// <summary>A tap as Mahalanobis reads it: feature maps averaged over space [B, C], vectors as they are.</summary>
     internal static Tensor TapFeatures(LoadedModel model, Tensor input, int tap)
     {
