@@ -18,6 +18,8 @@ Describe 'The example scripts' {
             $text | Should -Match ([regex]::Escape(($f.BaseName -replace '^fashion-mnist-', 'fashion-' -replace '-\d+$', '')))
         }
         $text | Should -Match 'Paper-protocol detector: FSSD-Ensem over conv1, conv2, fc1, logits'
+        $text | Should -Match 'Default detector: FSSD-Ensem over conv1, conv2, fc1, logits, eps -?[\d.]+, OutlierFree'
+        $text | Should -Match 'never saw a digit, flags \d of 6 digits and \d of 6 garments'
     }
 
     It 'ships a paper-protocol detector that flags every MNIST example digit, and a default one that never saw MNIST' {

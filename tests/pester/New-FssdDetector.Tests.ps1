@@ -72,6 +72,11 @@ Describe 'Export-FssdDetector and Import-FssdDetector' {
         $d.Model.Name | Should -Be 'fashion-mnist-lenet'
         $d.TargetTpr | Should -Be 0.95
         $d.ValidationSource | Should -Match 'FashionMNIST'
+        # Outlier-free: it never saw MNIST or any other real OoD data.
+        $d.Calibration | Should -Be 'OutlierFree (PatchShuffle2+PatchShuffle4+PatchShuffle7)'
+        $d.ValidationSource | Should -Not -Match 'MNIST digits'
+        $d.Layers.Name | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
+        $d.Perturbation | Should -Be 'Sign'
     }
 }
 

@@ -107,7 +107,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             }
             if (Detector is null && Model is null)
             {
-                // Neither: the module's default detector (default model, its noise F*, a threshold set on FashionMNIST).
+                // Neither: the module's default detector (default model, its noise F*, outlier-free FSSD-Ensem set on FashionMNIST).
                 (_detector, models) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
                 WriteVerbose($"Scoring with the default detector {_detector}.");
             }
