@@ -58,8 +58,8 @@ $publishDir = Join-Path $root "obj/publish/$Runtime-$Backend"
 
 # The natives each platform's module folder carries; nothing for other platforms.
 $nativeFiles = @{
-    'linux-x64' = @('libc10.so', 'libtorch_cpu.so', 'libtorch.so', 'libgomp-98b21ff3.so.1', 'libLibTorchSharp.so', 'libSkiaSharp.so')
-    'win-x64'   = @('c10.dll', 'torch_cpu.dll', 'torch.dll', 'torch_global_deps.dll', 'libiomp5md.dll', 'libiompstubs5md.dll', 'uv.dll', 'LibTorchSharp.dll', 'libSkiaSharp.dll')
+    'linux-x64' = @('libc10.so', 'libtorch_cpu.so', 'libtorch.so', 'libgomp-98b21ff3.so.1', 'libLibTorchSharp.so', 'libSkiaSharp.so', 'libHarfBuzzSharp.so')
+    'win-x64'   = @('c10.dll', 'torch_cpu.dll', 'torch.dll', 'torch_global_deps.dll', 'libiomp5md.dll', 'libiompstubs5md.dll', 'uv.dll', 'LibTorchSharp.dll', 'libSkiaSharp.dll', 'libHarfBuzzSharp.dll')
 }
 $cudaNativePatterns = @('*cuda*', '*cudnn*', '*cublas*', '*nvrtc*', '*nvToolsExt*', '*cufft*', '*curand*', '*cusparse*', '*cusolver*', '*nvJitLink*')
 

@@ -13,6 +13,7 @@
     CmdletsToExport      = @(
         'Export-FssdDataset'
         'Export-FssdDetector'
+        'Export-FssdHistogram'
         'Export-FssdModel'
         'Get-FssdContext'
         'Get-FssdDataset'
@@ -22,6 +23,7 @@
         'Import-FssdDetector'
         'Import-FssdModel'
         'Install-FssdDataset'
+        'Invoke-FssdBenchmark'
         'Measure-Fssd'
         'Measure-FssdAccuracy'
         'New-FssCenter'

@@ -96,5 +96,15 @@ public sealed class FssdTrainingInfo
     /// <summary>True when training stopped (Ctrl+C) before the epochs requested were done.</summary>
     public bool Interrupted { get; init; }
 
+    /// <summary>The weights training started from (fine-tuning); empty for a fresh initialisation.</summary>
+    public string FineTunedFrom { get; init; } = "";
+
+    /// <summary>Outlier exposure: the auxiliary outlier set and its size; empty when none was used.</summary>
+    public string OutlierDataset { get; init; } = "";
+    public int OutlierCount { get; init; }
+
+    /// <summary>Outlier exposure's λ (0 when none was used).</summary>
+    public double OutlierWeight { get; init; }
+
     public override string ToString() => $"{Epochs.Count}/{EpochsRequested} epochs of {Dataset}, {Optimizer}, seed {Seed}";
 }

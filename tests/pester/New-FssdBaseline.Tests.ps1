@@ -58,7 +58,7 @@ Describe 'New-FssdBaseline' -Tag 'RealData' {
     It 'Mahalanobis fits class Gaussians per tap on training data and weighs the taps by logistic regression' {
         $maha = New-FssdBaseline Mahalanobis -InDistribution $valIn -OutOfDistribution $valOut -TrainingSet FashionMNIST/train -TrainingCount 3000
         $maha.Layers.Name | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
-        $maha.Trials | Should -HaveCount 7
+        $maha.Trials | Should -HaveCount 21
         $maha.TrainingSource | Should -Match '3000 images'
         $scores = $testOut[0..9] | Measure-Fssd -Baseline $maha
         $scores[0].LayerScores.Keys | Should -Be @('conv1', 'conv2', 'fc1', 'logits')

@@ -25,6 +25,25 @@ Describe 'New-FssdClassifier' {
         Join-Path $work 'one-epoch.safetensors' | Should -Exist
     }
 
+    It 'fine-tunes the default model with outlier exposure, which lowers its confidence on unseen Kana characters' {
+        $default = Import-FssdModel
+        $oe = New-FssdClassifier LeNet -TrainingSet $smallTrain -ValidationSet $smallTest -OutputPath $work -Name oe -Epochs 1 `
+            -InitialModel $default -OutlierSet (Get-FssdDataset Kana -Split train -First 2000) -LearningRate 0.1
+        $oe.Training.FineTunedFrom | Should -Be 'fashion-mnist-lenet.safetensors'
+        $oe.Training.OutlierCount | Should -Be 2000
+        $oe.Training.OutlierWeight | Should -Be 0.5
+        $oe.InputSpec.Mean | Should -Be $default.InputSpec.Mean
+        # Unseen Kana test characters: the mean maximum softmax probability drops; FashionMNIST accuracy stays.
+        $kana = Get-FssdSample Kana/test -First 300
+        $before = ($kana | Get-FssdPrediction -Model $default | Measure-Object Confidence -Average).Average
+        $after = ($kana | Get-FssdPrediction -Model $oe | Measure-Object Confidence -Average).Average
+        $accuracy = (Measure-FssdAccuracy $smallTest -Model $oe).Accuracy
+        Write-Host ("    outlier exposure, one epoch on 2,000 + 2,000: mean confidence on Kana {0:P1} -> {1:P1}; accuracy {2:P2} on 500 FashionMNIST test images" -f $before, $after, $accuracy)
+        $after | Should -BeLessThan ($before - 0.1)
+        $accuracy | Should -BeGreaterOrEqual 0.8
+        { New-FssdClassifier ResNet18 -TrainingSet $smallTrain -OutputPath $work -Name wrong -InitialModel $default -ErrorAction Stop } | Should -Throw '*LeNet*'
+    }
+
     It 'records the authors'' recipe and the measured normalization in the manifest' {
         $model = Import-FssdModel (Join-Path $work 'one-epoch.yaml')
         $model.Training.Optimizer | Should -Match '^Adadelta'

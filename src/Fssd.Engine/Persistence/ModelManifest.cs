@@ -155,6 +155,10 @@ public sealed class TrainingManifest
     public bool Augmented { get; set; }
     public int Threads { get; set; }
     public bool Interrupted { get; set; }
+    public string? FineTunedFrom { get; set; }
+    public string? OutlierDataset { get; set; }
+    public int OutlierCount { get; set; }
+    public double OutlierWeight { get; set; }
     public List<EpochManifest> Epochs { get; set; } = new();
 
     public FssdTrainingInfo ToInfo() => new()
@@ -162,6 +166,7 @@ public sealed class TrainingManifest
         Dataset = Dataset, TrainingCount = TrainingCount, ValidationDataset = ValidationDataset, ValidationCount = ValidationCount,
         EpochsRequested = EpochsRequested, BatchSize = BatchSize, Optimizer = Optimizer, LearningRate = LearningRate,
         Schedule = Schedule, Seed = Seed, Augmented = Augmented, Threads = Threads, Interrupted = Interrupted,
+        FineTunedFrom = FineTunedFrom ?? "", OutlierDataset = OutlierDataset ?? "", OutlierCount = OutlierCount, OutlierWeight = OutlierWeight,
         Epochs = Epochs.Select(e => new FssdEpochResult
         {
             Epoch = e.Epoch, Loss = e.Loss, Accuracy = e.Accuracy, LearningRate = e.LearningRate, Seconds = e.Seconds,

@@ -17,6 +17,9 @@ public sealed class NativePlatform
     /// <summary>SkiaSharp's native library on this platform.</summary>
     public string ImagingLibrary => Rid.StartsWith("win", StringComparison.Ordinal) ? "libSkiaSharp.dll" : "libSkiaSharp.so";
 
+    /// <summary>HarfBuzz, which the charts' text shaping uses.</summary>
+    public string TextLibrary => Rid.StartsWith("win", StringComparison.Ordinal) ? "libHarfBuzzSharp.dll" : "libHarfBuzzSharp.so";
+
     private NativePlatform(string rid, IReadOnlyList<NativeLibraryFile> loadOrder)
     {
         Rid = rid;

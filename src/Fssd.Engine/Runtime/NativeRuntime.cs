@@ -76,6 +76,8 @@ public static class NativeRuntime
     /// Loads SkiaSharp's native library (image decoding and PNG writing) by full path from the same
     /// folder, once per process, and answers SkiaSharp's by-name load with it.
     /// </summary>
+    private static IntPtr _text;
+
     public static void EnsureImagingLoaded()
     {
         if (_imaging != IntPtr.Zero) return;
@@ -97,6 +99,35 @@ public static class NativeRuntime
             NativeLibrary.SetDllImportResolver(typeof(SkiaSharp.SKBitmap).Assembly,
                 (name, _, _) => NativePlatform.NormalizeName(name) == "SkiaSharp" ? handle : IntPtr.Zero);
             _imaging = handle;
+        }
+    }
+
+    /// <summary>
+    /// Loads HarfBuzz (text shaping for the charts) by full path from the same folder, once per process,
+    /// and answers HarfBuzzSharp's by-name load with it; SkiaSharp first, which it draws with.
+    /// </summary>
+    public static void EnsureTextLoaded()
+    {
+        EnsureImagingLoaded();
+        if (_text != IntPtr.Zero) return;
+        lock (Gate)
+        {
+            if (_text != IntPtr.Zero) return;
+            var platform = NativePlatform.Current;
+            string directory = FindDirectory(platform, platform.TextLibrary);
+            string path = Path.Combine(directory, platform.TextLibrary);
+            IntPtr handle;
+            try
+            {
+                handle = NativeLibrary.Load(path);
+            }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+            {
+                throw new FssdRuntimeException($"The text library '{path}' could not be loaded: {e.Message}", e);
+            }
+            NativeLibrary.SetDllImportResolver(typeof(HarfBuzzSharp.Blob).Assembly,
+                (name, _, _) => NativePlatform.NormalizeName(name) == "HarfBuzzSharp" ? handle : IntPtr.Zero);
+            _text = handle;
         }
     }
 

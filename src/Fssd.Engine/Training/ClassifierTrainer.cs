@@ -42,9 +42,15 @@ public static class ClassifierTrainer
 {
     private const int CropPadding = 4;
 
+    /// <param name="outliers">
+    /// Outlier exposure: an auxiliary set of images from none of the classes. Each training batch is
+    /// paired with as many of them (in a seeded order, cycled), and the loss adds
+    /// <see cref="TrainingOptions.OutlierWeight"/> × the cross-entropy of their predictions to the uniform
+    /// distribution, as Hendrycks et al. (2019) fine-tune.
+    /// </param>
     public static TrainingResult Train(ImageSet train, ImageSet validation, IReadOnlyList<string> classNames,
         TrainingOptions options, Device device, Action<TrainingProgress>? progress, Action<FssdEpochResult>? epochDone,
-        CancellationToken cancellation)
+        CancellationToken cancellation, ImageSet? outliers = null)
     {
         Runtime.NativeRuntime.EnsureLoaded();
         if (train.Labels is null) throw new FssdDataException($"The training data '{train.Name}' has no labels.");
@@ -63,7 +69,15 @@ public static class ClassifierTrainer
         manual_seed(options.Seed);
         using var generator = new Generator((ulong)options.Seed);
         using var network = Build(options, classes);
+        if (options.InitialWeights is not null)
+            Models.WeightLoader.Load(network, options.InitialWeights, Models.WeightsFormatDetector.Detect(options.InitialWeights), options.Architecture);
         network.to(device);
+        if (outliers is not null)
+        {
+            if (outliers.Count == 0) throw new FssdDataException($"The outlier set '{outliers.Name}' is empty.");
+            if (outliers.Channels != train.Channels || outliers.Height != train.Height || outliers.Width != train.Width)
+                throw new FssdDataException($"The outlier set is {outliers.Channels}x{outliers.Height}x{outliers.Width}; the training data {train.Channels}x{train.Height}x{train.Width}.");
+        }
 
         var parameters = network.parameters().ToList();
         using optim.Optimizer optimizer = options.Optimizer == TrainingOptimizer.Adadelta
@@ -83,11 +97,16 @@ public static class ClassifierTrainer
             EpochsRequested = options.Epochs, BatchSize = options.BatchSize, Optimizer = Describe(options),
             LearningRate = options.LearningRate, Schedule = DescribeSchedule(options), Seed = options.Seed,
             Augmented = options.Augment, Threads = get_num_threads(),
+            FineTunedFrom = options.InitialWeights is null ? null : Path.GetFileName(options.InitialWeights),
+            OutlierDataset = outliers?.Name, OutlierCount = outliers?.Count ?? 0, OutlierWeight = outliers is null ? 0 : options.OutlierWeight,
         };
         string manifestPath = Path.Combine(options.OutputDirectory, options.Name + ".yaml");
         var snapshots = new List<string>();
         using var data = ImageTensors.ToByteTensor(train);
         using var labels = tensor(train.Labels, dtype: ScalarType.Int64);
+        using var outlierData = outliers is null ? null : ImageTensors.ToByteTensor(outliers);
+        Tensor? outlierOrder = null;
+        int outlierCursor = 0;
         var clock = Stopwatch.StartNew();
         double? lastAccuracy = null;
 
@@ -112,8 +131,23 @@ public static class ClassifierTrainer
                     var input = ImageTensors.Normalize(scaled, spec).to(device);
                     var target = labels.index_select(0, index).to(device);
                     optimizer.zero_grad();
-                    var logits = network.forward(input)[0];
-                    var loss = nn.functional.cross_entropy(logits, target);
+                    Tensor loss;
+                    if (outlierData is null)
+                    {
+                        var logits = network.forward(input)[0];
+                        loss = nn.functional.cross_entropy(logits, target);
+                    }
+                    else
+                    {
+                        var outlierIndex = NextOutliers(outlierData, length, generator, ref outlierOrder, ref outlierCursor);
+                        var outlierInput = ImageTensors.Normalize(ImageTensors.Scale(outlierData.index_select(0, outlierIndex), spec), spec).to(device);
+                        var logits = network.forward(cat(new[] { input, outlierInput }, 0))[0];
+                        var inLogits = logits.narrow(0, 0, length);
+                        var outLogits = logits.narrow(0, length, length);
+                        // Cross-entropy to the uniform distribution: −mean_k log softmax_k, averaged over the outliers.
+                        var uniform = outLogits.log_softmax(1).mean(new long[] { 1 }).neg().mean();
+                        loss = nn.functional.cross_entropy(inLogits, target).add(uniform.mul(options.OutlierWeight));
+                    }
                     loss.backward();
                     optimizer.step();
                     if (options.Schedule == LearningRateSchedule.Cosine) scheduler!.step();
@@ -131,6 +165,7 @@ public static class ClassifierTrainer
             {
                 history.Interrupted = true;
                 WriteManifest(manifestPath, options, spec, classNames, history);
+                outlierOrder?.Dispose();
                 return new TrainingResult(manifestPath, snapshots, history);
             }
             if (options.Schedule == LearningRateSchedule.Step) scheduler!.step();
@@ -157,6 +192,7 @@ public static class ClassifierTrainer
             }
             epochDone?.Invoke(history.ToInfo().Epochs[^1]);
         }
+        outlierOrder?.Dispose();
         return new TrainingResult(manifestPath, snapshots, history);
     }
 
@@ -171,6 +207,29 @@ public static class ClassifierTrainer
         using var order = randperm(set.Count, generator: generator);
         var indices = order.data<long>().Select(i => (int)i).ToArray();
         return (set.Subset(indices[heldOut..], set.Name), set.Subset(indices[..heldOut], $"{set.Name} (held out)"));
+    }
+
+    /// <summary>The next <paramref name="count"/> outlier indices of a seeded order, a fresh order when one runs out.</summary>
+    private static Tensor NextOutliers(Tensor outliers, int count, Generator generator, ref Tensor? order, ref int cursor)
+    {
+        long n = outliers.shape[0];
+        var parts = new List<Tensor>();
+        int needed = count;
+        while (needed > 0)
+        {
+            if (order is null || cursor >= n)
+            {
+                order?.Dispose();
+                order = randperm(n, generator: generator);
+                order.DetachFromDisposeScope();
+                cursor = 0;
+            }
+            int take = (int)Math.Min(needed, n - cursor);
+            parts.Add(order.narrow(0, cursor, take));
+            cursor += take;
+            needed -= take;
+        }
+        return parts.Count == 1 ? parts[0] : cat(parts, 0);
     }
 
     private static BuiltInNetwork Build(TrainingOptions options, int classes) => options.Architecture switch

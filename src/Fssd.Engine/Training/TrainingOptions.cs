@@ -44,6 +44,15 @@ public sealed class TrainingOptions
     public double WeightDecay { get; set; }
     public long Seed { get; set; } = 1;
 
+    /// <summary>Weights to start from (fine-tuning), of the same architecture and classes; null: a fresh initialisation.</summary>
+    public string? InitialWeights { get; set; }
+
+    /// <summary>
+    /// Outlier exposure's λ: the weight of the cross-entropy between the predictions on the auxiliary
+    /// outlier batch and the uniform distribution (Hendrycks et al., 2019: 0.5).
+    /// </summary>
+    public double OutlierWeight { get; set; } = 0.5;
+
     /// <summary>Random crop (4 pixels of padding) and horizontal flip of training batches.</summary>
     public bool Augment { get; set; }
 

@@ -30,44 +30,13 @@ public sealed class GetFssdMetricsCommand : FssdCmdlet
     {
         try
         {
-            var scoresIn = Values(InDistribution, nameof(InDistribution));
-            var scoresOut = Values(OutOfDistribution, nameof(OutOfDistribution));
+            var scoresIn = ScoreValues.Read(InDistribution, nameof(InDistribution), Layer);
+            var scoresOut = ScoreValues.Read(OutOfDistribution, nameof(OutOfDistribution), Layer);
             WriteObject(OodMetrics.Compute(scoresIn, scoresOut, Layer ?? Method));
         }
         catch (ArgumentException e)
         {
             ThrowFssdError(e, "FssdMetricsInputInvalid", ErrorCategory.InvalidArgument, null);
         }
-    }
-
-    /// <summary>Scores from FssdScore objects (Score, or LayerScores[Layer]), objects with a Score property, or numbers.</summary>
-    private List<double> Values(object[] inputs, string parameter)
-    {
-        var values = new List<double>(inputs.Length);
-        foreach (var raw in inputs)
-        {
-            object? item = raw is PSObject ps ? ps.BaseObject : raw;
-            switch (item)
-            {
-                case FssdScore score when Layer is not null:
-                    if (!score.LayerScores.Contains(Layer))
-                        throw new ArgumentException($"A score of '{score.Path}' has no layer '{Layer}'; it has {string.Join(", ", System.Linq.Enumerable.Cast<string>(score.LayerScores.Keys))}.");
-                    values.Add(Convert.ToDouble(score.LayerScores[Layer], System.Globalization.CultureInfo.InvariantCulture));
-                    break;
-                case FssdScore score:
-                    values.Add(score.Score);
-                    break;
-                case double or float or int or long or decimal or short or byte:
-                    values.Add(Convert.ToDouble(item, System.Globalization.CultureInfo.InvariantCulture));
-                    break;
-                default:
-                    var property = raw is PSObject wrapped ? wrapped.Properties["Score"] : PSObject.AsPSObject(item!).Properties["Score"];
-                    if (property?.Value is null || !LanguagePrimitives.TryConvertTo(property.Value, out double parsed))
-                        throw new ArgumentException($"-{parameter} holds '{item}', which is neither a number nor an object with a numeric Score.");
-                    values.Add(parsed);
-                    break;
-            }
-        }
-        return values;
     }
 }

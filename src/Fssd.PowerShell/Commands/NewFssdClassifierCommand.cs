@@ -92,6 +92,19 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
     public string Stem { get; set; } = "Cifar";
 
     [Parameter]
+    [ValidateNotNull]
+    public FssdModel? InitialModel { get; set; }
+
+    [Parameter]
+    [DatasetTransformation]
+    [ValidateNotNull]
+    public FssdDataset? OutlierSet { get; set; }
+
+    [Parameter]
+    [ValidateRange(0.0, 100.0)]
+    public double OutlierWeight { get; set; } = 0.5;
+
+    [Parameter]
     public SwitchParameter Force { get; set; }
 
     private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
@@ -113,6 +126,20 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
         options.Seed = Seed;
         options.SnapshotEvery = SnapshotEvery;
         options.Stem = Stem.Equals("ImageNet", StringComparison.OrdinalIgnoreCase) ? ResNetStem.ImageNet : ResNetStem.Cifar;
+        options.OutlierWeight = OutlierWeight;
+        if (InitialModel is not null)
+        {
+            if (!InitialModel.Architecture.Equals(options.Architecture, StringComparison.OrdinalIgnoreCase))
+            {
+                WriteFssdError(new ArgumentException($"-InitialModel is a {InitialModel.Architecture}; it cannot start a {options.Architecture}."),
+                    "FssdInitialModelMismatch", ErrorCategory.InvalidArgument, InitialModel);
+                return;
+            }
+            // Fine-tuning keeps the model's weights and its input normalisation.
+            options.InitialWeights = InitialModel.WeightsPath;
+            options.Mean = InitialModel.InputSpec.Mean;
+            options.Std = InitialModel.InputSpec.Std;
+        }
 
         string manifest = System.IO.Path.Combine(options.OutputDirectory, options.Name + ".yaml");
         if (File.Exists(manifest) && !Force)
@@ -143,6 +170,7 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
             var session = FssdSession.Current;
             WriteVerbose($"Reading {TrainingSet} as {channels}x{height}x{width}.");
             var train = DatasetReader.Load(TrainingSet, channels, height, width, WriteWarning, CancellationToken);
+            var outliers = OutlierSet is null ? null : DatasetReader.Load(OutlierSet, channels, height, width, WriteWarning, CancellationToken);
             ImageSet validation;
             if (ValidationSet is not null)
             {
@@ -164,7 +192,7 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
                     SecondsRemaining = p.Remaining is TimeSpan r ? (int)r.TotalSeconds : -1,
                 }),
                 e => WriteVerbose($"Epoch {e.Epoch}: loss {e.Loss:F4}, held-out accuracy {e.Accuracy:P2}, {e.Seconds:F1} s."),
-                CancellationToken);
+                CancellationToken, outliers);
             if (CancellationToken.IsCancellationRequested) return;
             WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
             var model = session.Models.GetOrLoad(new ModelLoadRequest { Path = result.ManifestPath }, session.Device, out _);

@@ -26,8 +26,8 @@ public static class BaselineCalibrator
     /// <summary>ODIN's input steps: 0 to 0.2 in steps of 0.01.</summary>
     public static IReadOnlyList<double> OdinEpsilons { get; } = Enumerable.Range(0, 21).Select(i => Math.Round(i * 0.01, 2)).ToArray();
 
-    /// <summary>Mahalanobis's input steps (Lee et al.'s grid).</summary>
-    public static IReadOnlyList<double> MahalanobisEpsilons { get; } = new[] { 0.0, 0.0005, 0.001, 0.0014, 0.002, 0.005, 0.01 };
+    /// <summary>Mahalanobis's input steps: as ODIN's and FSSD's in the paper, 0 to 0.2 in steps of 0.01.</summary>
+    public static IReadOnlyList<double> MahalanobisEpsilons { get; } = OdinEpsilons;
 
     /// <summary>MC Dropout's stochastic passes (the paper: 32).</summary>
     public const int DefaultPasses = 32;
