@@ -15,6 +15,7 @@ public static class Charts
 {
     private static readonly object Gate = new();
     private static bool _fontReady;
+    private static string? _fontName;
 
     /// <summary>
     /// ScottPlot finds fonts through the system; where that finds none (no fontconfig), a font file the
@@ -40,6 +41,7 @@ public static class Charts
             {
                 Fonts.AddFontFile("Fssd Sans", file);
                 Fonts.Default = "Fssd Sans";
+                _fontName = "Fssd Sans";
             }
             _fontReady = true;
         }
@@ -152,6 +154,8 @@ public static class Charts
 
     private static void Save(Plot plot, string path, int width, int height)
     {
+        // Titles, labels, ticks and legend in the one registered face.
+        if (_fontName is not null) plot.Font.Set(_fontName);
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null) Directory.CreateDirectory(directory);
         plot.SavePng(path, width, height);
