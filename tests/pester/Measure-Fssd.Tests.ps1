@@ -116,7 +116,7 @@ Describe 'Measure-Fssd inputs and outputs' {
 
     It 'scores in-memory samples as it scores their files, in order, and reports a malformed sample without stopping' {
         $fromFiles = $sampleFiles | Measure-Fssd
-        $samples = @($sampleFiles | ForEach-Object { Get-FssdSample -Path $_.FullName })
+        $samples = @($sampleFiles | Get-FssdDataset | Get-FssdSample)
         $bad = [Fssd.FssdSample]@{ Dataset = 'broken'; Source = 'broken sample'; Height = 28; Width = 28; Channels = 1; Pixels = [byte[]]::new(10) }
         $fromMemory = @($samples[0..2]) + $bad + @($samples[3..11]) | Measure-Fssd -ErrorVariable failed -ErrorAction SilentlyContinue
         $fromMemory | Should -HaveCount 12
