@@ -36,7 +36,7 @@ public sealed class FssdBenchmarkRow
     public double? PaperFPR80 { get; init; }
 
     /// <summary>With -Robustness: this method's AUROC on clean and corrupted test inputs, level by level.</summary>
-    public IReadOnlyList<FssdRobustnessRow> Robustness { get; init; } = Array.Empty<FssdRobustnessRow>();
+    public IReadOnlyList<FssdRobustnessRow> Robustness { get; set; } = Array.Empty<FssdRobustnessRow>();
 
     public override string ToString() => $"{Method}: AUROC {AUROC:P2}, AUPRC {AUPRC:P2}, FPR80 {FPR80:P2}";
 }

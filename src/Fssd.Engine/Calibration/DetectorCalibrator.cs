@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using Fssd.Engine.Data;
 using Fssd.Engine.Metrics;
 using Fssd.Engine.Scoring;
 using static TorchSharp.torch;
@@ -129,13 +130,7 @@ public static class DetectorCalibrator
     /// <summary>A seeded split of 0..n−1 into two halves (the first gets the extra one).</summary>
     internal static (int[] First, int[] Second) Halves(int n, long seed)
     {
-        var order = Enumerable.Range(0, n).ToArray();
-        var random = new Random((int)(seed & 0x7fffffff));
-        for (int i = n - 1; i > 0; i--)
-        {
-            int j = random.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
+        var order = Shuffle.Permutation(n, seed);
         int half = (n + 1) / 2;
         return (order[..half].OrderBy(i => i).ToArray(), order[half..].OrderBy(i => i).ToArray());
     }

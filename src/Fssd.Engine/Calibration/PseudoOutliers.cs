@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Fssd.Engine.Data;
 
 namespace Fssd.Engine.Calibration;
 
@@ -45,7 +46,7 @@ public static class PseudoOutliers
 
     public static List<byte[]> Make(IReadOnlyList<byte[]> inputs, PseudoOutlierKind kind, int channels, int height, int width, long seed)
     {
-        var random = new Random((int)((seed * 31 + (int)kind) & 0x7fffffff));
+        var random = Shuffle.Generator(seed * 31 + (int)kind);
         return inputs.Select(x => Transform(x, kind, channels, height, width, random)).ToList();
     }
 
@@ -57,8 +58,8 @@ public static class PseudoOutliers
         int channels, int height, int width, long seed)
     {
         if (kinds.Count == 0) throw new ArgumentException("No kind of pseudo-outlier to make.", nameof(kinds));
-        var random = new Random((int)((seed * 37 + 11) & 0x7fffffff));
-        var dealt = Permutation(inputs.Count, random).Select(i => kinds[i % kinds.Count]).ToArray();
+        var random = Shuffle.Generator(seed * 37 + 11);
+        var dealt = Shuffle.Permutation(inputs.Count, random).Select(i => kinds[i % kinds.Count]).ToArray();
         var images = inputs.Select((x, i) => Transform(x, dealt[i], channels, height, width, random)).ToList();
         return (images, dealt);
     }
@@ -71,7 +72,7 @@ public static class PseudoOutliers
         {
             case PseudoOutlierKind.PixelShuffle:
             {
-                var order = Permutation(hw, random);
+                var order = Shuffle.Permutation(hw, random);
                 for (int k = 0; k < c; k++)
                     for (int p = 0; p < hw; p++)
                         y[k * hw + p] = x[k * hw + order[p]];
@@ -85,7 +86,7 @@ public static class PseudoOutliers
                 int grid = kind switch { PseudoOutlierKind.PatchShuffle2 => 2, PseudoOutlierKind.PatchShuffle4 => 4, _ => 7 };
                 if (h < grid || w < grid) { Array.Copy(x, y, x.Length); break; }
                 int ph = h / grid, pw = w / grid;
-                var order = Permutation(grid * grid, random);
+                var order = Shuffle.Permutation(grid * grid, random);
                 Array.Copy(x, y, x.Length);
                 for (int target = 0; target < grid * grid; target++)
                 {
@@ -126,16 +127,5 @@ public static class PseudoOutliers
             }
         }
         return y;
-    }
-
-    private static int[] Permutation(int n, Random random)
-    {
-        var order = Enumerable.Range(0, n).ToArray();
-        for (int i = n - 1; i > 0; i--)
-        {
-            int j = random.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        return order;
     }
 }

@@ -71,36 +71,14 @@ public static class NativeRuntime
     }
 
     private static IntPtr _imaging;
+    private static IntPtr _text;
 
     /// <summary>
     /// Loads SkiaSharp's native library (image decoding and PNG writing) by full path from the same
     /// folder, once per process, and answers SkiaSharp's by-name load with it.
     /// </summary>
-    private static IntPtr _text;
-
-    public static void EnsureImagingLoaded()
-    {
-        if (_imaging != IntPtr.Zero) return;
-        lock (Gate)
-        {
-            if (_imaging != IntPtr.Zero) return;
-            var platform = NativePlatform.Current;
-            string directory = FindDirectory(platform, platform.ImagingLibrary);
-            string path = Path.Combine(directory, platform.ImagingLibrary);
-            IntPtr handle;
-            try
-            {
-                handle = NativeLibrary.Load(path);
-            }
-            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
-            {
-                throw new FssdRuntimeException($"The image library '{path}' could not be loaded: {e.Message}", e);
-            }
-            NativeLibrary.SetDllImportResolver(typeof(SkiaSharp.SKBitmap).Assembly,
-                (name, _, _) => NativePlatform.NormalizeName(name) == "SkiaSharp" ? handle : IntPtr.Zero);
-            _imaging = handle;
-        }
-    }
+    public static void EnsureImagingLoaded() =>
+        LoadBeside(ref _imaging, NativePlatform.Current.ImagingLibrary, "SkiaSharp", typeof(SkiaSharp.SKBitmap).Assembly, "image");
 
     /// <summary>
     /// Loads HarfBuzz (text shaping for the charts) by full path from the same folder, once per process,
@@ -109,13 +87,20 @@ public static class NativeRuntime
     public static void EnsureTextLoaded()
     {
         EnsureImagingLoaded();
-        if (_text != IntPtr.Zero) return;
+        LoadBeside(ref _text, NativePlatform.Current.TextLibrary, "HarfBuzzSharp", typeof(HarfBuzzSharp.Blob).Assembly, "text");
+    }
+
+    /// <summary>
+    /// Loads one native library that a managed wrapper asks for by name (<paramref name="importName"/>)
+    /// by full path from the natives' folder, once, and answers the wrapper assembly's loads with it.
+    /// </summary>
+    private static void LoadBeside(ref IntPtr slot, string fileName, string importName, Assembly wrapper, string purpose)
+    {
+        if (slot != IntPtr.Zero) return;
         lock (Gate)
         {
-            if (_text != IntPtr.Zero) return;
-            var platform = NativePlatform.Current;
-            string directory = FindDirectory(platform, platform.TextLibrary);
-            string path = Path.Combine(directory, platform.TextLibrary);
+            if (slot != IntPtr.Zero) return;
+            string path = Path.Combine(FindDirectory(NativePlatform.Current, fileName), fileName);
             IntPtr handle;
             try
             {
@@ -123,11 +108,11 @@ public static class NativeRuntime
             }
             catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
             {
-                throw new FssdRuntimeException($"The text library '{path}' could not be loaded: {e.Message}", e);
+                throw new FssdRuntimeException($"The {purpose} library '{path}' could not be loaded: {e.Message}", e);
             }
-            NativeLibrary.SetDllImportResolver(typeof(HarfBuzzSharp.Blob).Assembly,
-                (name, _, _) => NativePlatform.NormalizeName(name) == "HarfBuzzSharp" ? handle : IntPtr.Zero);
-            _text = handle;
+            NativeLibrary.SetDllImportResolver(wrapper,
+                (name, _, _) => NativePlatform.NormalizeName(name) == importName ? handle : IntPtr.Zero);
+            slot = handle;
         }
     }
 

@@ -76,13 +76,13 @@ public sealed class FssdScorer : IDisposable
             using var noGrad = no_grad();
             using var output = _model.Forward(input);
             (predicted, confidence) = Predict(output.Logits);
-            for (int j = 0; j < _taps.Length; j++) Copy(Distance(output.Features[_taps[j]], _taps[j]), scores, j);
+            for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(output.Features[_taps[j]], _taps[j]), scores, j);
             return new BatchScores(scores, predicted, confidence);
         }
 
         predicted = Array.Empty<int>();
         confidence = Array.Empty<double>();
-        using var std = ChannelStd(input);
+        using var std = ScoringTensors.ChannelStd(_model, input.device);
         for (int j = 0; j < _taps.Length; j++)
         {
             int k = _taps[j];
@@ -103,7 +103,7 @@ public sealed class FssdScorer : IDisposable
                     ? input.add(gradient.sign().div(std).mul(epsilon))
                     : input.sub(Standardize(gradient).div(std).mul(epsilon));
                 using var after = _model.Forward(perturbed);
-                Copy(Distance(after.Features[k], k), scores, j);
+                ScoringTensors.CopyColumn(Distance(after.Features[k], k), scores, j);
             }
         }
         return new BatchScores(scores, predicted, confidence);
@@ -118,7 +118,7 @@ public sealed class FssdScorer : IDisposable
         int b = (int)input.shape[0];
         var result = epsilons.Select(_ => new double[b, _taps.Length]).ToArray();
         using var scope = NewDisposeScope();
-        using var std = ChannelStd(input);
+        using var std = ScoringTensors.ChannelStd(_model, input.device);
         for (int j = 0; j < _taps.Length; j++)
         {
             int k = _taps[j];
@@ -179,19 +179,7 @@ public sealed class FssdScorer : IDisposable
     /// <summary>(g − mean g) / std g over the whole batch, as the authors' code does.</summary>
     private static Tensor Standardize(Tensor gradient) => gradient.sub(gradient.mean()).div(gradient.std());
 
-    private Tensor ChannelStd(Tensor input)
-    {
-        var std = _model.Info.InputSpec.Std;
-        return tensor(std.Select(s => (float)s).ToArray(), new long[] { 1, std.Length, 1, 1 }, device: input.device);
-    }
-
     private Tensor Distance(Tensor features, int tap) => features.sub(_centers[tap]).norm(1);
-
-    private static void Copy(Tensor distances, double[,] scores, int column)
-    {
-        var values = distances.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
-        for (int i = 0; i < values.Length; i++) scores[i, column] = values[i];
-    }
 
     private static (int[] Predicted, double[] Confidence) Predict(Tensor logits)
     {

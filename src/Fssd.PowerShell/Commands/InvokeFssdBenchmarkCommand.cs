@@ -108,17 +108,7 @@ public sealed class InvokeFssdBenchmarkCommand : FssdCmdlet
                 foreach (var file in BenchmarkReport.Write(result, directory)) WriteVerbose($"Wrote {file}.");
             }
             WriteProgress(new ProgressRecord(4, activity, "Done") { RecordType = ProgressRecordType.Completed });
-            foreach (var row in result.Rows)
-            {
-                WriteObject(new FssdBenchmarkRow
-                {
-                    Benchmark = row.Benchmark, Method = row.Method, AUROC = row.AUROC, AUPRC = row.AUPRC, AUPRCOut = row.AUPRCOut,
-                    FPR80 = row.FPR80, FPR95 = row.FPR95, DetectionError = row.DetectionError, Seconds = row.Seconds,
-                    TrainingSeconds = row.TrainingSeconds, Settings = row.Settings, InCount = row.InCount, OutCount = row.OutCount,
-                    PaperAUROC = row.PaperAUROC, PaperAUPRC = row.PaperAUPRC, PaperFPR80 = row.PaperFPR80,
-                    Robustness = result.Robustness.Where(r => r.Method == row.Method).ToList(),
-                });
-            }
+            foreach (var row in result.Rows) WriteObject(row);
         }
         catch (OperationCanceledException)
         {

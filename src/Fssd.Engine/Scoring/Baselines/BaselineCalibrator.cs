@@ -51,18 +51,21 @@ public static class BaselineCalibrator
         if (training.Labels is null) throw new FssdDataException($"Mahalanobis needs labelled training data; '{training.Name}' has no labels.");
         int classes = model.Info.ClassNames.Count;
         var spec = model.Info.InputSpec;
-        int size = training.Channels * training.Height * training.Width;
+        if (training.Channels != spec.Channels || training.Height != spec.Height || training.Width != spec.Width)
+            throw new FssdDataException($"'{training.Name}' holds {training.Channels}x{training.Height}x{training.Width} images; " +
+                $"'{model.Info.Name}' takes {spec.Channels}x{spec.Height}x{spec.Width}.");
         var parts = taps.Select(_ => new List<TorchSharp.torch.Tensor>()).ToArray();
+        // The set's pixels become one byte tensor once; each batch is a view of it.
+        using var pixels = ImageTensors.ToByteTensor(training);
         try
         {
             for (int start = 0; start < training.Count; start += 4 * Batch)
             {
                 cancellation.ThrowIfCancellationRequested();
                 int n = Math.Min(4 * Batch, training.Count - start);
-                var samples = Enumerable.Range(start, n).Select(i => training.Pixels.AsSpan(i * size, size).ToArray()).ToList();
                 using var scope = TorchSharp.torch.NewDisposeScope();
                 using var noGrad = TorchSharp.torch.no_grad();
-                var input = ImageTensors.FromSamples(samples, spec, model.Device);
+                var input = ImageTensors.ToInput(pixels.narrow(0, start, n), spec, model.Device);
                 for (int j = 0; j < taps.Count; j++)
                     parts[j].Add(BaselineScorer.TapFeatures(model, input, taps[j]).to_type(TorchSharp.torch.ScalarType.Float64).MoveToOuterDisposeScope());
                 if ((start / (4 * Batch)) % 20 == 0) progress?.Invoke($"Training features: {start + n} of {training.Count}.");

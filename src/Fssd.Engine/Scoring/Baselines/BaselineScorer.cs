@@ -88,21 +88,21 @@ public sealed class BaselineScorer
         {
             case BaselineMethod.Base:
             case BaselineMethod.OutlierExposure:
-                using (no_grad()) Copy(BaselineMath.MaxSoftmax(Logits(_models[0], input)), result[0], 0);
+                using (no_grad()) ScoringTensors.CopyColumn(BaselineMath.MaxSoftmax(Logits(_models[0], input)), result[0], 0);
                 break;
             case BaselineMethod.Energy:
-                using (no_grad()) Copy(BaselineMath.NegativeEnergy(Logits(_models[0], input), temperature), result[0], 0);
+                using (no_grad()) ScoringTensors.CopyColumn(BaselineMath.NegativeEnergy(Logits(_models[0], input), temperature), result[0], 0);
                 break;
             case BaselineMethod.DeepEnsemble:
                 using (no_grad())
                 {
                     var mean = _models.Select(m => Logits(m, input).softmax(1)).Aggregate((a, p) => a.add(p)).div(_models.Count);
                     var (top, _) = mean.max(1);
-                    Copy(top, result[0], 0);
+                    ScoringTensors.CopyColumn(top, result[0], 0);
                 }
                 break;
             case BaselineMethod.MCDropout:
-                Copy(MonteCarlo(input, passes, statistic, seed), result[0], 0);
+                ScoringTensors.CopyColumn(MonteCarlo(input, passes, statistic, seed), result[0], 0);
                 break;
             case BaselineMethod.ODIN:
                 Odin(input, epsilons, temperature, result);
@@ -117,7 +117,7 @@ public sealed class BaselineScorer
     private void Odin(Tensor input, IReadOnlyList<double> epsilons, double temperature, double[][,] result)
     {
         var model = _models[0];
-        using var std = ChannelStd(model, input);
+        using var std = ScoringTensors.ChannelStd(model, input.device);
         Tensor direction;
         using (enable_grad())
         {
@@ -135,7 +135,7 @@ public sealed class BaselineScorer
             {
                 using var step = NewDisposeScope();
                 var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e]));
-                Copy(BaselineMath.MaxSoftmax(Logits(model, perturbed), temperature), result[e], 0);
+                ScoringTensors.CopyColumn(BaselineMath.MaxSoftmax(Logits(model, perturbed), temperature), result[e], 0);
             }
         }
     }
@@ -143,7 +143,7 @@ public sealed class BaselineScorer
     private void Mahalanobis(Tensor input, IReadOnlyList<double> epsilons, double[][,] result)
     {
         var model = _models[0];
-        using var std = ChannelStd(model, input);
+        using var std = ScoringTensors.ChannelStd(model, input.device);
         for (int j = 0; j < _gaussians.Count; j++)
         {
             using var inner = NewDisposeScope();
@@ -163,7 +163,7 @@ public sealed class BaselineScorer
                 {
                     using var step = NewDisposeScope();
                     var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e]));
-                    Copy(gaussians.Score(TapFeatures(model, perturbed, tap)), result[e], j);
+                    ScoringTensors.CopyColumn(gaussians.Score(TapFeatures(model, perturbed, tap)), result[e], j);
                 }
             }
         }
@@ -218,16 +218,4 @@ public sealed class BaselineScorer
     }
 
     private static Tensor Logits(LoadedModel model, Tensor input) => model.Network.Forward(input)[0];
-
-    private static Tensor ChannelStd(LoadedModel model, Tensor input)
-    {
-        var std = model.Info.InputSpec.Std;
-        return tensor(std.Select(s => (float)s).ToArray(), new long[] { 1, std.Length, 1, 1 }, device: input.device);
-    }
-
-    private static void Copy(Tensor values, double[,] into, int column)
-    {
-        var data = values.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
-        for (int i = 0; i < data.Length; i++) into[i, column] = data[i];
-    }
 }
