@@ -67,6 +67,12 @@ public sealed class FssdDetector
     public double Epsilon { get; init; }
     public PerturbationMode Perturbation { get; init; }
 
+    /// <summary>Each layer its own step (PerTap), or one step for all (Shared, along <see cref="StepWeights"/>).</summary>
+    public PerturbationScope PerturbationScope { get; init; }
+
+    /// <summary>With the shared step: per layer, the weight of its FSSD in the objective the step follows; empty otherwise.</summary>
+    public IReadOnlyList<double> StepWeights { get; init; } = Array.Empty<double>();
+
     /// <summary>Scores below it are out of distribution.</summary>
     public double Threshold { get; init; }
 

@@ -19,6 +19,19 @@ public enum PerturbationMode
     Standardized,
 }
 
+/// <summary>Which gradient each layer's input step follows when ε ≠ 0.</summary>
+public enum PerturbationScope
+{
+    /// <summary>Each layer its own step, along its own FSSD's gradient (the authors' code): a forward, a backward and a forward per layer.</summary>
+    PerTap,
+
+    /// <summary>
+    /// One step for all of a model's layers, along the gradient of their weighted sum Σ w_j·FSSD_j (the
+    /// weights: the layer ensemble's at ε = 0): one forward, one backward and one forward per batch.
+    /// </summary>
+    Shared,
+}
+
 /// <summary>
 /// The FSSD score of one input. A small score means close to the Feature Space Singularity, i.e.
 /// out of distribution. Returned by Measure-Fssd, one per input, in input order.

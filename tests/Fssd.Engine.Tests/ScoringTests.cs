@@ -123,6 +123,97 @@ public class ScoreGridTests
     }
 }
 
+[Collection(TorchRandomCollection.Name)]
+public class SharedStepTests
+{
+    private static LoadedModel LeNet() => FssdSession.Current.Models.GetOrLoad(
+        new ModelLoadRequest { Path = ModelReference.FixturePath("lenet.pt"), Architecture = "LeNet" }, FssdSession.Current.Device, out _);
+
+    private static void Close(double actual, double expected, double relative, string what) =>
+        Assert.True(Math.Abs(actual - expected) <= relative * Math.Abs(expected), $"{what}: {actual}, expected {expected}");
+
+    [Theory]
+    [InlineData(PerturbationMode.Sign)]
+    [InlineData(PerturbationMode.Standardized)]
+    public void A_shared_step_weighing_one_tap_is_that_taps_own_step(PerturbationMode mode)
+    {
+        var model = LeNet();
+        var center = CenterEstimator.FromNoise(model, 50, 3, CenterSource.UniformNoise);
+        using var scorer = new FssdScorer(model, center, new[] { 0, 1, 2, 3 });
+        using var bytes = randint(0, 256, new long[] { 6, 1, 28, 28 }, dtype: ScalarType.Byte);
+        using var input = ImageTensors.ToInput(bytes, model.Info.InputSpec, model.Device);
+        var own = scorer.Score(input, 0.04, mode);
+        for (int k = 0; k < 4; k++)
+        {
+            // Any positive weight gives the same step: only the direction of the gradient counts.
+            var weights = new double[4];
+            weights[k] = 3.7;
+            var shared = scorer.Score(input, 0.04, mode, weights);
+            for (int i = 0; i < 6; i++) Close(shared.TapScores[i, k], own.TapScores[i, k], 1e-5, $"{mode} tap {k} input {i}");
+        }
+    }
+
+    [Fact]
+    public void A_shared_step_follows_the_gradient_of_the_weighted_sum_of_the_taps()
+    {
+        var model = LeNet();
+        var center = CenterEstimator.FromNoise(model, 50, 4, CenterSource.UniformNoise);
+        var taps = new[] { 0, 1, 2, 3 };
+        var weights = new[] { -0.8, 0.35, 1.2, 0.05 };
+        using var scorer = new FssdScorer(model, center, taps);
+        using var bytes = randint(0, 256, new long[] { 5, 1, 28, 28 }, dtype: ScalarType.Byte);
+        using var input = ImageTensors.ToInput(bytes, model.Info.InputSpec, model.Device);
+        const double epsilon = 0.03;
+        var shared = scorer.Score(input, epsilon, PerturbationMode.Standardized, weights);
+
+        // By hand: each tap's FSSD gradient on its own, summed with the weights, then the authors' standardized step.
+        using var scope = NewDisposeScope();
+        var centers = taps.Select(k => tensor(center.Taps.Single(t => t.Name == model.Taps[k].Name).Vector)).ToArray();
+        Tensor sum = zeros_like(input);
+        for (int j = 0; j < taps.Length; j++)
+        {
+            using var grad = enable_grad();
+            var x = input.detach().requires_grad_(true);
+            using var output = model.Forward(x);
+            var fssd = output.Features[taps[j]].sub(centers[j]).norm(1).sum();
+            sum = sum.add(autograd.grad(new[] { fssd }, new[] { x })[0].mul(weights[j]));
+        }
+        float std = (float)model.Info.InputSpec.Std[0];
+        var stepped = input.sub(sum.sub(sum.mean()).div(sum.std()).div(std).mul(epsilon));
+        using var noGrad = no_grad();
+        using var after = model.Forward(stepped);
+        for (int j = 0; j < taps.Length; j++)
+        {
+            var expected = after.Features[taps[j]].sub(centers[j]).norm(1).to_type(ScalarType.Float64).data<double>().ToArray();
+            for (int i = 0; i < 5; i++) Close(shared.TapScores[i, j], expected[i], 1e-4, $"tap {j} input {i}");
+        }
+        // And the step differs from each tap's own: tap 0's weight is negative, so its FSSD moves the other way.
+        var own = scorer.Score(input, epsilon, PerturbationMode.Standardized);
+        Assert.Contains(Enumerable.Range(0, 5), i => Math.Abs(own.TapScores[i, 0] - shared.TapScores[i, 0]) > 1e-3 * own.TapScores[i, 0]);
+    }
+
+    [Fact]
+    public void A_shared_grid_gives_what_shared_scoring_at_each_eps_gives()
+    {
+        var model = LeNet();
+        var center = CenterEstimator.FromNoise(model, 50, 5, CenterSource.UniformNoise);
+        using var scorer = new FssdScorer(model, center, new[] { 1, 2, 3 });
+        using var bytes = randint(0, 256, new long[] { 4, 1, 28, 28 }, dtype: ScalarType.Byte);
+        using var input = ImageTensors.ToInput(bytes, model.Info.InputSpec, model.Device);
+        var weights = new[] { 0.5, -1.0, 2.0 };
+        var grid = new[] { 0.0, 0.02, -0.07 };
+        var together = scorer.ScoreGrid(input, grid, PerturbationMode.Sign, weights);
+        for (int e = 0; e < grid.Length; e++)
+        {
+            var single = scorer.Score(input, grid[e], PerturbationMode.Sign, weights);
+            for (int i = 0; i < 4; i++)
+                for (int k = 0; k < 3; k++)
+                    Close(together[e][i, k], single.TapScores[i, k], 1e-5, $"eps {grid[e]} input {i} tap {k}");
+        }
+        Assert.Throws<ArgumentException>(() => scorer.Score(input, 0.02, PerturbationMode.Sign, new[] { 1.0, 2.0 }));
+    }
+}
+
 public class PseudoOutlierTests
 {
     private static byte[] Image(int seed) => Enumerable.Range(0, 784).Select(i => (byte)((i * 7 + seed * 13) % 256)).ToArray();

@@ -291,7 +291,7 @@ public static class FashionMnistVsMnist
         {
             cancellation.ThrowIfCancellationRequested();
             var part = inputs.Skip(start).Take(Batch).ToList();
-            var scores = scorer.ScoreBytes(part, calibration.Epsilon, calibration.Perturbation);
+            var scores = scorer.ScoreBytes(part, calibration.Epsilon, calibration.Perturbation, calibration.SharedStepWeights);
             for (int i = 0; i < part.Count; i++)
             {
                 var row = Enumerable.Range(0, scorer.Keys.Count).Select(k => scores.TapScores[i, k]).ToArray();

@@ -14,6 +14,10 @@ public sealed class CalibrationResult
 {
     public double Epsilon { get; init; }
     public PerturbationMode Perturbation { get; init; }
+
+    /// <summary>PerTap, or Shared with <see cref="StepWeights"/>: per layer, its weight in the objective of the one step.</summary>
+    public PerturbationScope Scope { get; init; }
+    public IReadOnlyList<double> StepWeights { get; init; } = Array.Empty<double>();
     public LogisticRegression Regression { get; init; } = null!;
     public FeatureScaling Scaling { get; init; } = null!;
     public double Threshold { get; init; }
@@ -22,6 +26,16 @@ public sealed class CalibrationResult
     public IReadOnlyList<FssdEpsilonTrial> Curve { get; init; } = Array.Empty<FssdEpsilonTrial>();
     public int InCount { get; init; }
     public int OutCount { get; init; }
+
+    /// <summary>This result with the shared step that made its features.</summary>
+    public CalibrationResult WithSharedStep(IReadOnlyList<double> stepWeights) => new()
+    {
+        Epsilon = Epsilon, Perturbation = Perturbation, Scope = PerturbationScope.Shared, StepWeights = stepWeights, Regression = Regression,
+        Scaling = Scaling, Threshold = Threshold, AchievedTpr = AchievedTpr, Validation = Validation, Curve = Curve, InCount = InCount, OutCount = OutCount,
+    };
+
+    /// <summary>The step weights a scorer takes: null for the per-tap step.</summary>
+    public IReadOnlyList<double>? SharedStepWeights => Scope == PerturbationScope.Shared ? StepWeights : null;
 }
 
 /// <summary>
@@ -44,14 +58,25 @@ public static class DetectorCalibrator
 
     public static CalibrationResult Calibrate(EnsembleScorer scorer, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<byte[]> outOfDistribution,
         IReadOnlyList<double> epsilons, PerturbationMode mode, double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation,
-        bool paired = false)
+        bool paired = false, PerturbationScope scope = PerturbationScope.PerTap)
     {
         if (inDistribution.Count < 10 || outOfDistribution.Count < 10)
             throw new FssdDataException($"Calibration needs at least 10 in-distribution and 10 OoD validation inputs; it has {inDistribution.Count} and {outOfDistribution.Count}.");
         if (epsilons.Count == 0) throw new ArgumentException("The ε grid is empty.", nameof(epsilons));
-        var featuresIn = Features(scorer, inDistribution, epsilons, mode, progress, "in-distribution", cancellation);
-        var featuresOut = Features(scorer, outOfDistribution, epsilons, mode, progress, "OoD", cancellation);
-        return CalibrateFeatures(featuresIn, featuresOut, epsilons, mode, targetTpr, seed, progress, cancellation, paired);
+        double[]? stepWeights = null;
+        if (scope == PerturbationScope.Shared)
+        {
+            // The shared step follows the layer ensemble fitted at ε = 0: the raw-score weight of layer j is w_j / std_j.
+            var zero = new[] { 0.0 };
+            var plain = CalibrateFeatures(Features(scorer, inDistribution, zero, mode, progress, "in-distribution (eps 0)", cancellation),
+                Features(scorer, outOfDistribution, zero, mode, progress, "OoD (eps 0)", cancellation), zero, mode, targetTpr, seed, null, cancellation, paired);
+            stepWeights = plain.Regression.Weights.Select((w, j) => w / plain.Scaling.Std[j]).ToArray();
+            progress?.Invoke($"Shared step along {string.Join(" + ", stepWeights.Select((w, j) => $"{w:G3}·FSSD[{scorer.Keys[j]}]"))}.");
+        }
+        var featuresIn = Features(scorer, inDistribution, epsilons, mode, progress, "in-distribution", cancellation, stepWeights);
+        var featuresOut = Features(scorer, outOfDistribution, epsilons, mode, progress, "OoD", cancellation, stepWeights);
+        var result = CalibrateFeatures(featuresIn, featuresOut, epsilons, mode, targetTpr, seed, progress, cancellation, paired);
+        return stepWeights is null ? result : result.WithSharedStep(stepWeights);
     }
 
     /// <summary>
@@ -111,14 +136,14 @@ public static class DetectorCalibrator
 
     /// <summary>[ε][input] → the per-tap FSSD row.</summary>
     internal static double[][][] Features(EnsembleScorer scorer, IReadOnlyList<byte[]> inputs, IReadOnlyList<double> epsilons, PerturbationMode mode,
-        Action<string>? progress, string what, CancellationToken cancellation)
+        Action<string>? progress, string what, CancellationToken cancellation, IReadOnlyList<double>? stepWeights = null)
     {
         var features = epsilons.Select(_ => new double[inputs.Count][]).ToArray();
         for (int start = 0; start < inputs.Count; start += Batch)
         {
             cancellation.ThrowIfCancellationRequested();
             int n = Math.Min(Batch, inputs.Count - start);
-            var grid = scorer.ScoreGrid(inputs.Skip(start).Take(n).ToList(), epsilons, mode);
+            var grid = scorer.ScoreGrid(inputs.Skip(start).Take(n).ToList(), epsilons, mode, stepWeights);
             for (int e = 0; e < epsilons.Count; e++)
                 for (int i = 0; i < n; i++)
                     features[e][start + i] = Enumerable.Range(0, scorer.Keys.Count).Select(k => grid[e][i, k]).ToArray();

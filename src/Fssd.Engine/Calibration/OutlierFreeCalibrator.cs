@@ -27,26 +27,27 @@ public static class OutlierFreeCalibrator
 
     public static (CalibrationResult Result, IReadOnlyList<FssdPseudoOutlierTrial> Evidence) Calibrate(
         EnsembleScorer scorer, FssdInputSpec spec, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<double> epsilons, PerturbationMode mode,
-        double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation, IReadOnlyList<PseudoOutlierKind>? kinds = null)
+        double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation, IReadOnlyList<PseudoOutlierKind>? kinds = null,
+        PerturbationScope scope = PerturbationScope.PerTap)
     {
         kinds = (kinds ?? PseudoOutliers.DefaultKinds).Distinct().ToList();
         if (kinds.Count == 0) throw new ArgumentException("No kind of pseudo-outlier to calibrate with.", nameof(kinds));
         var (pseudo, _) = PseudoOutliers.MakeMixture(inDistribution, kinds, spec.Channels, spec.Height, spec.Width, seed);
-        var result = DetectorCalibrator.Calibrate(scorer, inDistribution, pseudo, epsilons, mode, targetTpr, seed, progress, cancellation, paired: true);
+        var result = DetectorCalibrator.Calibrate(scorer, inDistribution, pseudo, epsilons, mode, targetTpr, seed, progress, cancellation, paired: true, scope);
 
         // Evidence: the finished detector against fresh pseudo-outliers of every kind, made from the held-out half.
         var (_, hold) = DetectorCalibrator.Halves(inDistribution.Count, seed);
         var heldInputs = hold.Select(i => inDistribution[i]).ToList();
         var epsilon = new[] { result.Epsilon };
         double Decision(double[] row) => result.Regression.Decision(result.Scaling.Apply(row));
-        var heldIn = DetectorCalibrator.Features(scorer, heldInputs, epsilon, mode, progress, "held-out in-distribution", cancellation)[0]
+        var heldIn = DetectorCalibrator.Features(scorer, heldInputs, epsilon, mode, progress, "held-out in-distribution", cancellation, result.SharedStepWeights)[0]
             .Select(Decision).ToList();
         var evidence = new List<FssdPseudoOutlierTrial>();
         foreach (var kind in PseudoOutliers.AllKinds)
         {
             cancellation.ThrowIfCancellationRequested();
             var made = PseudoOutliers.Make(heldInputs, kind, spec.Channels, spec.Height, spec.Width, seed + 1);
-            var scores = DetectorCalibrator.Features(scorer, made, epsilon, mode, progress, kind.ToString(), cancellation)[0].Select(Decision).ToList();
+            var scores = DetectorCalibrator.Features(scorer, made, epsilon, mode, progress, kind.ToString(), cancellation, result.SharedStepWeights)[0].Select(Decision).ToList();
             var metrics = OodMetrics.Compute(heldIn, scores, kind.ToString());
             var trial = new FssdPseudoOutlierTrial
             {

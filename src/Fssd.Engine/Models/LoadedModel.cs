@@ -62,6 +62,14 @@ public sealed class LoadedModel : IDisposable
         return result;
     }
 
+    /// <summary>One tap's features, computing no more of the network than the tap needs where the architecture allows.</summary>
+    public Tensor ForwardTap(Tensor input, int tap)
+    {
+        using var scope = NewDisposeScope();
+        var raw = Network.ForwardUntil(input, Taps[tap].OutputIndex);
+        return Taps[tap].Reduce(raw).MoveToOuterDisposeScope();
+    }
+
     public int TapIndex(string name)
     {
         for (int i = 0; i < Taps.Count; i++)

@@ -27,6 +27,16 @@ public interface ITappedNetwork : System.IDisposable
     /// <summary>Runs the network; element 0 is the logits.</summary>
     Tensor[] Forward(Tensor input);
 
+    /// <summary>
+    /// Output <paramref name="outputIndex"/> of <see cref="Forward"/>, computing no more of the network
+    /// than it needs where the architecture knows its order (the default runs the whole network).
+    /// </summary>
+    Tensor ForwardUntil(Tensor input, int outputIndex)
+    {
+        using var scope = NewDisposeScope();
+        return Forward(input)[outputIndex].MoveToOuterDisposeScope();
+    }
+
     /// <summary>The module, for parameters, device moves and eval mode.</summary>
     nn.Module Module { get; }
 }

@@ -22,6 +22,11 @@ public sealed class DetectorDocument
     public double Intercept { get; set; }
     public double Epsilon { get; set; }
     public string Perturbation { get; set; } = nameof(PerturbationMode.Sign);
+
+    /// <summary>"Shared" for one step along <see cref="StepWeights"/>; absent: each layer its own step.</summary>
+    public string? Scope { get; set; }
+
+    public List<double>? StepWeights { get; set; }
     public double Threshold { get; set; }
     public double TargetTpr { get; set; }
     public string Calibration { get; set; } = "";
@@ -64,6 +69,8 @@ public sealed class DetectorDocument
             Intercept = detector.Intercept,
             Epsilon = detector.Epsilon,
             Perturbation = detector.Perturbation.ToString(),
+            Scope = detector.PerturbationScope == PerturbationScope.Shared ? detector.PerturbationScope.ToString() : null,
+            StepWeights = detector.PerturbationScope == PerturbationScope.Shared ? detector.StepWeights.ToList() : null,
             Threshold = detector.Threshold,
             TargetTpr = detector.TargetTpr,
             Calibration = detector.Calibration,
@@ -119,6 +126,10 @@ public sealed class DetectorDocument
         if (!Enum.TryParse<PerturbationMode>(doc.Perturbation, true, out _))
             throw new FssdModelException($"The detector '{path}' has perturbation '{doc.Perturbation}' (Sign or Standardized).");
         if (doc.Models.Count == 0) throw new FssdModelException($"The detector '{path}' names no model.");
+        if (doc.Scope is not null && !Enum.TryParse<PerturbationScope>(doc.Scope, true, out _))
+            throw new FssdModelException($"The detector '{path}' has scope '{doc.Scope}' (PerTap or Shared).");
+        if (doc.Scope is not null && Enum.Parse<PerturbationScope>(doc.Scope, true) == PerturbationScope.Shared && doc.StepWeights?.Count != doc.Layers.Count)
+            throw new FssdModelException($"The detector '{path}' has a shared step but {doc.StepWeights?.Count ?? 0} step weight(s) for {doc.Layers.Count} layer(s).");
         foreach (var layer in doc.Layers)
         {
             if (layer.Model < 0 || layer.Model >= doc.Models.Count)
@@ -147,6 +158,8 @@ public sealed class DetectorDocument
         Intercept = Intercept,
         Epsilon = Epsilon,
         Perturbation = Enum.Parse<PerturbationMode>(Perturbation, true),
+        PerturbationScope = Scope is null ? PerturbationScope.PerTap : Enum.Parse<PerturbationScope>(Scope, true),
+        StepWeights = Scope is not null && Enum.Parse<PerturbationScope>(Scope, true) == PerturbationScope.Shared ? StepWeights!.ToArray() : Array.Empty<double>(),
         Threshold = Threshold,
         TargetTpr = TargetTpr,
         Calibration = Calibration,

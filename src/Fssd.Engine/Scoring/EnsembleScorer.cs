@@ -38,19 +38,46 @@ public sealed class EnsembleScorer : IDisposable
         Spec = first;
     }
 
+    /// <summary>
+    /// The scorer of a detector: each model's layers, models in order. The detector's layers must list each
+    /// model's taps together, models in order, so that the scorer's columns are the detector's layers.
+    /// </summary>
+    public static EnsembleScorer ForDetector(FssdDetector detector, IReadOnlyList<LoadedModel> models)
+    {
+        if (models.Count != detector.Models.Count)
+            throw new ArgumentException($"The detector '{detector.Name}' has {detector.Models.Count} model(s); {models.Count} were given.", nameof(models));
+        var scorer = new EnsembleScorer(models.Select((m, i) => (m, detector.Centers[i],
+            detector.Layers.Where(l => l.ModelIndex == i).Select(l => m.TapIndex(l.Name)).ToArray())).ToList());
+        var keys = detector.Layers.Select(l => Persistence.DetectorDocument.LayerKey(l.ModelIndex, l.Name, detector.Models.Count));
+        if (!keys.SequenceEqual(scorer.Keys))
+        {
+            scorer.Dispose();
+            throw new FssdModelException("The detector's layers must list each model's taps together, models in order.");
+        }
+        return scorer;
+    }
+
+    /// <summary>The single model's scorer, for callers that feed normalized tensors themselves; null for several models.</summary>
+    public FssdScorer? Single => _parts.Count == 1 ? _parts[0].Scorer : null;
+
     /// <summary>The layers' names in order ("tap", or "model&lt;i&gt;/tap" for several models).</summary>
     public IReadOnlyList<string> Keys { get; }
 
     /// <summary>The input size every model reads (the first model's spec).</summary>
     public FssdInputSpec Spec { get; }
 
-    public BatchScores ScoreBytes(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode)
+    /// <summary>
+    /// Scores decoded inputs. <paramref name="stepWeights"/> (one per layer): the shared step, one backward
+    /// pass per model through its layers' weighted sum; null: each layer its own step.
+    /// </summary>
+    public BatchScores ScoreBytes(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode, IReadOnlyList<double>? stepWeights = null)
     {
+        CheckStepWeights(stepWeights);
         var scores = new double[samples.Count, Keys.Count];
         BatchScores? first = null;
         foreach (var (scorer, positions) in _parts)
         {
-            var part = scorer.ScoreBytes(samples, epsilon, mode);
+            var part = scorer.ScoreBytes(samples, epsilon, mode, PartWeights(stepWeights, positions));
             first ??= part;
             for (int i = 0; i < samples.Count; i++)
                 for (int j = 0; j < positions.Length; j++)
@@ -60,13 +87,14 @@ public sealed class EnsembleScorer : IDisposable
     }
 
     /// <summary>[ε][input, layer] at every ε of a grid.</summary>
-    public double[][,] ScoreGrid(IReadOnlyList<byte[]> samples, IReadOnlyList<double> epsilons, PerturbationMode mode)
+    public double[][,] ScoreGrid(IReadOnlyList<byte[]> samples, IReadOnlyList<double> epsilons, PerturbationMode mode, IReadOnlyList<double>? stepWeights = null)
     {
+        CheckStepWeights(stepWeights);
         var result = epsilons.Select(_ => new double[samples.Count, Keys.Count]).ToArray();
         foreach (var (scorer, positions) in _parts)
         {
             using var input = scorer.ToInput(samples);
-            var part = scorer.ScoreGrid(input, epsilons, mode);
+            var part = scorer.ScoreGrid(input, epsilons, mode, PartWeights(stepWeights, positions));
             for (int e = 0; e < epsilons.Count; e++)
                 for (int i = 0; i < samples.Count; i++)
                     for (int j = 0; j < positions.Length; j++)
@@ -74,6 +102,15 @@ public sealed class EnsembleScorer : IDisposable
         }
         return result;
     }
+
+    private void CheckStepWeights(IReadOnlyList<double>? stepWeights)
+    {
+        if (stepWeights is not null && stepWeights.Count != Keys.Count)
+            throw new ArgumentException($"A shared step needs one weight per layer ({Keys.Count}); {stepWeights.Count} were given.", nameof(stepWeights));
+    }
+
+    private static double[]? PartWeights(IReadOnlyList<double>? stepWeights, int[] positions) =>
+        stepWeights is null ? null : positions.Select(p => stepWeights[p]).ToArray();
 
     public void Dispose()
     {

@@ -25,8 +25,9 @@ public sealed class BatchScores
 /// <summary>
 /// FSSD(x) = ‖F(x̃) − F*‖₂ per tap (the paper's Eq. 2 on the flattened or pooled tap), where x̃ is x
 /// itself for ε = 0, or x perturbed along the FSSD gradient of that same tap (Algorithm 1; each tap
-/// its own perturbation). The model's parameters do not require gradients (the loader freezes them),
-/// so the backward pass computes the input gradient only.
+/// its own perturbation), or — the shared step — along the gradient of the taps' weighted sum, one
+/// step for all taps. The model's parameters do not require gradients (the loader freezes them), so
+/// the backward pass computes the input gradient only.
 /// </summary>
 public sealed class FssdScorer : IDisposable
 {
@@ -63,8 +64,13 @@ public sealed class FssdScorer : IDisposable
         foreach (var c in _centers) c?.Dispose();
     }
 
-    /// <summary>Scores one normalized batch [B, C, H, W] already on the model's device.</summary>
-    public BatchScores Score(Tensor input, double epsilon, PerturbationMode mode)
+    /// <summary>
+    /// Scores one normalized batch [B, C, H, W] already on the model's device. With
+    /// <paramref name="stepWeights"/> (one per scored tap) and ε ≠ 0 every tap reads one shared step: the
+    /// gradient of Σ_j w_j·FSSD_j, one forward, one backward and one forward for all taps; without, each
+    /// tap its own step (the authors' way: a forward, a backward and a forward per tap).
+    /// </summary>
+    public BatchScores Score(Tensor input, double epsilon, PerturbationMode mode, IReadOnlyList<double>? stepWeights = null)
     {
         int b = (int)input.shape[0];
         var scores = new double[b, _taps.Length];
@@ -83,27 +89,40 @@ public sealed class FssdScorer : IDisposable
         predicted = Array.Empty<int>();
         confidence = Array.Empty<double>();
         using var std = ScoringTensors.ChannelStd(_model, input.device);
-        for (int j = 0; j < _taps.Length; j++)
+        if (stepWeights is not null)
         {
-            int k = _taps[j];
-            using var inner = NewDisposeScope();
-            var x = input.detach().requires_grad_(true);
-            Tensor gradient;
+            Tensor direction;
             using (enable_grad())
             {
+                var x = input.detach().requires_grad_(true);
                 using var output = _model.Forward(x);
-                if (j == 0) (predicted, confidence) = Predict(output.Logits.detach());
-                var total = Distance(output.Features[k], k).sum();
-                gradient = autograd.grad(new[] { total }, new[] { x })[0];
+                (predicted, confidence) = Predict(output.Logits.detach());
+                direction = Direction(SharedGradient(x, output, stepWeights), mode, std);
             }
-            Tensor perturbed;
             using (no_grad())
             {
-                perturbed = mode == PerturbationMode.Sign
-                    ? input.add(gradient.sign().div(std).mul(epsilon))
-                    : input.sub(Standardize(gradient).div(std).mul(epsilon));
-                using var after = _model.Forward(perturbed);
-                ScoringTensors.CopyColumn(Distance(after.Features[k], k), scores, j);
+                using var after = _model.Forward(input.add(direction.mul(epsilon)));
+                for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), scores, j);
+            }
+            return new BatchScores(scores, predicted, confidence);
+        }
+        // Each tap its own step: one forward pass serves every tap's backward pass (the graph is kept
+        // between them); then a forward pass per tap on its own stepped input.
+        Tensor[] gradients;
+        using (enable_grad())
+        {
+            var x = input.detach().requires_grad_(true);
+            using var output = _model.Forward(x);
+            (predicted, confidence) = Predict(output.Logits.detach());
+            gradients = TapGradients(x, output);
+        }
+        using (no_grad())
+        {
+            for (int j = 0; j < _taps.Length; j++)
+            {
+                using var inner = NewDisposeScope();
+                var after = _model.ForwardTap(input.add(Direction(gradients[j], mode, std).mul(epsilon)), _taps[j]);
+                ScoringTensors.CopyColumn(Distance(after, _taps[j]), scores, j);
             }
         }
         return new BatchScores(scores, predicted, confidence);
@@ -113,35 +132,55 @@ public sealed class FssdScorer : IDisposable
     /// Scores one batch at every ε of a grid: the FSSD gradient does not depend on ε, so each tap
     /// needs one backward pass and then one forward pass per ε. Returns [ε][input, tap].
     /// </summary>
-    public double[][,] ScoreGrid(Tensor input, IReadOnlyList<double> epsilons, PerturbationMode mode)
+    public double[][,] ScoreGrid(Tensor input, IReadOnlyList<double> epsilons, PerturbationMode mode, IReadOnlyList<double>? stepWeights = null)
     {
         int b = (int)input.shape[0];
         var result = epsilons.Select(_ => new double[b, _taps.Length]).ToArray();
         using var scope = NewDisposeScope();
         using var std = ScoringTensors.ChannelStd(_model, input.device);
-        for (int j = 0; j < _taps.Length; j++)
+        if (stepWeights is not null)
         {
-            int k = _taps[j];
-            using var inner = NewDisposeScope();
             Tensor direction;
             using (enable_grad())
             {
                 var x = input.detach().requires_grad_(true);
                 using var output = _model.Forward(x);
-                var total = Distance(output.Features[k], k).sum();
-                var gradient = autograd.grad(new[] { total }, new[] { x })[0];
-                // The unit step: x~ = x + eps * direction.
-                direction = mode == PerturbationMode.Sign ? gradient.sign().div(std) : Standardize(gradient).div(std).neg();
+                direction = Direction(SharedGradient(x, output, stepWeights), mode, std);
             }
             using (no_grad())
             {
                 for (int e = 0; e < epsilons.Count; e++)
                 {
                     using var step = NewDisposeScope();
-                    var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e]));
-                    using var after = _model.Forward(perturbed);
-                    var values = Distance(after.Features[k], k).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
-                    for (int i = 0; i < b; i++) result[e][i, j] = values[i];
+                    using var after = _model.Forward(epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e])));
+                    for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), result[e], j);
+                }
+            }
+            return result;
+        }
+        Tensor[] directions;
+        using (enable_grad())
+        {
+            var x = input.detach().requires_grad_(true);
+            using var output = _model.Forward(x);
+            directions = TapGradients(x, output).Select(g => Direction(g, mode, std)).ToArray();
+        }
+        using (no_grad())
+        {
+            for (int e = 0; e < epsilons.Count; e++)
+            {
+                using var step = NewDisposeScope();
+                if (epsilons[e] == 0)
+                {
+                    // No step: one forward pass gives every tap.
+                    using var plain = _model.Forward(input);
+                    for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(plain.Features[_taps[j]], _taps[j]), result[e], j);
+                    continue;
+                }
+                for (int j = 0; j < _taps.Length; j++)
+                {
+                    var after = _model.ForwardTap(input.add(directions[j].mul(epsilons[e])), _taps[j]);
+                    ScoringTensors.CopyColumn(Distance(after, _taps[j]), result[e], j);
                 }
             }
         }
@@ -149,10 +188,10 @@ public sealed class FssdScorer : IDisposable
     }
 
     /// <summary>Scores decoded inputs (channels first, at the model's size, 0..255).</summary>
-    public BatchScores ScoreBytes(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode)
+    public BatchScores ScoreBytes(IReadOnlyList<byte[]> samples, double epsilon, PerturbationMode mode, IReadOnlyList<double>? stepWeights = null)
     {
         using var scope = NewDisposeScope();
-        return Score(ToInput(samples), epsilon, mode);
+        return Score(ToInput(samples), epsilon, mode, stepWeights);
     }
 
     /// <summary>The first tap's FSSD of every input, in batches of <paramref name="batch"/>.</summary>
@@ -175,6 +214,41 @@ public sealed class FssdScorer : IDisposable
 
     /// <summary>The tap indices of names, in the order given; an unknown name is an error listing the taps.</summary>
     public static int[] TapIndices(LoadedModel model, IEnumerable<string> names) => names.Select(model.TapIndex).ToArray();
+
+    /// <summary>
+    /// The unit step in the normalized input space, x̃ = x + ε·direction: sign(∇) (the paper's formula) or
+    /// −(∇ − mean ∇) / std ∇ (the authors' code), divided by the channel std so that ε is in pixel units.
+    /// </summary>
+    private static Tensor Direction(Tensor gradient, PerturbationMode mode, Tensor std) =>
+        mode == PerturbationMode.Sign ? gradient.sign().div(std) : Standardize(gradient).div(std).neg();
+
+    /// <summary>∇ₓ Σ_batch FSSD_j(x) for each scored tap j, from one forward pass (its graph kept until the last tap).</summary>
+    private Tensor[] TapGradients(Tensor x, ModelOutput output)
+    {
+        var gradients = new Tensor[_taps.Length];
+        for (int j = 0; j < _taps.Length; j++)
+        {
+            var total = Distance(output.Features[_taps[j]], _taps[j]).sum();
+            gradients[j] = autograd.grad(new[] { total }, new[] { x }, retain_graph: j < _taps.Length - 1)[0];
+        }
+        return gradients;
+    }
+
+    /// <summary>∇ₓ Σ_j w_j Σ_batch FSSD_j(x): one backward pass for every scored tap.</summary>
+    private Tensor SharedGradient(Tensor x, ModelOutput output, IReadOnlyList<double> stepWeights)
+    {
+        if (stepWeights.Count != _taps.Length)
+            throw new ArgumentException($"A shared step needs one weight per scored tap ({_taps.Length}); {stepWeights.Count} were given.", nameof(stepWeights));
+        Tensor? objective = null;
+        for (int j = 0; j < _taps.Length; j++)
+        {
+            if (stepWeights[j] == 0) continue;
+            var term = Distance(output.Features[_taps[j]], _taps[j]).sum().mul(stepWeights[j]);
+            objective = objective is null ? term : objective.add(term);
+        }
+        if (objective is null) return zeros_like(x);
+        return autograd.grad(new[] { objective }, new[] { x })[0];
+    }
 
     /// <summary>(g − mean g) / std g over the whole batch, as the authors' code does.</summary>
     private static Tensor Standardize(Tensor gradient) => gradient.sub(gradient.mean()).div(gradient.std());

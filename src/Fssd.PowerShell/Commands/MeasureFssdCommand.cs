@@ -121,13 +121,8 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 _model = models![0];
                 _epsilon = _detector.Epsilon;
                 _mode = _detector.Perturbation;
-                var detector = _detector;
-                _scorer = new EnsembleScorer(models.Select((m, i) => (m, detector.Centers[i],
-                    detector.Layers.Where(l => l.ModelIndex == i).Select(l => m.TapIndex(l.Name)).ToArray())).ToList());
-                // The detector's layers in the scorer's order (grouped by model) must be its own order.
-                var keys = _detector.Layers.Select(l => Fssd.Engine.Persistence.DetectorDocument.LayerKey(l.ModelIndex, l.Name, detector.Models.Count)).ToArray();
-                if (!keys.SequenceEqual(_scorer.Keys))
-                    throw new FssdModelException("The detector's layers must list each model's taps together, models in order.");
+                _scorer = EnsembleScorer.ForDetector(_detector, models);
+                var keys = _scorer.Keys.ToArray();
                 _tapNames = keys;
             }
             else
@@ -200,7 +195,8 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     {
         var items = _stream!.Take(count);
         var good = items.Where(i => i.Pixels is not null).ToList();
-        var scores = good.Count == 0 ? null : _baselineScorer is not null ? ScoreBaseline(good) : _scorer!.ScoreBytes(good.Select(i => i.Pixels!).ToList(), _epsilon, _mode);
+        var scores = good.Count == 0 ? null : _baselineScorer is not null ? ScoreBaseline(good) : _scorer!.ScoreBytes(good.Select(i => i.Pixels!).ToList(), _epsilon, _mode,
+            _detector?.PerturbationScope == PerturbationScope.Shared ? _detector.StepWeights : null);
         var names = _model!.Info.ClassNames;
         int g = 0;
         foreach (var item in items)

@@ -58,6 +58,9 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     public PerturbationMode Perturbation { get; set; } = PerturbationMode.Sign;
 
     [Parameter]
+    public PerturbationScope PerturbationScope { get; set; } = PerturbationScope.PerTap;
+
+    [Parameter]
     [ValidateRange(0.5, 1.0)]
     public double TargetTpr { get; set; } = DetectorMath.DefaultTargetTpr;
 
@@ -164,7 +167,7 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         if (OutlierFree)
         {
             (result, evidence) = OutlierFreeCalibrator.Calibrate(scorer, model.Info.InputSpec, decodedIn.Select(d => d.Pixels).ToList(),
-                grid, Perturbation, TargetTpr, Seed, Report, CancellationToken, PseudoOutlier);
+                grid, Perturbation, TargetTpr, Seed, Report, CancellationToken, PseudoOutlier, PerturbationScope);
             calibration = OutlierFreeCalibrator.Describe(PseudoOutlier);
             source = ValidationSource ?? $"{decodedIn.Count} in-distribution input(s) given to New-FssdDetector; no OoD data";
             outCount = 0;
@@ -173,7 +176,7 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         {
             var decodedOut = InputResolver.Decode(this, OutOfDistribution!, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
             result = DetectorCalibrator.Calibrate(scorer, decodedIn.Select(d => d.Pixels).ToList(), decodedOut.Select(d => d.Pixels).ToList(),
-                grid, Perturbation, TargetTpr, Seed, Report, CancellationToken);
+                grid, Perturbation, TargetTpr, Seed, Report, CancellationToken, scope: PerturbationScope);
             calibration = "OodValidation";
             source = ValidationSource ?? $"{decodedIn.Count} in-distribution and {decodedOut.Count} OoD input(s) given to New-FssdDetector";
             outCount = decodedOut.Count;
@@ -192,6 +195,8 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
             Intercept = result.Regression.Intercept,
             Epsilon = result.Epsilon,
             Perturbation = result.Perturbation,
+            PerturbationScope = result.Scope,
+            StepWeights = result.StepWeights,
             Threshold = result.Threshold,
             TargetTpr = TargetTpr,
             Calibration = calibration,

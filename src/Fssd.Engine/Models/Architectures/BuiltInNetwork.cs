@@ -16,4 +16,11 @@ public abstract class BuiltInNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwo
     public nn.Module Module => this;
 
     public Tensor[] Forward(Tensor input) => forward(input);
+
+    /// <inheritdoc cref="ITappedNetwork.ForwardUntil"/>
+    public virtual Tensor ForwardUntil(Tensor input, int outputIndex)
+    {
+        using var scope = NewDisposeScope();
+        return forward(input)[outputIndex].MoveToOuterDisposeScope();
+    }
 }

@@ -42,6 +42,18 @@ public sealed class LeNet : BuiltInNetwork
 
     public override IReadOnlyList<TapDefinition> DefaultTaps => Taps;
 
+    /// <summary>conv1 and conv2 need only the layers up to them; fc1 and the logits need (almost) all.</summary>
+    public override Tensor ForwardUntil(Tensor input, int outputIndex)
+    {
+        if (outputIndex == 1) return functional.relu(conv1.forward(input));
+        if (outputIndex == 2)
+        {
+            using var t1 = functional.relu(conv1.forward(input));
+            return functional.relu(conv2.forward(t1));
+        }
+        return base.ForwardUntil(input, outputIndex);
+    }
+
     public override Tensor[] forward(Tensor input)
     {
         var t1 = functional.relu(conv1.forward(input));

@@ -1,0 +1,240 @@
+<#
+.SYNOPSIS
+    FSSD-Ensem speed, side by side: the module from PNG files against the authors' per-tap pipeline in
+    PyTorch from memory, on the same 20,000 files, the same detector, in one run.
+.DESCRIPTION
+    Writes FashionMNIST's 10,000 test images and MNIST's 10,000 digits as PNG files once (into
+    -WorkPath), then, -Runs times and alternating:
+      - module, per tap:  Get-Content files | Measure-Fssd -Detector D   (a fresh pwsh process each run:
+                          decoding, scoring and the pipeline's objects, end to end);
+      - authors (PyTorch): bench/authors_pipeline.py, the same detector's weights, center, eps, step and
+                          regression, images already in memory, each tap its own step;
+      - module, shared:   the same with a detector of the same protocol calibrated with one shared step
+                          (-PerturbationScope Shared; made once and kept in -WorkPath);
+    and once each, in a fresh process, the module's parts measured alone:
+      - decode:           the files decoded on Measure-Fssd's worker threads, nothing scored;
+      - forward only:     the detector's scorer at eps 0 on normalized tensors already in memory;
+      - compute floor:    the detector's scorer at its own eps (forward, backward, forward per tap) on tensors
+                          in memory — what end to end would reach if files cost nothing.
+    Prints the median images per second of each, the ratio module / authors, end to end / floor, and
+    the largest relative difference between the two sides' per-tap scores and decisions for the same
+    files. -Sweep adds the compute floor at several batch sizes and thread counts; -Memory the peak
+    resident memory of whole runs over 10,000 and 100,000 files (the 20,000 repeated). Python needs
+    Debian's python3-torch, python3-yaml and python3-pil with OpenBLAS (libopenblas0-pthread); the
+    script installs what is missing when it runs as root.
+.EXAMPLE
+    dotnet pwsh ./bench/Compare-FssdSpeed.ps1
+.EXAMPLE
+    dotnet pwsh ./bench/Compare-FssdSpeed.ps1 -Runs 5 -Sweep -Memory
+#>
+[CmdletBinding()]
+param(
+    [string] $ModulePath = (Join-Path $PSScriptRoot '../out/Fssd'),
+    [string] $Detector = (Join-Path $PSScriptRoot '../module/models/fashion-mnist-lenet.paper.fssd.yaml'),
+    [string] $WorkPath = (Join-Path ([IO.Path]::GetTempPath()) 'fssd-bench-png'),
+    [int] $Runs = 3,
+    [int] $BatchSize = 128,
+    [int] $Count = 20000,
+    [string] $Python = '/usr/bin/python3',
+    # The same protocol as -Detector's, calibrated with one shared step (made once, kept in -WorkPath).
+    [string] $SharedDetector = (Join-Path $WorkPath 'fashion-mnist-lenet.paper.shared.fssd.yaml'),
+    # Also time the compute floor at these batch sizes and thread counts (how the defaults were chosen).
+    [switch] $Sweep,
+    # Also measure peak memory over 10,000 and 100,000 files (the shared-step detector, fresh processes).
+    [switch] $Memory,
+    [int[]] $SweepBatch = @(32, 64, 128, 256, 512),
+    [int[]] $SweepThreads = @(1, 2)
+)
+$ErrorActionPreference = 'Stop'
+$ModulePath = (Resolve-Path $ModulePath).Path
+$Detector = (Resolve-Path $Detector).Path
+Import-Module $ModulePath
+
+# Python's side: Debian's packages, OpenBLAS as the BLAS.
+& $Python -c 'import torch, yaml, PIL' 2>$null
+if ($LASTEXITCODE -ne 0 -or -not (Test-Path /usr/lib/x86_64-linux-gnu/openblas-pthread)) {
+    if ((id -u) -ne '0') { throw "Install python3-torch, python3-yaml, python3-pil and libopenblas0-pthread (as root) first." }
+    apt-get install -y --no-install-recommends python3-torch python3-yaml python3-pil libopenblas0-pthread | Out-Null
+}
+
+$marker = Join-Path $WorkPath '.complete'
+if (-not (Test-Path $marker)) {
+    Remove-Item -Recurse -Force $WorkPath -ErrorAction SilentlyContinue
+    Export-FssdDataset -Dataset FashionMNIST/test -Path (Join-Path $WorkPath 'fashion')
+    Export-FssdDataset -Dataset MNIST -Path (Join-Path $WorkPath 'mnist')
+    Set-Content $marker 'ok'
+}
+$files = @(Get-ChildItem -LiteralPath $WorkPath -Recurse -Filter *.png | Sort-Object FullName | Select-Object -First $Count | ForEach-Object FullName)
+$list = Join-Path $WorkPath "files-$Count.txt"
+Set-Content -LiteralPath $list -Value $files
+$scratch = Join-Path $WorkPath 'compare'
+New-Item -ItemType Directory -Force $scratch | Out-Null
+if (-not (Test-Path $SharedDetector)) {
+    # The shipped paper-protocol detector's recipe (build/New-DefaultModel.ps1) with -PerturbationScope Shared.
+    $paper = Import-FssdDetector -Path $Detector
+    $shared = New-FssdDetector -Model $paper.Model -Center $paper.Center -InDistribution (Get-FssdDataset FashionMNIST -Split test -First 1000) `
+        -OutOfDistribution (Get-FssdSample MNIST -Skip 1000 -First 1000) -Perturbation $paper.Perturbation -PerturbationScope Shared `
+        -Name "$($paper.Name)-shared" -ValidationSource 'FashionMNIST test images 0-999 and MNIST digits 1000-1999 (the paper''s protocol)'
+    $shared | Export-FssdDetector -Path $SharedDetector -Force | Out-Null
+}
+$SharedDetector = (Resolve-Path $SharedDetector).Path
+
+function Invoke-Pwsh([string] $Script) {
+    $exe = [Environment]::ProcessPath
+    [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { @((Join-Path $PSHOME 'pwsh.dll')) } else { @() }
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
+    $out = & $exe @prefix -NoProfile -NonInteractive -EncodedCommand $encoded
+    if ($LASTEXITCODE -ne 0) { throw "A benchmark process failed: $($out -join [Environment]::NewLine)" }
+    ($out | Select-Object -Last 1) | ConvertFrom-Json
+}
+
+function Invoke-Module([string] $ScoresPath, [string] $Detector = $Detector, [string] $List = $list) {
+    Invoke-Pwsh @"
+`$ErrorActionPreference = 'Stop'
+`$ProgressPreference = 'SilentlyContinue'
+Import-Module '$ModulePath'
+`$detector = Import-FssdDetector -Path '$Detector'
+`$files = Get-Content -LiteralPath '$List'
+`$null = `$files[0..255] | Measure-Fssd -Detector `$detector -BatchSize $BatchSize
+`$clock = [Diagnostics.Stopwatch]::StartNew()
+`$scores = if ('$ScoresPath') { `$files | Measure-Fssd -Detector `$detector -BatchSize $BatchSize } else { `$n = 0; `$files | Measure-Fssd -Detector `$detector -BatchSize $BatchSize | ForEach-Object { `$n++ }; `$n }
+`$seconds = `$clock.Elapsed.TotalSeconds
+if ('$ScoresPath') {
+    `$names = @(`$scores[0].LayerScores.Keys)
+    `$lines = [Collections.Generic.List[string]]::new()
+    `$lines.Add('path,' + (`$names -join ',') + ',decision')
+    foreach (`$s in `$scores) { `$lines.Add(`$s.Path + ',' + ((`$names | ForEach-Object { `$s.LayerScores[`$_].ToString('R') }) -join ',') + ',' + `$s.Score.ToString('R')) }
+    [IO.File]::WriteAllLines('$ScoresPath', `$lines)
+}
+`$process = [Diagnostics.Process]::GetCurrentProcess(); `$process.Refresh()
+@{ images = `$(if ('$ScoresPath') { `$scores.Count } else { `$scores }); seconds = `$seconds; peak = `$process.PeakWorkingSet64 } | ConvertTo-Json -Compress
+"@
+}
+
+function Invoke-Parts([string] $Detector = $Detector, [int] $Batch = $BatchSize, [int] $Threads = 0, [switch] $ComputeOnly) {
+    Invoke-Pwsh @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModulePath'
+if ($Threads -gt 0) { Set-FssdContext -Threads $Threads }
+`$null = Get-FssdContext
+`$session = [Fssd.Engine.Runtime.FssdSession]::Current
+`$loaded = [Fssd.Engine.Persistence.DetectorLoader]::Load('$Detector', `$session.Models, `$session.Device)
+`$detector = `$loaded.Item1
+`$scorer = [Fssd.Engine.Scoring.EnsembleScorer]::ForDetector(`$detector, `$loaded.Item2)
+`$none = [Threading.CancellationToken]::None
+`$files = [string[]](Get-Content -LiteralPath '$list')
+`$decoded = [Fssd.Engine.Benchmarks.ScoringSpeed]::Decode(`$files, `$loaded.Item2[0].Info.InputSpec, `$none)
+`$weights = if (`$detector.PerturbationScope -eq 'Shared') { [double[]]`$detector.StepWeights } else { `$null }
+`$figures = @(
+    if (-not `$$ComputeOnly) {
+        `$decoded.Item2
+        [Fssd.Engine.Benchmarks.ScoringSpeed]::Compute(`$scorer, `$decoded.Item1, $Batch, 0, `$detector.Perturbation, `$null, 'forward only', `$none)
+    }
+    [Fssd.Engine.Benchmarks.ScoringSpeed]::Compute(`$scorer, `$decoded.Item1, $Batch, `$detector.Epsilon, `$detector.Perturbation, `$weights, 'compute floor', `$none)
+)
+`$figures | ForEach-Object { @{ stage = `$_.Stage; images = `$_.Images; seconds = `$_.Seconds } } | ConvertTo-Json -Compress
+"@
+}
+
+function Invoke-Authors([string] $ScoresPath) {
+    [string[]] $extra = if ($ScoresPath) { @('--scores', $ScoresPath) } else { @() }
+    $out = & $Python (Join-Path $PSScriptRoot 'authors_pipeline.py') $Detector $list --batch $BatchSize --threads ([Environment]::ProcessorCount) @extra
+    if ($LASTEXITCODE -ne 0) { throw "authors_pipeline.py failed: $out" }
+    ($out | Select-Object -Last 1) | ConvertFrom-Json
+}
+
+function Get-Median([double[]] $Values) {
+    $sorted = $Values | Sort-Object
+    $n = $sorted.Count
+    if ($n % 2) { $sorted[($n - 1) / 2] } else { ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2 }
+}
+
+$d = Import-FssdDetector -Path $Detector
+$context = Get-FssdContext
+$cpu = (Get-Content /proc/cpuinfo -ErrorAction SilentlyContinue | Select-String 'model name' | Select-Object -First 1).Line -replace '^model name\s*:\s*', ''
+Write-Host ("{0:yyyy-MM-dd HH:mm}, {1} cores ({2}), libtorch {3} with {4} threads; PyTorch {5}; batch {6}; {7} files" -f (Get-Date), [Environment]::ProcessorCount,
+    $cpu, $context.TorchVersion, $context.Threads, (& $Python -c 'import torch; print(torch.__version__)'), $BatchSize, $files.Count)
+Write-Host ("Detector {0}: {1} layer(s) ({2}), eps {3}, {4} step" -f (Split-Path -Leaf $Detector), $d.Layers.Count, (($d.Layers | ForEach-Object Name) -join ', '), $d.Epsilon, $d.Perturbation)
+
+$module = [Collections.Generic.List[double]]::new()
+$moduleShared = [Collections.Generic.List[double]]::new()
+$authors = [Collections.Generic.List[double]]::new()
+$peak = 0
+for ($r = 1; $r -le $Runs; $r++) {
+    $last = $r -eq $Runs
+    $m = Invoke-Module ($(if ($last) { Join-Path $scratch 'module.csv' } else { '' }))
+    $module.Add($m.images / $m.seconds)
+    $peak = [math]::Max($peak, $m.peak)
+    $a = Invoke-Authors ($(if ($last) { Join-Path $scratch 'authors.csv' } else { '' }))
+    $authors.Add($a.per_second)
+    $ms = Invoke-Module '' $SharedDetector
+    $moduleShared.Add($ms.images / $ms.seconds)
+    Write-Host ("run {0}: module per tap {1:F0}/s ({2:F1} s), module shared {3:F0}/s ({4:F1} s), authors per tap {5:F0}/s ({6:F1} s)" -f
+        $r, $module[-1], $m.seconds, $moduleShared[-1], $ms.seconds, $authors[-1], $a.seconds)
+}
+$parts = @(Invoke-Parts)
+$sharedParts = @(Invoke-Parts -Detector $SharedDetector -ComputeOnly)
+
+# Same files, same detector: the two sides' scores must agree.
+$ours = Import-Csv (Join-Path $scratch 'module.csv')
+$theirs = Import-Csv (Join-Path $scratch 'authors.csv')
+if ($ours.Count -ne $theirs.Count) { throw "The module scored $($ours.Count) files, the reference $($theirs.Count)." }
+$columns = @($theirs[0].PSObject.Properties.Name | Where-Object { $_ -ne 'path' })
+$worst = [ordered]@{}
+foreach ($c in $columns) { $worst[$c] = 0.0 }
+for ($i = 0; $i -lt $ours.Count; $i++) {
+    if ($ours[$i].path -ne $theirs[$i].path) { throw "Row $i is '$($ours[$i].path)' in the module's scores, '$($theirs[$i].path)' in the reference's." }
+    foreach ($c in $columns) {
+        $x = [double]$ours[$i].$c; $y = [double]$theirs[$i].$c
+        # Relative to the reference's value; decisions near 0 are compared against 1 instead.
+        $rel = [math]::Abs($x - $y) / [math]::Max([math]::Abs($y), $(if ($c -eq 'decision') { 1.0 } else { 1e-12 }))
+        if ($rel -gt $worst[$c]) { $worst[$c] = $rel }
+    }
+}
+
+$moduleRate = Get-Median $module.ToArray()
+$sharedRate = Get-Median $moduleShared.ToArray()
+$authorsRate = Get-Median $authors.ToArray()
+function Rate($figure) { $figure.images / $figure.seconds }
+$floor = $parts | Where-Object stage -eq 'compute floor'
+$sharedFloor = $sharedParts | Where-Object stage -eq 'compute floor'
+$figures = @(
+    [pscustomobject]@{ Pipeline = 'Module, per tap, from PNG files (end to end)'; ImagesPerSecond = [math]::Round($moduleRate); VsAuthors = '{0:F2}x' -f ($moduleRate / $authorsRate) }
+    [pscustomobject]@{ Pipeline = 'Module, shared step, from PNG files (end to end)'; ImagesPerSecond = [math]::Round($sharedRate); VsAuthors = '{0:F2}x' -f ($sharedRate / $authorsRate) }
+    [pscustomobject]@{ Pipeline = 'Authors (PyTorch), per tap, from memory'; ImagesPerSecond = [math]::Round($authorsRate); VsAuthors = '1.00x' }
+    [pscustomobject]@{ Pipeline = 'Module, per tap, compute floor (in memory)'; ImagesPerSecond = [math]::Round((Rate $floor)); VsAuthors = '{0:F2}x' -f ((Rate $floor) / $authorsRate) }
+    [pscustomobject]@{ Pipeline = 'Module, shared step, compute floor (in memory)'; ImagesPerSecond = [math]::Round((Rate $sharedFloor)); VsAuthors = '{0:F2}x' -f ((Rate $sharedFloor) / $authorsRate) }
+    [pscustomobject]@{ Pipeline = 'Module, forward only (eps 0, in memory)'; ImagesPerSecond = [math]::Round((Rate ($parts | Where-Object stage -eq 'forward only'))); VsAuthors = '' }
+    [pscustomobject]@{ Pipeline = 'Module, decoding PNG files only'; ImagesPerSecond = [math]::Round((Rate ($parts | Where-Object stage -eq 'decode'))); VsAuthors = '' }
+)
+$figures | Format-Table -AutoSize | Out-Host
+$n = $files.Count
+Write-Host ("Time split for {0} files, per tap: decode {1:F1} s, forward only {2:F1} s, compute floor {3:F1} s (end to end {4:F1} s); shared step: compute floor {5:F1} s (end to end {6:F1} s)." -f
+    $n, ($parts | Where-Object stage -eq 'decode').seconds, ($parts | Where-Object stage -eq 'forward only').seconds, $floor.seconds, ($n / $moduleRate),
+    $sharedFloor.seconds, ($n / $sharedRate))
+Write-Host ("Median of {0} run(s). End to end / compute floor: per tap {1:F2}x, shared {2:F2}x. Peak memory of a per-tap module run: {3:F0} MiB." -f
+    $Runs, ($moduleRate / (Rate $floor)), ($sharedRate / (Rate $sharedFloor)), ($peak / 1MB))
+if ($Memory) {
+    # Peak resident memory of a whole Measure-Fssd run over 10,000 and over 100,000 paths (the 20,000 files repeated).
+    $peaks = foreach ($total in 10000, 100000) {
+        $repeated = Join-Path $WorkPath "files-repeated-$total.txt"
+        Set-Content -LiteralPath $repeated -Value (0..($total - 1) | ForEach-Object { $files[$_ % $files.Count] })
+        $run = Invoke-Module '' $SharedDetector $repeated
+        [pscustomobject]@{ Files = $run.images; Seconds = [math]::Round($run.seconds, 1); ImagesPerSecond = [math]::Round($run.images / $run.seconds); PeakMiB = [math]::Round($run.peak / 1MB) }
+    }
+    $peaks | Format-Table -AutoSize | Out-Host
+    Write-Host ("Peak memory, 100,000 files / 10,000 files: {0:F3}" -f ($peaks[1].PeakMiB / $peaks[0].PeakMiB))
+}
+if ($Sweep) {
+    $rows = foreach ($t in $SweepThreads) {
+        foreach ($b in $SweepBatch) {
+            $pt = Invoke-Parts -Batch $b -Threads $t -ComputeOnly
+            $sh = Invoke-Parts -Detector $SharedDetector -Batch $b -Threads $t -ComputeOnly
+            [pscustomobject]@{ Threads = $t; Batch = $b; PerTapFloor = [math]::Round((Rate $pt[0])); SharedFloor = [math]::Round((Rate $sh[0])) }
+        }
+    }
+    Write-Host 'Compute floor (images/s) by thread count and batch size:'
+    $rows | Format-Table -AutoSize | Out-Host
+}
+Write-Host ("Largest relative difference, module vs reference, over {0} files: {1}" -f $ours.Count,
+    (($worst.GetEnumerator() | ForEach-Object { '{0} {1:E2}' -f $_.Key, $_.Value }) -join ', '))

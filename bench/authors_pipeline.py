@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""The authors' FSSD-Ensem pipeline in PyTorch, as the speed benchmark's reference.
+
+Re-implements what the paper's code does for a LeNet detector: every tap gets its own input step
+(forward with gradients, backward to the input, forward again on the stepped input), the step is
+the standardized gradient (g - mean g) / std g over the batch (the authors' code) or its sign (the
+paper's formula), FSSD is the L2 distance of the flattened tap to its center F*, and the taps are
+combined by the detector's logistic regression: intercept + sum_k w_k (s_k - mean_k) / std_k.
+
+Weights, center, eps, step and regression come from a detector file written by the module
+(Export-FssdDetector / the shipped module/models/*.fssd.yaml), so both sides score with the same
+numbers. Images are read from PNG files into memory first (not timed: the authors' pipeline reads
+a dataset that is in memory), then scored in batches in file order.
+
+  /usr/bin/python3 bench/authors_pipeline.py DETECTOR.yaml FILES.txt [--batch 128] [--threads 2]
+      [--runs 1] [--eps E] [--step Sign|Standardized] [--scores OUT.csv]
+
+Prints one JSON object per run: {"images": n, "seconds": s, "per_second": r}; with --scores the
+per-tap FSSD and the decision of every file go to OUT.csv (path,conv1,...,decision).
+Run it with OpenBLAS (Debian's libopenblas0-pthread) for the figures the issue quotes.
+"""
+import argparse
+import base64
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import yaml
+from PIL import Image
+
+
+class LeNet(nn.Module):
+    """PyTorch's MNIST example net, the module's LeNet: conv1, conv2, fc1 and logits are the taps."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def taps(self, x):
+        t1 = F.relu(self.conv1(x))
+        t2 = F.relu(self.conv2(t1))
+        t3 = F.relu(self.fc1(torch.flatten(F.max_pool2d(t2, 2), 1)))
+        return {"conv1": t1.flatten(1), "conv2": t2.flatten(1), "fc1": t3, "logits": self.fc2(t3)}
+
+
+def load_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for key, v in header.items():
+        if key == "__metadata__":
+            continue
+        if v["dtype"] != "F32":
+            raise SystemExit(f"{path}: tensor {key} is {v['dtype']}, only F32 is read")
+        s, e = v["data_offsets"]
+        out[key] = torch.from_numpy(np.frombuffer(raw[8 + n + s:8 + n + e], dtype=np.float32).reshape(v["shape"]).copy())
+    return out
+
+
+def load_detector(path):
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    if len(doc["models"]) != 1:
+        raise SystemExit(f"{path}: the reference reads single-model detectors only")
+    entry = doc["models"][0]
+    manifest = entry["manifest"]
+    if manifest["architecture"] != "LeNet":
+        raise SystemExit(f"{path}: the reference implements LeNet only, not {manifest['architecture']}")
+    net = LeNet()
+    net.load_state_dict(load_safetensors(os.path.join(os.path.dirname(os.path.abspath(path)), manifest["weights"])))
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    center = {t["name"]: torch.from_numpy(np.frombuffer(base64.b64decode(t["float32"]), dtype=np.float32).copy())
+              for t in entry["center"]["taps"]}
+    layers = [(l["name"], l["weight"], l["mean"], l["std"]) for l in doc["layers"]]
+    spec = manifest["input"]
+    return {
+        "net": net, "center": center, "layers": layers, "intercept": doc["intercept"], "eps": doc["epsilon"],
+        "step": doc.get("perturbation", "Sign"), "mean": spec["mean"][0], "std": spec["std"][0],
+        "low": spec["valueRange"][0], "high": spec["valueRange"][1],
+    }
+
+
+def read_images(files):
+    images = np.empty((len(files), 28, 28), dtype=np.uint8)
+    for i, f in enumerate(files):
+        with Image.open(f) as im:
+            im = im.convert("L")
+            if im.size != (28, 28):
+                raise SystemExit(f"{f}: {im.size[0]}x{im.size[1]}, the benchmark's files are 28x28")
+            images[i] = np.asarray(im)
+    return images
+
+
+def score(det, images, batch, eps, step):
+    """Per-tap FSSD (n x taps) and the decision, each tap with its own step, as the authors' code does."""
+    net, center, layers = det["net"], det["center"], det["layers"]
+    std = det["std"]
+    per_tap = np.empty((len(images), len(layers)), dtype=np.float64)
+    for s in range(0, len(images), batch):
+        raw = torch.from_numpy(images[s:s + batch]).float()[:, None] / 255.0
+        x = (det["low"] + raw * (det["high"] - det["low"]) - det["mean"]) / std
+        for j, (name, _, _, _) in enumerate(layers):
+            if eps == 0:
+                with torch.no_grad():
+                    per_tap[s:s + len(x), j] = (net.taps(x)[name] - center[name]).norm(dim=1).double().numpy()
+                continue
+            xx = x.clone().requires_grad_(True)
+            g, = torch.autograd.grad((net.taps(xx)[name] - center[name]).norm(dim=1).sum(), xx)
+            with torch.no_grad():
+                if step == "Sign":
+                    stepped = x + eps * g.sign() / std
+                else:
+                    stepped = x - eps * (g - g.mean()) / g.std() / std
+                per_tap[s:s + len(x), j] = (net.taps(stepped)[name] - center[name]).norm(dim=1).double().numpy()
+    z = np.array([(per_tap[:, j] - m) / sd for j, (_, _, m, sd) in enumerate(layers)]).T
+    decision = det["intercept"] + z @ np.array([w for _, w, _, _ in layers])
+    return per_tap, decision
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("detector")
+    ap.add_argument("files")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--eps", type=float, default=None, help="the detector's eps when not given")
+    ap.add_argument("--step", choices=["Sign", "Standardized"], default=None, help="the detector's step when not given")
+    ap.add_argument("--scores", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    det = load_detector(args.detector)
+    eps = det["eps"] if args.eps is None else args.eps
+    step = det["step"] if args.step is None else args.step
+    files = [line.strip() for line in open(args.files, encoding="utf-8") if line.strip()]
+    images = read_images(files)
+    score(det, images[:args.batch], args.batch, eps, step)  # warm-up
+    for _ in range(args.runs):
+        t0 = time.perf_counter()
+        per_tap, decision = score(det, images, args.batch, eps, step)
+        seconds = time.perf_counter() - t0
+        print(json.dumps({"images": len(images), "seconds": seconds, "per_second": len(images) / seconds,
+                          "eps": eps, "step": step, "threads": torch.get_num_threads(), "batch": args.batch}), flush=True)
+    if args.scores:
+        names = [name for name, _, _, _ in det["layers"]]
+        with open(args.scores, "w", encoding="utf-8") as f:
+            f.write("path," + ",".join(names) + ",decision\n")
+            for i, path in enumerate(files):
+                f.write(path + "," + ",".join(repr(float(v)) for v in per_tap[i]) + "," + repr(float(decision[i])) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
