@@ -19,7 +19,8 @@
     Prints the median images per second of each, the ratio module / authors, end to end / floor, and
     the largest relative difference between the two sides' per-tap scores and decisions for the same
     files. -Sweep adds the compute floor at several batch sizes and thread counts; -Memory the peak
-    resident memory of whole runs over 10,000 and 100,000 files (the 20,000 repeated). Python needs
+    resident memory of whole runs over 10,000 and 100,000 files (the 20,000 repeated); -Training one
+    training epoch of LeNet on FashionMNIST, the module against bench/train_epoch.py. Python needs
     Debian's python3-torch, python3-yaml and python3-pil with OpenBLAS (libopenblas0-pthread); the
     script installs what is missing when it runs as root.
 .EXAMPLE
@@ -42,6 +43,8 @@ param(
     [switch] $Sweep,
     # Also measure peak memory over 10,000 and 100,000 files (the shared-step detector, fresh processes).
     [switch] $Memory,
+    # Also time one training epoch of LeNet on FashionMNIST, module against PyTorch.
+    [switch] $Training,
     [int[]] $SweepBatch = @(32, 64, 128, 256, 512),
     [int[]] $SweepThreads = @(1, 2)
 )
@@ -117,20 +120,24 @@ function Invoke-Parts([string] $Detector = $Detector, [int] $Batch = $BatchSize,
 Import-Module '$ModulePath'
 if ($Threads -gt 0) { Set-FssdContext -Threads $Threads }
 `$null = Get-FssdContext
-`$session = [Fssd.Engine.Runtime.FssdSession]::Current
-`$loaded = [Fssd.Engine.Persistence.DetectorLoader]::Load('$Detector', `$session.Models, `$session.Device)
+# The engine lives in the module's own load context: reach its types through the loaded assembly.
+`$engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'Fssd.Engine' } | Select-Object -First 1
+`$speed = `$engine.GetType('Fssd.Engine.Benchmarks.ScoringSpeed', `$true)
+`$session = `$engine.GetType('Fssd.Engine.Runtime.FssdSession', `$true)::Current
+`$loaded = `$engine.GetType('Fssd.Engine.Persistence.DetectorLoader', `$true)::Load('$Detector', `$session.Models, `$session.Device)
 `$detector = `$loaded.Item1
-`$scorer = [Fssd.Engine.Scoring.EnsembleScorer]::ForDetector(`$detector, `$loaded.Item2)
+`$scorer = `$engine.GetType('Fssd.Engine.Scoring.EnsembleScorer', `$true)::ForDetector(`$detector, `$loaded.Item2)
 `$none = [Threading.CancellationToken]::None
 `$files = [string[]](Get-Content -LiteralPath '$list')
-`$decoded = [Fssd.Engine.Benchmarks.ScoringSpeed]::Decode(`$files, `$loaded.Item2[0].Info.InputSpec, `$none)
-`$weights = if (`$detector.PerturbationScope -eq 'Shared') { [double[]]`$detector.StepWeights } else { `$null }
+`$decoded = `$speed::Decode(`$files, `$loaded.Item2[0].Info.InputSpec, `$none)
+`$weights = `$null
+if (`$detector.PerturbationScope -eq 'Shared') { `$weights = [double[]]`$detector.StepWeights }
 `$figures = @(
     if (-not `$$ComputeOnly) {
         `$decoded.Item2
-        [Fssd.Engine.Benchmarks.ScoringSpeed]::Compute(`$scorer, `$decoded.Item1, $Batch, 0, `$detector.Perturbation, `$null, 'forward only', `$none)
+        `$speed::Compute(`$scorer, `$decoded.Item1, $Batch, 0, `$detector.Perturbation, `$null, 'forward only', `$none)
     }
-    [Fssd.Engine.Benchmarks.ScoringSpeed]::Compute(`$scorer, `$decoded.Item1, $Batch, `$detector.Epsilon, `$detector.Perturbation, `$weights, 'compute floor', `$none)
+    `$speed::Compute(`$scorer, `$decoded.Item1, $Batch, `$detector.Epsilon, `$detector.Perturbation, `$weights, 'compute floor', `$none)
 )
 `$figures | ForEach-Object { @{ stage = `$_.Stage; images = `$_.Images; seconds = `$_.Seconds } } | ConvertTo-Json -Compress
 "@
@@ -224,6 +231,28 @@ if ($Memory) {
     }
     $peaks | Format-Table -AutoSize | Out-Host
     Write-Host ("Peak memory, 100,000 files / 10,000 files: {0:F3}" -f ($peaks[1].PeakMiB / $peaks[0].PeakMiB))
+}
+if ($Training) {
+    # One epoch of LeNet on FashionMNIST, the default model's recipe, each side in a fresh process, alternating.
+    $ours = [Collections.Generic.List[double]]::new()
+    $theirs = [Collections.Generic.List[double]]::new()
+    for ($r = 1; $r -le $Runs; $r++) {
+        $epoch = Invoke-Pwsh @"
+`$ErrorActionPreference = 'Stop'
+`$ProgressPreference = 'SilentlyContinue'
+Import-Module '$ModulePath'
+`$out = Join-Path ([IO.Path]::GetTempPath()) 'fssd-bench-epoch'
+`$model = New-FssdClassifier LeNet -TrainingSet FashionMNIST/train -ValidationSet FashionMNIST/test -OutputPath `$out -Name bench-epoch -Epochs 1 -Force
+`$e = `$model.Training.Epochs[0]
+@{ seconds = `$e.Seconds; accuracy = `$e.Accuracy } | ConvertTo-Json -Compress
+"@
+        $ours.Add($epoch.seconds)
+        $py = & $Python (Join-Path $PSScriptRoot 'train_epoch.py') --threads ([Environment]::ProcessorCount) | Select-Object -Last 1 | ConvertFrom-Json
+        $theirs.Add($py.seconds)
+        Write-Host ("training run {0}: module {1:F1} s (accuracy {2:P2}), PyTorch {3} {4:F1} s (accuracy {5:P2})" -f $r, $epoch.seconds, $epoch.accuracy, $py.torch, $py.seconds, $py.accuracy)
+    }
+    Write-Host ("One LeNet epoch on FashionMNIST (60,000 images, batch 64, Adadelta, then the 10,000 test images), median of {0}: module {1:F1} s, PyTorch {2:F1} s (module / PyTorch time {3:F2})." -f
+        $Runs, (Get-Median $ours.ToArray()), (Get-Median $theirs.ToArray()), ((Get-Median $ours.ToArray()) / (Get-Median $theirs.ToArray())))
 }
 if ($Sweep) {
     $rows = foreach ($t in $SweepThreads) {
