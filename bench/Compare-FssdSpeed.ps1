@@ -216,9 +216,10 @@ $figures = @(
 )
 $figures | Format-Table -AutoSize | Out-Host
 $n = $files.Count
-Write-Host ("Time split for {0} files, per tap: decode {1:F1} s, forward only {2:F1} s, compute floor {3:F1} s (end to end {4:F1} s); shared step: compute floor {5:F1} s (end to end {6:F1} s)." -f
-    $n, ($parts | Where-Object stage -eq 'decode').seconds, ($parts | Where-Object stage -eq 'forward only').seconds, $floor.seconds, ($n / $moduleRate),
-    $sharedFloor.seconds, ($n / $sharedRate))
+$forwardSeconds = ($parts | Where-Object stage -eq 'forward only').seconds
+Write-Host ("Time split for {0} files: decoding {1:F1} s (on worker threads, alone); one forward pass {2:F1} s; shared step: compute {3:F1} s, so its backward pass about {4:F1} s (compute - 2 forward), end to end {5:F1} s; per tap: compute {6:F1} s, end to end {7:F1} s." -f
+    $n, ($parts | Where-Object stage -eq 'decode').seconds, $forwardSeconds, $sharedFloor.seconds, ($sharedFloor.seconds - 2 * $forwardSeconds), ($n / $sharedRate),
+    $floor.seconds, ($n / $moduleRate))
 Write-Host ("Median of {0} run(s). End to end / compute floor: per tap {1:F2}x, shared {2:F2}x. Peak memory of a per-tap module run: {3:F0} MiB." -f
     $Runs, ($moduleRate / (Rate $floor)), ($sharedRate / (Rate $sharedFloor)), ($peak / 1MB))
 if ($Memory) {
