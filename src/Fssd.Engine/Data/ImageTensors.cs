@@ -1,4 +1,5 @@
 using System;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Data;
@@ -15,7 +16,11 @@ public static class ImageTensors
     {
         double low = spec.ValueRange[0], high = spec.ValueRange[1];
         using var asFloat = bytes.to_type(ScalarType.Float32);
-        return asFloat.mul((high - low) / 255.0).add_(low);
+        // Scalars held until the calls return: an implicit double-to-Scalar conversion can be finalized
+        // while native code still reads it (seen once as a libtorch check failure in Scalar::toFloat).
+        using var scale = ((high - low) / 255.0).ToScalar();
+        using var offset = low.ToScalar();
+        return asFloat.mul(scale).add_(offset);
     }
 
     /// <summary>Subtracts the per-channel mean and divides by the per-channel std.</summary>

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Fssd.Engine.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Scoring;
@@ -101,7 +102,8 @@ public sealed class FssdScorer : IDisposable
             }
             using (no_grad())
             {
-                using var after = _model.Forward(input.add(direction.mul(epsilon)));
+                using var step = epsilon.ToScalar();
+                using var after = _model.Forward(input.add(direction.mul(step)));
                 for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), scores, j);
             }
             return new BatchScores(scores, predicted, confidence);
@@ -118,10 +120,11 @@ public sealed class FssdScorer : IDisposable
         }
         using (no_grad())
         {
+            using var step = epsilon.ToScalar();
             for (int j = 0; j < _taps.Length; j++)
             {
                 using var inner = NewDisposeScope();
-                var after = _model.ForwardTap(input.add(Direction(gradients[j], mode, std).mul(epsilon)), _taps[j]);
+                var after = _model.ForwardTap(input.add(Direction(gradients[j], mode, std).mul(step)), _taps[j]);
                 ScoringTensors.CopyColumn(Distance(after, _taps[j]), scores, j);
             }
         }
@@ -151,8 +154,9 @@ public sealed class FssdScorer : IDisposable
             {
                 for (int e = 0; e < epsilons.Count; e++)
                 {
-                    using var step = NewDisposeScope();
-                    using var after = _model.Forward(epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e])));
+                    using var pass = NewDisposeScope();
+                    using var step = epsilons[e].ToScalar();
+                    using var after = _model.Forward(epsilons[e] == 0 ? input : input.add(direction.mul(step)));
                     for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), result[e], j);
                 }
             }
@@ -169,7 +173,7 @@ public sealed class FssdScorer : IDisposable
         {
             for (int e = 0; e < epsilons.Count; e++)
             {
-                using var step = NewDisposeScope();
+                using var pass = NewDisposeScope();
                 if (epsilons[e] == 0)
                 {
                     // No step: one forward pass gives every tap.
@@ -177,9 +181,10 @@ public sealed class FssdScorer : IDisposable
                     for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(plain.Features[_taps[j]], _taps[j]), result[e], j);
                     continue;
                 }
+                using var step = epsilons[e].ToScalar();
                 for (int j = 0; j < _taps.Length; j++)
                 {
-                    var after = _model.ForwardTap(input.add(directions[j].mul(epsilons[e])), _taps[j]);
+                    var after = _model.ForwardTap(input.add(directions[j].mul(step)), _taps[j]);
                     ScoringTensors.CopyColumn(Distance(after, _taps[j]), result[e], j);
                 }
             }
@@ -243,7 +248,8 @@ public sealed class FssdScorer : IDisposable
         for (int j = 0; j < _taps.Length; j++)
         {
             if (stepWeights[j] == 0) continue;
-            var term = Distance(output.Features[_taps[j]], _taps[j]).sum().mul(stepWeights[j]);
+            using var weight = stepWeights[j].ToScalar();
+            var term = Distance(output.Features[_taps[j]], _taps[j]).sum().mul(weight);
             objective = objective is null ? term : objective.add(term);
         }
         if (objective is null) return zeros_like(x);
