@@ -143,7 +143,7 @@ if (`$detector.PerturbationScope -eq 'Shared') { `$weights = [double[]]`$detecto
 "@
 }
 
-function Invoke-Authors([string] $ScoresPath) {
+function Invoke-Authors([string] $ScoresPath, [string] $Detector = $Detector) {
     [string[]] $extra = if ($ScoresPath) { @('--scores', $ScoresPath) } else { @() }
     $out = & $Python (Join-Path $PSScriptRoot 'authors_pipeline.py') $Detector $list --batch $BatchSize --threads ([Environment]::ProcessorCount) @extra
     if ($LASTEXITCODE -ne 0) { throw "authors_pipeline.py failed: $out" }
@@ -183,21 +183,39 @@ $parts = @(Invoke-Parts)
 $sharedParts = @(Invoke-Parts -Detector $SharedDetector -ComputeOnly)
 
 # Same files, same detector: the two sides' scores must agree.
-$ours = Import-Csv (Join-Path $scratch 'module.csv')
-$theirs = Import-Csv (Join-Path $scratch 'authors.csv')
-if ($ours.Count -ne $theirs.Count) { throw "The module scored $($ours.Count) files, the reference $($theirs.Count)." }
-$columns = @($theirs[0].PSObject.Properties.Name | Where-Object { $_ -ne 'path' })
-$worst = [ordered]@{}
-foreach ($c in $columns) { $worst[$c] = 0.0 }
-for ($i = 0; $i -lt $ours.Count; $i++) {
-    if ($ours[$i].path -ne $theirs[$i].path) { throw "Row $i is '$($ours[$i].path)' in the module's scores, '$($theirs[$i].path)' in the reference's." }
-    foreach ($c in $columns) {
-        $x = [double]$ours[$i].$c; $y = [double]$theirs[$i].$c
-        # Relative to the reference's value; decisions near 0 are compared against 1 instead.
-        $rel = [math]::Abs($x - $y) / [math]::Max([math]::Abs($y), $(if ($c -eq 'decision') { 1.0 } else { 1e-12 }))
-        if ($rel -gt $worst[$c]) { $worst[$c] = $rel }
+function Compare-Scores([string] $OursPath, [string] $TheirsPath) {
+    $ours = Import-Csv $OursPath
+    $theirs = Import-Csv $TheirsPath
+    if ($ours.Count -ne $theirs.Count) { throw "The module scored $($ours.Count) files, the reference $($theirs.Count)." }
+    $columns = @($theirs[0].PSObject.Properties.Name | Where-Object { $_ -ne 'path' })
+    $worst = [ordered]@{}
+    $above = [ordered]@{}
+    foreach ($c in $columns) { $worst[$c] = 0.0; $above[$c] = 0 }
+    for ($i = 0; $i -lt $ours.Count; $i++) {
+        if ($ours[$i].path -ne $theirs[$i].path) { throw "Row $i is '$($ours[$i].path)' in the module's scores, '$($theirs[$i].path)' in the reference's." }
+        foreach ($c in $columns) {
+            $x = [double]$ours[$i].$c; $y = [double]$theirs[$i].$c
+            # Relative to the reference's value; decisions near 0 are compared against 1 instead.
+            $rel = [math]::Abs($x - $y) / [math]::Max([math]::Abs($y), $(if ($c -eq 'decision') { 1.0 } else { 1e-12 }))
+            if ($rel -gt $worst[$c]) { $worst[$c] = $rel }
+            if ($rel -gt 1e-4) { $above[$c]++ }
+        }
     }
+    '{0} files; largest relative difference {1}; files above 1e-4: {2}' -f $ours.Count,
+        (($worst.GetEnumerator() | ForEach-Object { '{0} {1:E2}' -f $_.Key, $_.Value }) -join ', '),
+        (($above.GetEnumerator() | ForEach-Object { '{0} {1}' -f $_.Key, $_.Value }) -join ', ')
 }
+$agreement = Compare-Scores (Join-Path $scratch 'module.csv') (Join-Path $scratch 'authors.csv')
+# The sign of a gradient component near 0 can come out differently in two implementations, and a file
+# with such a pixel then steps differently; the authors' standardized step has no such edge. So the same
+# detector with that step is compared as well (same weights, center, eps and regression).
+$standardized = Join-Path $WorkPath 'detector.standardized.fssd.yaml'
+$weights = Join-Path (Split-Path -Parent $Detector) ((Get-Content -LiteralPath $Detector | Select-String '^\s+weights:\s*(\S+)' | Select-Object -First 1).Matches[0].Groups[1].Value)
+(Get-Content -LiteralPath $Detector) -replace '^perturbation: \w+$', 'perturbation: Standardized' -replace '^(\s+weights:\s*)\S+$', "`${1}$weights" |
+    Set-Content -LiteralPath $standardized
+$null = Invoke-Module (Join-Path $scratch 'module.standardized.csv') $standardized
+$null = Invoke-Authors (Join-Path $scratch 'authors.standardized.csv') $standardized
+$agreementStandardized = Compare-Scores (Join-Path $scratch 'module.standardized.csv') (Join-Path $scratch 'authors.standardized.csv')
 
 $moduleRate = Get-Median $module.ToArray()
 $sharedRate = Get-Median $moduleShared.ToArray()
@@ -222,6 +240,8 @@ Write-Host ("Time split for {0} files: decoding {1:F1} s (on worker threads, alo
     $floor.seconds, ($n / $moduleRate))
 Write-Host ("Median of {0} run(s). End to end / compute floor: per tap {1:F2}x, shared {2:F2}x. Peak memory of a per-tap module run: {3:F0} MiB." -f
     $Runs, ($moduleRate / (Rate $floor)), ($sharedRate / (Rate $sharedFloor)), ($peak / 1MB))
+Write-Host "Scores, module vs reference, the detector's sign step: $agreement"
+Write-Host "Scores, module vs reference, the same detector with the authors' standardized step: $agreementStandardized"
 if ($Memory) {
     # Peak resident memory of a whole Measure-Fssd run over 10,000 and over 100,000 paths (the 20,000 files repeated).
     $peaks = foreach ($total in 10000, 100000) {
@@ -266,5 +286,3 @@ if ($Sweep) {
     Write-Host 'Compute floor (images/s) by thread count and batch size:'
     $rows | Format-Table -AutoSize | Out-Host
 }
-Write-Host ("Largest relative difference, module vs reference, over {0} files: {1}" -f $ours.Count,
-    (($worst.GetEnumerator() | ForEach-Object { '{0} {1:E2}' -f $_.Key, $_.Value }) -join ', '))
