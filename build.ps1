@@ -85,6 +85,23 @@ function Copy-IfChanged {
     (Get-Item -LiteralPath $Destination).LastWriteTimeUtc = $src.LastWriteTimeUtc
 }
 
+# The block cache under libtorch's CPU allocator (src/native/fssd_block_cache.c; see
+# src/Fssd.Engine/Runtime/BlockCache.cs for why). Compiled with the host's C compiler when building on
+# Linux for Linux; without a compiler the module works as before, only slower, and says so in
+# Get-FssdContext. Returns the file name when the library is in place.
+function Build-BlockCache([string] $NativeDir) {
+    $source = Join-Path $root 'src/native/fssd_block_cache.c'
+    $target = Join-Path $NativeDir 'libFssdBlockCache.so'
+    if (-not $IsLinux) { Write-Warning "The block cache is compiled on Linux only; this linux-x64 module runs without it."; return @() }
+    $cc = Get-Command cc, gcc -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $cc) { Write-Warning "No C compiler (cc): the module runs without the block cache (slower; see README, Speed)."; return @() }
+    if ((Test-Path -LiteralPath $target) -and (Get-Item -LiteralPath $target).LastWriteTimeUtc -ge (Get-Item -LiteralPath $source).LastWriteTimeUtc) {
+        return 'libFssdBlockCache.so'
+    }
+    Invoke-Native $cc.Source @('-O2', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', '-o', $target, $source, '-lpthread')
+    return 'libFssdBlockCache.so'
+}
+
 function Invoke-Build {
     Write-Host "Building the Fssd module for $Runtime ($Backend) into $moduleDir"
     Invoke-Native dotnet @('publish', (Join-Path $root 'src/Fssd.PowerShell/Fssd.PowerShell.csproj'),
@@ -116,6 +133,7 @@ function Invoke-Build {
         if (-not (Test-Path -LiteralPath $source)) { throw "The native library '$name' is missing from the publish output '$publishDir'." }
         Copy-IfChanged $source (Join-Path $nativeDir $name)
     }
+    if ($Runtime -eq 'linux-x64') { $wanted += Build-BlockCache $nativeDir }
     Get-ChildItem -LiteralPath $nativeDir -File | Where-Object { $_.Name -notin $wanted } | Remove-Item
 
     foreach ($name in 'Fssd.psd1', 'Fssd.psm1', 'Fssd.Format.ps1xml') {

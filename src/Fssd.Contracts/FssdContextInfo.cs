@@ -32,6 +32,12 @@ public sealed class FssdContextInfo
     /// <summary>How many CUDA devices this build sees.</summary>
     public int CudaDeviceCount { get; init; }
 
+    /// <summary>
+    /// Whether libtorch's large CPU buffers are kept for reuse between batches ("on (…)"), or "off: "
+    /// and why (not Linux, FSSD_BLOCK_CACHE=0, or a build without the cache library).
+    /// </summary>
+    public string BlockCache { get; init; } = "";
+
     /// <summary>The folder the native libraries were loaded from.</summary>
     public string NativeLibraryPath { get; init; } = "";
 

@@ -32,6 +32,61 @@ public class SessionTests
         Assert.Equal(new float[] { 2, -4, 6 }, x.grad!.data<float>().ToArray());
     }
 
+    [Fact]
+    public void Large_buffers_are_reused_between_batches_on_Linux()
+    {
+        _ = FssdSession.Current;
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.StartsWith("off:", BlockCache.Status);
+            return;
+        }
+        Assert.True(BlockCache.Active, BlockCache.Status);
+        Assert.StartsWith("on (", FssdSession.Current.Describe().BlockCache);
+        // A ~4 MiB buffer of a shape no other test uses (above the cache's 256 KiB floor): the second
+        // round of the same shapes reuses the first one's blocks, and the values are as without the cache.
+        var before = BlockCache.Stats()!;
+        for (int round = 0; round < 2; round++)
+        {
+            using var x = torch.full(new long[] { 1021, 1031 }, 2.0f);
+            using var y = x.mul(3.0f);
+            using var last = y[1020, 1030];
+            Assert.Equal(6.0f, last.item<float>());
+        }
+        var after = BlockCache.Stats()!;
+        Assert.True(after.Hits >= before.Hits + 2, $"hits {before.Hits} -> {after.Hits}, misses {before.Misses} -> {after.Misses}");
+        Assert.True(after.CachedBytes > 0);
+    }
+
+    [Fact]
+    public void Small_allocations_and_foreign_frees_pass_through_the_cache()
+    {
+        _ = FssdSession.Current;
+        // Small and large tensors alive together, freed in another order than made and remade from the
+        // reused blocks: every value is the one written, and the cache stays within its 1 GiB bound.
+        for (int round = 0; round < 3; round++)
+        {
+            var tensors = new System.Collections.Generic.List<torch.Tensor>();
+            for (int i = 0; i < 64; i++) tensors.Add(torch.full(new long[] { 1 + (i % 7) * 40_000 }, (float)(i + 100 * round)));
+            for (int i = 63; i >= 0; i -= 2)
+            {
+                using var sum = tensors[i].sum();
+                Assert.Equal((double)(i + 100 * round) * tensors[i].shape[0], sum.item<float>(), 1e-3 * tensors[i].shape[0] * (i + 100 * round + 1));
+                tensors[i].Dispose();
+            }
+            for (int i = 0; i < 64; i += 2)
+            {
+                using var max = tensors[i].max();
+                using var min = tensors[i].min();
+                Assert.Equal((float)(i + 100 * round), max.item<float>());
+                Assert.Equal((float)(i + 100 * round), min.item<float>());
+                tensors[i].Dispose();
+            }
+        }
+        var stats = BlockCache.Stats();
+        if (stats is not null) Assert.InRange(stats.CachedBytes, 0, 1L << 30);
+    }
+
     [Theory]
     [InlineData("cpu", false, 0)]
     [InlineData("CUDA", true, 0)]

@@ -23,5 +23,18 @@ Describe 'Get-FssdContext' {
         $text = Get-FssdContext | Format-List | Out-String
         $text | Should -Match 'Device\s+:\s+cpu'
         $text | Should -Match 'TorchVersion\s+:\s+2\.10'
+        $text | Should -Match 'BlockCache\s+:\s+(on|off)'
+    }
+
+    It 'keeps libtorch''s large buffers for reuse on Linux, and says when it does not' {
+        $ctx = Get-FssdContext
+        if ($IsLinux) { $ctx.BlockCache | Should -BeLike 'on (*libc10.so)' }
+        else { $ctx.BlockCache | Should -BeLike 'off: *' }
+    }
+
+    It 'runs without the block cache when FSSD_BLOCK_CACHE=0, and says why' {
+        $script = "`$env:FSSD_BLOCK_CACHE = '0'; Import-Module '$((Resolve-Path $ModulePath).Path)'; (Get-FssdContext).BlockCache"
+        $out = Invoke-FreshPwsh $script
+        $out | Select-Object -Last 1 | Should -Be 'off: FSSD_BLOCK_CACHE=0'
     }
 }

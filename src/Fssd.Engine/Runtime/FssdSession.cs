@@ -95,6 +95,7 @@ public sealed class FssdSession
             TorchSharpVersion = typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "",
             Backend = Backend,
             Threads = Threads,
+            BlockCache = Runtime.BlockCache.Status,
             CudaAvailable = cuda,
             CudaDeviceCount = cuda ? torch.cuda.device_count() : 0,
             NativeLibraryPath = NativeRuntime.Directory ?? "",

@@ -65,6 +65,8 @@ public static class NativeRuntime
             }
             NativeLibrary.SetDllImportResolver(typeof(TorchSharp.torch).Assembly, Resolve);
             if (Handles.TryGetValue("torch_cpu", out IntPtr torchCpu)) LibtorchSettings.DisableNnpack(torchCpu);
+            // Before the first tensor: from here on libtorch's large buffers are reused, not refaulted.
+            BlockCache.Install(directory);
             LoadedLibraries = loaded;
             _directory = directory;
         }
