@@ -104,6 +104,32 @@ public class ModelImportTests
     }
 
     [Fact]
+    public void A_loaded_LeNet_runs_channels_last_and_computes_what_the_plain_network_does()
+    {
+        var model = Import(Fixture("lenet.safetensors", "LeNet"));
+        using var plain = new Fssd.Engine.Models.Architectures.LeNet();
+        using (torch.no_grad())
+            foreach (var (key, value) in model.Network.Module.state_dict()) plain.state_dict()[key].copy_(value);
+        plain.eval();
+        torch.manual_seed(7);
+        using var x = torch.randn(16, 1, 28, 28);
+        using var fast = model.ForwardRaw(x);
+        var reference = plain.forward(x);
+        // conv2's map comes out channels-last (stride 1 along channels); the values are the plain network's.
+        Assert.Equal(1, fast.Features[model.TapIndex("conv2")].stride(1));
+        Assert.Equal(1, reference[2].stride(3));
+        foreach (var (tap, output) in new[] { ("conv1", 1), ("conv2", 2), ("fc1", 3), ("logits", 0) })
+        {
+            using var a = fast.Features[model.TapIndex(tap)].contiguous().flatten();
+            using var b = reference[output].contiguous().flatten();
+            double scale = b.abs().max().item<float>();
+            double diff = (a - b).abs().max().item<float>();
+            Assert.True(diff <= 1e-5 * scale, $"{tap}: max difference {diff:E2} against a largest value of {scale:E2}");
+        }
+        foreach (var t in reference) t.Dispose();
+    }
+
+    [Fact]
     public void TorchSharp_own_format_round_trips()
     {
         var source = Import(Fixture("lenet.pt", "LeNet"));

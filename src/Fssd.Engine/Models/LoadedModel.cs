@@ -62,6 +62,28 @@ public sealed class LoadedModel : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// The logits and each tap's raw output (not reduced: [B, C, H, W] for a feature map, in whatever
+    /// memory layout the network produced), for scoring code that reduces them itself.
+    /// </summary>
+    public ModelOutput ForwardRaw(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var outputs = Network.Forward(input);
+        var raw = Taps.Select(t => outputs[t.OutputIndex].alias()).ToArray();
+        var result = new ModelOutput(outputs[0].alias(), raw);
+        result.Logits.MoveToOuterDisposeScope();
+        foreach (var f in raw) f.MoveToOuterDisposeScope();
+        return result;
+    }
+
+    /// <summary>One tap's raw output (see <see cref="ForwardRaw"/>), computing no more of the network than it needs.</summary>
+    public Tensor ForwardTapRaw(Tensor input, int tap)
+    {
+        using var scope = NewDisposeScope();
+        return Network.ForwardUntil(input, Taps[tap].OutputIndex).alias().MoveToOuterDisposeScope();
+    }
+
     /// <summary>One tap's features, computing no more of the network than the tap needs where the architecture allows.</summary>
     public Tensor ForwardTap(Tensor input, int tap)
     {

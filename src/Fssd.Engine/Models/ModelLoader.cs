@@ -106,6 +106,7 @@ public static class ModelLoader
         // A loaded model is only ever evaluated: frozen parameters make every backward pass compute
         // the input gradient alone (what the FSSD perturbation needs).
         foreach (var parameter in network.Module.parameters()) parameter.requires_grad = false;
+        network.PrepareForInference();
 
         var input = ResolveInput(given, architecture, stem);
         var rawTaps = ProbeTaps(network, input, device, weightsPath, out int classCount, out var sizes);

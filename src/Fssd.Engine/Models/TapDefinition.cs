@@ -39,4 +39,12 @@ public interface ITappedNetwork : System.IDisposable
 
     /// <summary>The module, for parameters, device moves and eval mode.</summary>
     nn.Module Module { get; }
+
+    /// <summary>
+    /// Called once after a model's weights are loaded and frozen, before it scores: the place for
+    /// layout changes that keep the values (to float rounding) and make evaluation faster.
+    /// </summary>
+    void PrepareForInference()
+    {
+    }
 }

@@ -34,6 +34,7 @@ public sealed class FssdScorer : IDisposable
 {
     private readonly LoadedModel _model;
     private readonly Tensor[] _centers;
+    private readonly Tensor?[] _shapedCenters;
     private readonly int[] _taps;
 
     /// <param name="taps">Indices into the model's taps to score, in output order.</param>
@@ -46,6 +47,7 @@ public sealed class FssdScorer : IDisposable
         _taps = taps.ToArray();
         // Only the taps scored need a center.
         _centers = new Tensor[model.Taps.Count];
+        _shapedCenters = new Tensor?[model.Taps.Count];
         foreach (int k in _taps)
         {
             var t = model.Taps[k];
@@ -62,6 +64,7 @@ public sealed class FssdScorer : IDisposable
     /// <summary>Frees the centers' native tensors.</summary>
     public void Dispose()
     {
+        foreach (var c in _shapedCenters) c?.Dispose();
         foreach (var c in _centers) c?.Dispose();
     }
 
@@ -81,7 +84,7 @@ public sealed class FssdScorer : IDisposable
         if (epsilon == 0)
         {
             using var noGrad = no_grad();
-            using var output = _model.Forward(input);
+            using var output = _model.ForwardRaw(input);
             (predicted, confidence) = Predict(output.Logits);
             for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(output.Features[_taps[j]], _taps[j]), scores, j);
             return new BatchScores(scores, predicted, confidence);
@@ -96,14 +99,14 @@ public sealed class FssdScorer : IDisposable
             using (enable_grad())
             {
                 var x = input.detach().requires_grad_(true);
-                using var output = _model.Forward(x);
+                using var output = _model.ForwardRaw(x);
                 (predicted, confidence) = Predict(output.Logits.detach());
                 direction = Direction(SharedGradient(x, output, stepWeights), mode, std);
             }
             using (no_grad())
             {
                 using var step = epsilon.ToScalar();
-                using var after = _model.Forward(input.add(direction.mul(step)));
+                using var after = _model.ForwardRaw(input.add(direction.mul(step)));
                 for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), scores, j);
             }
             return new BatchScores(scores, predicted, confidence);
@@ -114,7 +117,7 @@ public sealed class FssdScorer : IDisposable
         using (enable_grad())
         {
             var x = input.detach().requires_grad_(true);
-            using var output = _model.Forward(x);
+            using var output = _model.ForwardRaw(x);
             (predicted, confidence) = Predict(output.Logits.detach());
             gradients = TapGradients(x, output);
         }
@@ -124,7 +127,7 @@ public sealed class FssdScorer : IDisposable
             for (int j = 0; j < _taps.Length; j++)
             {
                 using var inner = NewDisposeScope();
-                var after = _model.ForwardTap(input.add(Direction(gradients[j], mode, std).mul(step)), _taps[j]);
+                var after = _model.ForwardTapRaw(input.add(Direction(gradients[j], mode, std).mul(step)), _taps[j]);
                 ScoringTensors.CopyColumn(Distance(after, _taps[j]), scores, j);
             }
         }
@@ -147,7 +150,7 @@ public sealed class FssdScorer : IDisposable
             using (enable_grad())
             {
                 var x = input.detach().requires_grad_(true);
-                using var output = _model.Forward(x);
+                using var output = _model.ForwardRaw(x);
                 direction = Direction(SharedGradient(x, output, stepWeights), mode, std);
             }
             using (no_grad())
@@ -156,7 +159,7 @@ public sealed class FssdScorer : IDisposable
                 {
                     using var pass = NewDisposeScope();
                     using var step = epsilons[e].ToScalar();
-                    using var after = _model.Forward(epsilons[e] == 0 ? input : input.add(direction.mul(step)));
+                    using var after = _model.ForwardRaw(epsilons[e] == 0 ? input : input.add(direction.mul(step)));
                     for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), result[e], j);
                 }
             }
@@ -166,7 +169,7 @@ public sealed class FssdScorer : IDisposable
         using (enable_grad())
         {
             var x = input.detach().requires_grad_(true);
-            using var output = _model.Forward(x);
+            using var output = _model.ForwardRaw(x);
             directions = TapGradients(x, output).Select(g => Direction(g, mode, std)).ToArray();
         }
         using (no_grad())
@@ -177,14 +180,14 @@ public sealed class FssdScorer : IDisposable
                 if (epsilons[e] == 0)
                 {
                     // No step: one forward pass gives every tap.
-                    using var plain = _model.Forward(input);
+                    using var plain = _model.ForwardRaw(input);
                     for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(plain.Features[_taps[j]], _taps[j]), result[e], j);
                     continue;
                 }
                 using var step = epsilons[e].ToScalar();
                 for (int j = 0; j < _taps.Length; j++)
                 {
-                    var after = _model.ForwardTap(input.add(directions[j].mul(step)), _taps[j]);
+                    var after = _model.ForwardTapRaw(input.add(directions[j].mul(step)), _taps[j]);
                     ScoringTensors.CopyColumn(Distance(after, _taps[j]), result[e], j);
                 }
             }
@@ -259,7 +262,25 @@ public sealed class FssdScorer : IDisposable
     /// <summary>(g − mean g) / std g over the whole batch, as the authors' code does.</summary>
     private static Tensor Standardize(Tensor gradient) => gradient.sub(gradient.mean()).div(gradient.std());
 
-    private Tensor Distance(Tensor features, int tap) => features.sub(_centers[tap]).norm(1);
+    /// <summary>
+    /// ‖F(x) − F*‖₂ per input, from the tap's raw output. A flattened tap is compared in its own shape
+    /// (F* viewed as [C, H, W]), so a feature map held channels-last is read in place, and neither it nor
+    /// its gradient is copied into another order; other reductions reduce first.
+    /// </summary>
+    private Tensor Distance(Tensor raw, int tap)
+    {
+        var definition = _model.Taps[tap];
+        if (definition.Reduction != TapReduction.Flatten || raw.dim() <= 2)
+            return definition.Reduce(raw).sub(_centers[tap]).norm(1);
+        var shaped = _shapedCenters[tap];
+        if (shaped is null)
+        {
+            shaped = _centers[tap].view(raw.shape[1..]);
+            shaped.DetachFromDisposeScope();
+            _shapedCenters[tap] = shaped;
+        }
+        return linalg.vector_norm(raw.sub(shaped), 2, Enumerable.Range(1, (int)raw.dim() - 1).Select(d => (long)d).ToArray());
+    }
 
     private static (int[] Predicted, double[] Confidence) Predict(Tensor logits)
     {

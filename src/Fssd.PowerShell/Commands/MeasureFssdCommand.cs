@@ -38,6 +38,9 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     private int _scored;
     private readonly Stopwatch _clock = new();
     private readonly Stopwatch _progress = new();
+    private readonly Stopwatch _modelClock = new();
+    private readonly Stopwatch _waitClock = new();
+    private readonly Stopwatch _outputClock = new();
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
     [ValidateNotNullOrEmpty]
@@ -184,7 +187,9 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         {
             while (_stream!.Count > 0) Flush(BatchSize);
             WriteProgress(new ProgressRecord(1, "Measure-Fssd", "Done") { RecordType = ProgressRecordType.Completed });
-            WriteVerbose($"Scored {_scored} file(s) in {_clock.Elapsed.TotalSeconds:F1} s.");
+            WriteVerbose($"Scored {_scored} file(s) in {_clock.Elapsed.TotalSeconds:F1} s: the model {_modelClock.Elapsed.TotalSeconds:F1} s, " +
+                $"waiting for decoded files {_waitClock.Elapsed.TotalSeconds:F1} s, results out {_outputClock.Elapsed.TotalSeconds:F1} s, " +
+                $"the rest (reading the pipeline's paths) {(_clock.Elapsed - _modelClock.Elapsed - _waitClock.Elapsed - _outputClock.Elapsed).TotalSeconds:F1} s.");
         }
         catch (OperationCanceledException)
         {
@@ -193,10 +198,15 @@ public sealed class MeasureFssdCommand : FssdCmdlet
 
     private void Flush(int count)
     {
+        _waitClock.Start();
         var items = _stream!.Take(count);
+        _waitClock.Stop();
         var good = items.Where(i => i.Pixels is not null).ToList();
+        _modelClock.Start();
         var scores = good.Count == 0 ? null : _baselineScorer is not null ? ScoreBaseline(good) : _scorer!.ScoreBytes(good.Select(i => i.Pixels!).ToList(), _epsilon, _mode,
             _detector?.PerturbationScope == PerturbationScope.Shared ? _detector.StepWeights : null);
+        _modelClock.Stop();
+        _outputClock.Start();
         var names = _model!.Info.ClassNames;
         int g = 0;
         foreach (var item in items)
@@ -235,6 +245,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             g++;
             _scored++;
         }
+        _outputClock.Stop();
         if (_progress.ElapsedMilliseconds > 1000)
         {
             _progress.Restart();

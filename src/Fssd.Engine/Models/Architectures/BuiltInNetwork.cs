@@ -17,6 +17,11 @@ public abstract class BuiltInNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwo
 
     public Tensor[] Forward(Tensor input) => forward(input);
 
+    /// <inheritdoc cref="ITappedNetwork.PrepareForInference"/>
+    public virtual void PrepareForInference()
+    {
+    }
+
     /// <inheritdoc cref="ITappedNetwork.ForwardUntil"/>
     public virtual Tensor ForwardUntil(Tensor input, int outputIndex)
     {
