@@ -11,6 +11,11 @@ namespace Fssd.PowerShell;
 internal static class InputResolver
 {
     /// <summary>Provider paths for -Path (wildcards) or -LiteralPath; a path that matches nothing is reported and skipped.</summary>
+    /// <summary>An absolute path of the file system with nothing for PowerShell to expand (no provider prefix, no ~, no drive name).</summary>
+    internal static bool IsPlainFileSystemPath(string path) =>
+        System.IO.Path.IsPathFullyQualified(path) && !path.Contains("::", StringComparison.Ordinal) &&
+        (!OperatingSystem.IsWindows() || (path.Length >= 3 && path[1] == ':') || path.StartsWith(@"\\", StringComparison.Ordinal));
+
     public static IEnumerable<string> ResolvePaths(PSCmdlet cmdlet, IEnumerable<string> paths, bool literal, Action<ErrorRecord> error)
     {
         foreach (var path in paths)
@@ -27,7 +32,9 @@ internal static class InputResolver
                 string single;
                 try
                 {
-                    single = cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+                    // A fully qualified file system path is its own provider path; asking the session state
+                    // costs ~70 µs a file, a third of the pipeline thread's time per file (measured).
+                    single = IsPlainFileSystemPath(path) ? System.IO.Path.GetFullPath(path) : cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
                 }
                 catch (Exception e) when (e is System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or NotSupportedException)
                 {

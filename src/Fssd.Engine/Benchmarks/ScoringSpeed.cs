@@ -52,7 +52,9 @@ public static class ScoringSpeed
 
     /// <summary>
     /// The compute-only floor of a single-model detector's scorer: samples are normalized into one tensor
-    /// first (not timed), then scored batch by batch at <paramref name="epsilon"/>, scores read back to the CPU.
+    /// first (not timed), then scored batch by batch at <paramref name="epsilon"/> on the scoring threads
+    /// Measure-Fssd uses (on the CPU one single-threaded worker per libtorch thread, see
+    /// <see cref="ScoringWorkers{TTag}"/>), scores read back to the CPU.
     /// </summary>
     public static FssdSpeedFigure Compute(EnsembleScorer scorer, IReadOnlyList<byte[]> samples, int batch, double epsilon, PerturbationMode mode,
         IReadOnlyList<double>? stepWeights, string stage, CancellationToken cancellation)
@@ -60,15 +62,25 @@ public static class ScoringSpeed
         var single = scorer.Single ?? throw new ArgumentException("The compute floor is measured for single-model detectors.", nameof(scorer));
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "The batch size must be at least 1.");
         using var all = single.ToInput(samples);
-        // Warm-up: the first batches pay for allocation and kernel selection.
-        using (NewDisposeScope()) single.Score(all.narrow(0, 0, Math.Min(batch, samples.Count)), epsilon, mode, stepWeights);
+        int threads = get_num_threads();
+        bool cpu = all.device.type == TorchSharp.DeviceType.CPU;
+        using var workers = cpu ? new ScoringWorkers<int>(threads, 1, cancellation) : new ScoringWorkers<int>(1, threads, cancellation);
+        BatchScores? Score(int start, int count)
+        {
+            using var scope = NewDisposeScope();
+            return single.Score(all.narrow(0, start, count), epsilon, mode, stepWeights);
+        }
+        // Warm-up, one batch per worker: the first batches pay for allocation and kernel selection.
+        for (int w = 0; w < workers.Workers; w++) workers.Submit(w, () => Score(0, Math.Min(batch, samples.Count)));
+        while (workers.TryTake(true, out _, out _)) { }
         var clock = Stopwatch.StartNew();
         for (int start = 0; start < samples.Count; start += batch)
         {
-            cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            single.Score(all.narrow(0, start, Math.Min(batch, samples.Count - start)), epsilon, mode, stepWeights);
+            int from = start, count = Math.Min(batch, samples.Count - start);
+            workers.Submit(from, () => Score(from, count));
+            while (workers.TryTake(workers.InFlight >= workers.Capacity, out _, out _)) { }
         }
+        while (workers.TryTake(true, out _, out _)) { }
         return new FssdSpeedFigure { Stage = stage, Images = samples.Count, Seconds = clock.Elapsed.TotalSeconds };
     }
 }

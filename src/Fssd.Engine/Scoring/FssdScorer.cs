@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Fssd.Engine.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -272,12 +273,14 @@ public sealed class FssdScorer : IDisposable
         var definition = _model.Taps[tap];
         if (definition.Reduction != TapReduction.Flatten || raw.dim() <= 2)
             return definition.Reduce(raw).sub(_centers[tap]).norm(1);
-        var shaped = _shapedCenters[tap];
+        var shaped = Volatile.Read(ref _shapedCenters[tap]);
         if (shaped is null)
         {
-            shaped = _centers[tap].view(raw.shape[1..]);
-            shaped.DetachFromDisposeScope();
-            _shapedCenters[tap] = shaped;
+            // Several scoring threads may share this scorer: one view is kept, the others let go.
+            var view = _centers[tap].view(raw.shape[1..]);
+            view.DetachFromDisposeScope();
+            shaped = Interlocked.CompareExchange(ref _shapedCenters[tap], view, null) ?? view;
+            if (!ReferenceEquals(shaped, view)) view.Dispose();
         }
         return linalg.vector_norm(raw.sub(shaped), 2, Enumerable.Range(1, (int)raw.dim() - 1).Select(d => (long)d).ToArray());
     }

@@ -4,6 +4,7 @@ using System.Collections.Specialized;
 using System.Diagnostics;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading;
 using Fssd.Engine;
 using Fssd.Engine.Data;
 using Fssd.Engine.Models;
@@ -38,8 +39,10 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     private int _scored;
     private readonly Stopwatch _clock = new();
     private readonly Stopwatch _progress = new();
-    private readonly Stopwatch _modelClock = new();
+    private ScoringWorkers<List<DecodedInput>>? _workers;
+    private long _modelTicks;
     private readonly Stopwatch _waitClock = new();
+    private readonly Stopwatch _resultClock = new();
     private readonly Stopwatch _outputClock = new();
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
@@ -104,6 +107,8 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 _baselineScorer = BaselineCalibrator.ScorerFor(Baseline, baselineModels);
                 _tapNames = Baseline.Layers.Count > 0 ? Baseline.Layers.Select(l => l.Name).ToArray() : new[] { Baseline.Method };
                 _stream = new OrderedImageStream(_model.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
+                // Baselines draw their Monte Carlo passes in batch order from one network: one worker.
+                _workers = new ScoringWorkers<List<DecodedInput>>(1, session.Threads, CancellationToken);
                 _clock.Start();
                 _progress.Start();
                 return;
@@ -142,6 +147,12 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 _scorer = new EnsembleScorer(new[] { (_model, center, taps) });
             }
             _stream = new OrderedImageStream(_model!.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
+            // On the CPU, as many single-threaded workers as libtorch has threads (see ScoringWorkers); a GPU is
+            // fed by one.
+            bool cpu = _model.Device.type == TorchSharp.DeviceType.CPU;
+            _workers = cpu ? new ScoringWorkers<List<DecodedInput>>(session.Threads, 1, CancellationToken)
+                : new ScoringWorkers<List<DecodedInput>>(1, session.Threads, CancellationToken);
+            WriteVerbose($"Scoring on {_workers.Workers} thread(s), batches of {BatchSize}.");
             _clock.Start();
             _progress.Start();
         }
@@ -186,27 +197,65 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         try
         {
             while (_stream!.Count > 0) Flush(BatchSize);
+            while (TakeResults(wait: true)) { }
             WriteProgress(new ProgressRecord(1, "Measure-Fssd", "Done") { RecordType = ProgressRecordType.Completed });
-            WriteVerbose($"Scored {_scored} file(s) in {_clock.Elapsed.TotalSeconds:F1} s: the model {_modelClock.Elapsed.TotalSeconds:F1} s, " +
-                $"waiting for decoded files {_waitClock.Elapsed.TotalSeconds:F1} s, results out {_outputClock.Elapsed.TotalSeconds:F1} s, " +
-                $"the rest (reading the pipeline's paths) {(_clock.Elapsed - _modelClock.Elapsed - _waitClock.Elapsed - _outputClock.Elapsed).TotalSeconds:F1} s.");
+            var model = TimeSpan.FromTicks(Interlocked.Read(ref _modelTicks));
+            var rest = _clock.Elapsed - _waitClock.Elapsed - _resultClock.Elapsed - _outputClock.Elapsed;
+            WriteVerbose($"Scored {_scored} file(s) in {_clock.Elapsed.TotalSeconds:F1} s ({_scored / Math.Max(_clock.Elapsed.TotalSeconds, 1e-3):F0}/s). " +
+                $"The model: {model.TotalSeconds:F1} s over {_workers!.Workers} scoring thread(s). This thread: waiting for decoded files " +
+                $"{_waitClock.Elapsed.TotalSeconds:F1} s, for the model {_resultClock.Elapsed.TotalSeconds:F1} s, writing results " +
+                $"{_outputClock.Elapsed.TotalSeconds:F1} s, reading paths and the rest {rest.TotalSeconds:F1} s.");
         }
         catch (OperationCanceledException)
         {
         }
     }
 
+    /// <summary>Hands the next <paramref name="count"/> decoded inputs to the scoring threads, then writes what is done.</summary>
     private void Flush(int count)
     {
         _waitClock.Start();
         var items = _stream!.Take(count);
         _waitClock.Stop();
-        var good = items.Where(i => i.Pixels is not null).ToList();
-        _modelClock.Start();
-        var scores = good.Count == 0 ? null : _baselineScorer is not null ? ScoreBaseline(good) : _scorer!.ScoreBytes(good.Select(i => i.Pixels!).ToList(), _epsilon, _mode,
-            _detector?.PerturbationScope == PerturbationScope.Shared ? _detector.StepWeights : null);
-        _modelClock.Stop();
+        var good = items.Where(i => i.Pixels is not null).Select(i => i.Pixels!).ToList();
+        long batch = _batchIndex++;
+        var weights = _detector?.PerturbationScope == PerturbationScope.Shared ? _detector.StepWeights : null;
+        _workers!.Submit(items, () =>
+        {
+            if (good.Count == 0) return null;
+            var clock = Stopwatch.StartNew();
+            var scores = _baselineScorer is not null ? ScoreBaseline(good, batch) : _scorer!.ScoreBytes(good, _epsilon, _mode, weights);
+            Interlocked.Add(ref _modelTicks, clock.Elapsed.Ticks);
+            return scores;
+        });
+        // Results go out as soon as they are done; the caller waits only when every worker has a batch queued behind the one it scores.
+        while (TakeResults(wait: _workers.InFlight >= _workers.Capacity)) { }
+    }
+
+    /// <summary>Writes the oldest scored batch if it is done (or once it is, with <paramref name="wait"/>); false when there was none to write.</summary>
+    private bool TakeResults(bool wait)
+    {
+        _resultClock.Start();
+        bool taken;
+        List<DecodedInput> items;
+        BatchScores? scores;
+        try
+        {
+            taken = _workers!.TryTake(wait, out items, out scores);
+        }
+        finally
+        {
+            _resultClock.Stop();
+        }
+        if (!taken) return false;
         _outputClock.Start();
+        WriteResults(items, scores);
+        _outputClock.Stop();
+        return true;
+    }
+
+    private void WriteResults(List<DecodedInput> items, BatchScores? scores)
+    {
         var names = _model!.Info.ClassNames;
         int g = 0;
         foreach (var item in items)
@@ -245,7 +294,6 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             g++;
             _scored++;
         }
-        _outputClock.Stop();
         if (_progress.ElapsedMilliseconds > 1000)
         {
             _progress.Restart();
@@ -253,20 +301,20 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         }
     }
 
-    /// <summary>A batch scored by the baseline, in the shape FSSD's scores have (one column per tap or one column).</summary>
-    private BatchScores ScoreBaseline(List<DecodedInput> good)
+    private BatchScores ScoreBaseline(List<byte[]> good, long batchIndex)
     {
         using var scope = TorchSharp.torch.NewDisposeScope();
-        var input = ImageTensors.FromSamples(good.Select(i => i.Pixels!).ToList(), _model!.Info.InputSpec, _model.Device);
+        var input = ImageTensors.FromSamples(good, _model!.Info.InputSpec, _model.Device);
         var statistic = Baseline!.Statistic.Length > 0 ? Enum.Parse<MonteCarloStatistic>(Baseline.Statistic) : MonteCarloStatistic.Mean;
         var columns = _baselineScorer!.Score(input, new[] { Baseline.Epsilon }, Baseline.Temperature, Math.Max(Baseline.Passes, 2), statistic,
-            _batchIndex++ * 1_000_003)[0];
+            batchIndex * 1_000_003)[0];
         var (predicted, confidence) = _baselineScorer.Predict(input);
         return new BatchScores(columns, predicted, confidence);
     }
 
     protected override void DisposeResources()
     {
+        _workers?.Dispose();
         _stream?.Dispose();
         _scorer?.Dispose();
     }
