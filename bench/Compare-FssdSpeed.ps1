@@ -99,10 +99,10 @@ function Invoke-Module([string] $ScoresPath, [string] $Detector = $Detector, [st
 `$ProgressPreference = 'SilentlyContinue'
 Import-Module '$ModulePath'
 `$detector = Import-FssdDetector -Path '$Detector'
-`$files = Get-Content -LiteralPath '$List'
-`$null = `$files[0..255] | Measure-Fssd -Detector `$detector -BatchSize $BatchSize
+`$null = Get-Content -LiteralPath '$List' -TotalCount 256 | Measure-Fssd -Detector `$detector -BatchSize $BatchSize
+# The paths stream from the list as a listing would; the process keeps none of them.
 `$clock = [Diagnostics.Stopwatch]::StartNew()
-`$scores = if ('$ScoresPath') { `$files | Measure-Fssd -Detector `$detector -BatchSize $BatchSize } else { `$n = 0; `$files | Measure-Fssd -Detector `$detector -BatchSize $BatchSize | ForEach-Object { `$n++ }; `$n }
+`$scores = if ('$ScoresPath') { [IO.File]::ReadLines('$List') | Measure-Fssd -Detector `$detector -BatchSize $BatchSize } else { `$n = 0; [IO.File]::ReadLines('$List') | Measure-Fssd -Detector `$detector -BatchSize $BatchSize | ForEach-Object { `$n++ }; `$n }
 `$seconds = `$clock.Elapsed.TotalSeconds
 if ('$ScoresPath') {
     `$names = @(`$scores[0].LayerScores.Keys)
