@@ -252,7 +252,7 @@ $figures = @(
     [pscustomobject]@{ Pipeline = 'Module, forward only (eps 0, in memory)'; ImagesPerSecond = [math]::Round((Rate ($parts | Where-Object stage -eq 'forward only'))); VsAuthors = ''; VsAuthorsTuned = '' }
     [pscustomobject]@{ Pipeline = 'Module, decoding PNG files only'; ImagesPerSecond = [math]::Round((Rate ($parts | Where-Object stage -eq 'decode'))); VsAuthors = ''; VsAuthorsTuned = '' }
 )
-$figures | Format-Table -AutoSize | Out-Host
+$figures | Format-Table -AutoSize | Out-String -Width 200 | Out-Host
 $n = $files.Count
 $forwardSeconds = ($parts | Where-Object stage -eq 'forward only').seconds
 Write-Host ("Time split for {0} files: decoding {1:F1} s (on worker threads, alone); one forward pass {2:F1} s; shared step: compute {3:F1} s, so its backward pass about {4:F1} s (compute - 2 forward), end to end {5:F1} s; per tap: compute {6:F1} s, end to end {7:F1} s." -f
