@@ -23,48 +23,15 @@ import argparse
 import base64
 import json
 import os
-import struct
 import sys
 import time
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 import yaml
 from PIL import Image
 
-
-class LeNet(nn.Module):
-    """PyTorch's MNIST example net, the module's LeNet: conv1, conv2, fc1 and logits are the taps."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, 1)
-        self.conv2 = nn.Conv2d(32, 64, 3, 1)
-        self.fc1 = nn.Linear(9216, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def taps(self, x):
-        t1 = F.relu(self.conv1(x))
-        t2 = F.relu(self.conv2(t1))
-        t3 = F.relu(self.fc1(torch.flatten(F.max_pool2d(t2, 2), 1)))
-        return {"conv1": t1.flatten(1), "conv2": t2.flatten(1), "fc1": t3, "logits": self.fc2(t3)}
-
-
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for key, v in header.items():
-        if key == "__metadata__":
-            continue
-        if v["dtype"] != "F32":
-            raise SystemExit(f"{path}: tensor {key} is {v['dtype']}, only F32 is read")
-        s, e = v["data_offsets"]
-        out[key] = torch.from_numpy(np.frombuffer(raw[8 + n + s:8 + n + e], dtype=np.float32).reshape(v["shape"]).copy())
-    return out
+from reference_lenet import frozen_lenet
 
 
 def load_detector(path):
@@ -76,11 +43,7 @@ def load_detector(path):
     manifest = entry["manifest"]
     if manifest["architecture"] != "LeNet":
         raise SystemExit(f"{path}: the reference implements LeNet only, not {manifest['architecture']}")
-    net = LeNet()
-    net.load_state_dict(load_safetensors(os.path.join(os.path.dirname(os.path.abspath(path)), manifest["weights"])))
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
+    net = frozen_lenet(os.path.join(os.path.dirname(os.path.abspath(path)), manifest["weights"]))
     center = {t["name"]: torch.from_numpy(np.frombuffer(base64.b64decode(t["float32"]), dtype=np.float32).copy())
               for t in entry["center"]["taps"]}
     layers = [(l["name"], l["weight"], l["mean"], l["std"]) for l in doc["layers"]]

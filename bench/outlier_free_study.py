@@ -12,19 +12,17 @@ Run with Debian's python3-torch and python3-sklearn:
   /usr/bin/python3 bench/outlier_free_study.py [data folder]   (default: $FSSD_DATA or ~/.cache/fssd/data;
   provision first with Install-FssdDataset FashionMNIST, Kana)
 """
-import json
 import os
-import struct
 import sys
 import warnings
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
+
+from reference_lenet import frozen_lenet
 
 warnings.filterwarnings("ignore")
 torch.set_num_threads(os.cpu_count() or 1)
@@ -35,42 +33,17 @@ EPS = [0.0, 0.01, -0.01, 0.02, -0.02, 0.05, -0.05, 0.1, -0.1]
 SMALL = [0.0, 0.01, -0.01, 0.02, -0.02]
 
 
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for key, v in header.items():
-        if key == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        out[key] = torch.from_numpy(np.frombuffer(raw[8 + n + s:8 + n + e], dtype=np.float32).reshape(v["shape"]).copy())
-    return out
+net = frozen_lenet(os.path.join(HERE, "..", "module", "models", "fashion-mnist-lenet.safetensors"))
 
 
-class LeNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, 1)
-        self.conv2 = nn.Conv2d(32, 64, 3, 1)
-        self.fc1 = nn.Linear(9216, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def taps(self, x):
-        t1 = F.relu(self.conv1(x))
-        t2 = F.relu(self.conv2(t1))
-        t3 = F.relu(self.fc1(torch.flatten(F.max_pool2d(t2, 2), 1)))
-        return [t1.flatten(1), t2.flatten(1), t3, self.fc2(t3)]
+def taps(x):
+    """conv1, conv2, fc1 and the logits, in that order."""
+    return list(net.taps(x).values())
 
 
-net = LeNet()
-net.load_state_dict(load_safetensors(os.path.join(HERE, "..", "module", "models", "fashion-mnist-lenet.safetensors")))
-net.eval()
-for p in net.parameters():
-    p.requires_grad_(False)
 noise = (torch.rand(100, 1, 28, 28, generator=torch.Generator().manual_seed(0)) - MEAN) / STD
 with torch.no_grad():
-    CENTER = [t.double().mean(0).float() for t in net.taps(noise)]
+    CENTER = [t.double().mean(0).float() for t in taps(noise)]
 
 
 def features(images):
@@ -83,12 +56,12 @@ def features(images):
             for k in range(4):
                 if e == 0:
                     with torch.no_grad():
-                        cols.append((net.taps(x)[k] - CENTER[k]).norm(dim=1))
+                        cols.append((taps(x)[k] - CENTER[k]).norm(dim=1))
                     continue
                 xx = x.clone().requires_grad_(True)
-                g, = torch.autograd.grad((net.taps(xx)[k] - CENTER[k]).norm(dim=1).sum(), xx)
+                g, = torch.autograd.grad((taps(xx)[k] - CENTER[k]).norm(dim=1).sum(), xx)
                 with torch.no_grad():
-                    cols.append((net.taps(x - e * (g - g.mean()) / g.std() / STD)[k] - CENTER[k]).norm(dim=1))
+                    cols.append((taps(x - e * (g - g.mean()) / g.std() / STD)[k] - CENTER[k]).norm(dim=1))
             out[e].append(torch.stack(cols, 1))
     return {e: torch.cat(v).numpy().astype(np.float64) for e, v in out.items()}
 

@@ -1,0 +1,64 @@
+"""The reference LeNet and the safetensors reader that the benchmark scripts share.
+
+LeNet is PyTorch's MNIST example net, the module's built-in LeNet: conv1 1->32 3x3, conv2 32->64 3x3,
+2x2 max-pool, dropout 0.25, fc1 9216->128, dropout 0.5, fc2 128->10. Its parameter names are the
+module's, so a state dict the module writes (safetensors) loads unchanged. The taps are the
+module's: conv1, conv2 and fc1 after their ReLU (flattened), and the logits.
+"""
+import json
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv2(F.relu(self.conv1(x))))
+        x = self.dropout1(F.max_pool2d(x, 2))
+        x = self.dropout2(F.relu(self.fc1(torch.flatten(x, 1))))
+        return self.fc2(x)
+
+    def taps(self, x):
+        """The four taps by name, in the module's order (an eval-mode pass: no dropout)."""
+        t1 = F.relu(self.conv1(x))
+        t2 = F.relu(self.conv2(t1))
+        t3 = F.relu(self.fc1(torch.flatten(F.max_pool2d(t2, 2), 1)))
+        return {"conv1": t1.flatten(1), "conv2": t2.flatten(1), "fc1": t3, "logits": self.fc2(t3)}
+
+
+def load_safetensors(path):
+    """A safetensors file of float32 tensors as a state dict."""
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for key, v in header.items():
+        if key == "__metadata__":
+            continue
+        if v["dtype"] != "F32":
+            raise SystemExit(f"{path}: tensor {key} is {v['dtype']}, only F32 is read")
+        s, e = v["data_offsets"]
+        out[key] = torch.from_numpy(np.frombuffer(raw[8 + n + s:8 + n + e], dtype=np.float32).reshape(v["shape"]).copy())
+    return out
+
+
+def frozen_lenet(weights_path):
+    """LeNet with the weights of a safetensors file, in eval mode, parameters frozen."""
+    net = LeNet()
+    net.load_state_dict(load_safetensors(weights_path))
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
