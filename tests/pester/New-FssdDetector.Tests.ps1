@@ -26,6 +26,16 @@ Describe 'New-FssdDetector' {
         $kept | Should -BeLessThan 0.905
         $detector.ValidationTpr | Should -Be $kept
     }
+
+    It 'says that a shared step does not apply to a threshold-only detector, and makes the same detector' {
+        $small = Get-FssdDataset FashionMNIST -Split test -First 100
+        $plain = New-FssdDetector -Model $model -Center $center -InDistribution $small -TargetTpr 0.9
+        $shared = New-FssdDetector -Model $model -Center $center -InDistribution $small -TargetTpr 0.9 -PerturbationScope Shared -WarningVariable warned -WarningAction SilentlyContinue
+        $warned | Should -HaveCount 1
+        "$($warned[0])" | Should -BeLike '*-PerturbationScope Shared has no effect on a threshold-only detector*'
+        $shared.Threshold | Should -Be $plain.Threshold
+        $shared.PerturbationScope | Should -Be 'PerTap'
+    }
 }
 
 Describe 'Export-FssdDetector and Import-FssdDetector' {

@@ -99,7 +99,11 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
                 throw new ArgumentException("-OutlierFree calibrates without OoD data; leave out -OutOfDistribution, or -OutlierFree.");
             if (models.Count > 1 && OutOfDistribution is null && !OutlierFree)
                 throw new ArgumentException("Several models need weights: give -OutOfDistribution, or -OutlierFree.");
-            var detector = OutOfDistribution is not null || OutlierFree ? Ensemble(models, centers, decodedIn) : ThresholdOnly(model, center, decodedIn);
+            bool ensemble = OutOfDistribution is not null || OutlierFree;
+            if (!ensemble && PerturbationScope == PerturbationScope.Shared)
+                WriteWarning("-PerturbationScope Shared has no effect on a threshold-only detector: it scores one tap, whose step is its own. " +
+                    "Give -OutOfDistribution or -OutlierFree for an ensemble that shares one step among its taps.");
+            var detector = ensemble ? Ensemble(models, centers, decodedIn) : ThresholdOnly(model, center, decodedIn);
             if (detector is not null) WriteObject(detector);
         }
         catch (OperationCanceledException)
