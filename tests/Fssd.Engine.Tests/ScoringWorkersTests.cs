@@ -41,7 +41,8 @@ public class ScoringWorkersTests
     {
         using var workers = new ScoringWorkers<int>(2, 1, CancellationToken.None);
         workers.Submit(0, () => Marker(0));
-        workers.Submit(1, () => throw new FssdDataException("batch 1 is bad"));
+        // The failing batch ends after the caller has started waiting for it, and once before: the exception is the batch's own either way.
+        workers.Submit(1, () => { Thread.Sleep(50); throw new FssdDataException("batch 1 is bad"); });
         workers.Submit(2, () => Marker(2));
         Assert.True(workers.TryTake(true, out int first, out _));
         Assert.Equal(0, first);

@@ -89,7 +89,9 @@ public sealed class ScoringWorkers<TTag> : IDisposable
         if (!oldest.Done.Task.IsCompleted)
         {
             if (!wait) return false;
-            oldest.Done.Task.Wait(_cancellation);
+            // Waits without throwing (Task.Wait would wrap a failed batch's exception in an AggregateException);
+            // the result, or the batch's own exception, is read below.
+            Task.WhenAny(oldest.Done.Task).Wait(_cancellation);
         }
         _inOrder.Dequeue();
         tag = oldest.Tag;
