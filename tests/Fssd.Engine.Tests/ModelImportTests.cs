@@ -130,6 +130,42 @@ public class ModelImportTests
     }
 
     [Fact]
+    public void LeNet_input_gradients_through_its_stem_equal_backpropagation_to_the_input()
+    {
+        var model = Import(Fixture("lenet.safetensors", "LeNet"));
+        Assert.IsAssignableFrom<IAffineStemNetwork>(model.Network);
+        using var plain = new Fssd.Engine.Models.Architectures.LeNet();
+        using (torch.no_grad())
+            foreach (var (key, value) in model.Network.Module.state_dict()) plain.state_dict()[key].copy_(value);
+        plain.eval();
+        foreach (var p in plain.parameters()) p.requires_grad_(false);
+        torch.manual_seed(11);
+        using var x = torch.randn(8, 1, 28, 28);
+        using var scope = torch.NewDisposeScope();
+        var taps = new[] { ("conv1", 1), ("conv2", 2), ("fc1", 3), ("logits", 0) };
+        Tensor[] viaStem;
+        var reference = new Tensor[taps.Length];
+        using (torch.enable_grad())
+        {
+            using var pass = model.ForwardForGradients(x);
+            // A different objective per tap (weighted sums, so that each gradient is its own).
+            viaStem = pass.Gradients(taps.Select((t, k) => pass.Output.Features[model.TapIndex(t.Item1)].square().sum().mul(k + 1)).ToArray());
+            var leaf = x.detach().requires_grad_(true);
+            var outputs = plain.forward(leaf);
+            for (int k = 0; k < taps.Length; k++)
+                reference[k] = torch.autograd.grad(new[] { outputs[taps[k].Item2].square().sum().mul(k + 1) }, new[] { leaf }, retain_graph: k < taps.Length - 1)[0];
+        }
+        for (int k = 0; k < taps.Length; k++)
+        {
+            Assert.Equal(x.shape, viaStem[k].shape);
+            double scale = reference[k].abs().max().item<float>();
+            double diff = (viaStem[k] - reference[k]).abs().max().item<float>();
+            Assert.True(scale > 0, $"{taps[k].Item1}: the reference gradient is zero");
+            Assert.True(diff <= 1e-5 * scale, $"{taps[k].Item1}: max difference {diff:E2} against a largest value of {scale:E2}");
+        }
+    }
+
+    [Fact]
     public void TorchSharp_own_format_round_trips()
     {
         var source = Import(Fixture("lenet.pt", "LeNet"));

@@ -77,6 +77,35 @@ public sealed class LoadedModel : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// A forward pass for input gradients (call inside enable_grad): <see cref="ForwardRaw"/>'s outputs
+    /// and the gradients of objectives of them with respect to <paramref name="input"/>. A network with
+    /// an affine first layer (<see cref="IAffineStemNetwork"/>) runs that layer outside the graph and
+    /// takes every objective's gradient through it in one product; others backpropagate to the input.
+    /// </summary>
+    public InputGradientPass ForwardForGradients(Tensor input)
+    {
+        var shape = input.shape;
+        if (Network is IAffineStemNetwork stemmed)
+        {
+            Tensor stem;
+            using (no_grad()) stem = stemmed.Stem(input);
+            stem.requires_grad_(true);
+            var outputs = stemmed.ForwardFromStem(stem);
+            return new InputGradientPass(stem, Select(outputs), stemmed.StemAdjoint, shape);
+        }
+        var x = input.detach().requires_grad_(true);
+        return new InputGradientPass(x, ForwardRaw(x), null, shape);
+    }
+
+    private ModelOutput Select(Tensor[] outputs)
+    {
+        var raw = Taps.Select(t => outputs[t.OutputIndex].alias()).ToArray();
+        var result = new ModelOutput(outputs[0].alias(), raw);
+        foreach (var o in outputs) o.Dispose();
+        return result;
+    }
+
     /// <summary>One tap's raw output (see <see cref="ForwardRaw"/>), computing no more of the network than it needs.</summary>
     public Tensor ForwardTapRaw(Tensor input, int tap)
     {

@@ -99,10 +99,9 @@ public sealed class FssdScorer : IDisposable
             Tensor direction;
             using (enable_grad())
             {
-                var x = input.detach().requires_grad_(true);
-                using var output = _model.ForwardRaw(x);
-                (predicted, confidence) = Predict(output.Logits.detach());
-                direction = Direction(SharedGradient(x, output, stepWeights), mode, std);
+                using var pass = _model.ForwardForGradients(input);
+                (predicted, confidence) = Predict(pass.Output.Logits.detach());
+                direction = Direction(SharedGradient(pass, stepWeights), mode, std);
             }
             using (no_grad())
             {
@@ -117,10 +116,9 @@ public sealed class FssdScorer : IDisposable
         Tensor[] gradients;
         using (enable_grad())
         {
-            var x = input.detach().requires_grad_(true);
-            using var output = _model.ForwardRaw(x);
-            (predicted, confidence) = Predict(output.Logits.detach());
-            gradients = TapGradients(x, output);
+            using var pass = _model.ForwardForGradients(input);
+            (predicted, confidence) = Predict(pass.Output.Logits.detach());
+            gradients = TapGradients(pass);
         }
         using (no_grad())
         {
@@ -150,9 +148,8 @@ public sealed class FssdScorer : IDisposable
             Tensor direction;
             using (enable_grad())
             {
-                var x = input.detach().requires_grad_(true);
-                using var output = _model.ForwardRaw(x);
-                direction = Direction(SharedGradient(x, output, stepWeights), mode, std);
+                using var pass = _model.ForwardForGradients(input);
+                direction = Direction(SharedGradient(pass, stepWeights), mode, std);
             }
             using (no_grad())
             {
@@ -169,9 +166,8 @@ public sealed class FssdScorer : IDisposable
         Tensor[] directions;
         using (enable_grad())
         {
-            var x = input.detach().requires_grad_(true);
-            using var output = _model.ForwardRaw(x);
-            directions = TapGradients(x, output).Select(g => Direction(g, mode, std)).ToArray();
+            using var pass = _model.ForwardForGradients(input);
+            directions = TapGradients(pass).Select(g => Direction(g, mode, std)).ToArray();
         }
         using (no_grad())
         {
@@ -232,19 +228,11 @@ public sealed class FssdScorer : IDisposable
         mode == PerturbationMode.Sign ? gradient.sign().div(std) : Standardize(gradient).div(std).neg();
 
     /// <summary>∇ₓ Σ_batch FSSD_j(x) for each scored tap j, from one forward pass (its graph kept until the last tap).</summary>
-    private Tensor[] TapGradients(Tensor x, ModelOutput output)
-    {
-        var gradients = new Tensor[_taps.Length];
-        for (int j = 0; j < _taps.Length; j++)
-        {
-            var total = Distance(output.Features[_taps[j]], _taps[j]).sum();
-            gradients[j] = autograd.grad(new[] { total }, new[] { x }, retain_graph: j < _taps.Length - 1)[0];
-        }
-        return gradients;
-    }
+    private Tensor[] TapGradients(InputGradientPass pass) =>
+        pass.Gradients(_taps.Select(t => Distance(pass.Output.Features[t], t).sum()).ToArray());
 
     /// <summary>∇ₓ Σ_j w_j Σ_batch FSSD_j(x): one backward pass for every scored tap.</summary>
-    private Tensor SharedGradient(Tensor x, ModelOutput output, IReadOnlyList<double> stepWeights)
+    private Tensor SharedGradient(InputGradientPass pass, IReadOnlyList<double> stepWeights)
     {
         if (stepWeights.Count != _taps.Length)
             throw new ArgumentException($"A shared step needs one weight per scored tap ({_taps.Length}); {stepWeights.Count} were given.", nameof(stepWeights));
@@ -253,11 +241,11 @@ public sealed class FssdScorer : IDisposable
         {
             if (stepWeights[j] == 0) continue;
             using var weight = stepWeights[j].ToScalar();
-            var term = Distance(output.Features[_taps[j]], _taps[j]).sum().mul(weight);
+            var term = Distance(pass.Output.Features[_taps[j]], _taps[j]).sum().mul(weight);
             objective = objective is null ? term : objective.add(term);
         }
-        if (objective is null) return zeros_like(x);
-        return autograd.grad(new[] { objective }, new[] { x })[0];
+        objective ??= zeros(Array.Empty<long>());
+        return pass.Gradients(new[] { objective })[0];
     }
 
     /// <summary>(g − mean g) / std g over the whole batch, as the authors' code does.</summary>
