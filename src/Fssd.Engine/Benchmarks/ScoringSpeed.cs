@@ -62,9 +62,7 @@ public static class ScoringSpeed
         var single = scorer.Single ?? throw new ArgumentException("The compute floor is measured for single-model detectors.", nameof(scorer));
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "The batch size must be at least 1.");
         using var all = single.ToInput(samples);
-        int threads = get_num_threads();
-        bool cpu = all.device.type == TorchSharp.DeviceType.CPU;
-        using var workers = cpu ? new ScoringWorkers<int>(threads, 1, cancellation) : new ScoringWorkers<int>(1, threads, cancellation);
+        using var workers = ScoringWorkers<int>.ForDevice(all.device, get_num_threads(), cancellation);
         BatchScores? Score(int start, int count)
         {
             using var scope = NewDisposeScope();

@@ -16,11 +16,10 @@ public static class ImageTensors
     {
         double low = spec.ValueRange[0], high = spec.ValueRange[1];
         using var asFloat = bytes.to_type(ScalarType.Float32);
-        // Scalars held until the calls return: an implicit double-to-Scalar conversion can be finalized
-        // while native code still reads it (seen once as a libtorch check failure in Scalar::toFloat).
+        // Scalars held until the calls return, the alpha of the addition too (see HeldScalars).
         using var scale = ((high - low) / 255.0).ToScalar();
         using var offset = low.ToScalar();
-        return asFloat.mul(scale).add_(offset);
+        return asFloat.mul(scale).add_(offset, Runtime.HeldScalars.One);
     }
 
     /// <summary>Subtracts the per-channel mean and divides by the per-channel std.</summary>

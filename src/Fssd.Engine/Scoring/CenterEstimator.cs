@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Linq;
 using Fssd.Engine.Data;
 using Fssd.Engine.Models;
+using Fssd.Engine.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Scoring;
@@ -30,7 +32,7 @@ public static class CenterEstimator
             var shape = new long[] { n, spec.Channels, spec.Height, spec.Width };
             Tensor input = source == CenterSource.UniformNoise
                 ? ImageTensors.Normalize(ScaleUnit(rand(shape, generator: generator), spec), spec)
-                : randint(0, 256, shape, generator: generator).to_type(ScalarType.Float32).sub_(127.5).div_(255.0);
+                : CenteredBytes(randint(0, 256, shape, generator: generator));
             Accumulate(model, input.to(model.Device), sums);
         }
         return Build(model, sums, samples, source, seed);
@@ -72,8 +74,21 @@ public static class CenterEstimator
     }
 
     /// <summary>Values in [0, 1) scaled to the spec's value range.</summary>
-    private static Tensor ScaleUnit(Tensor unit, FssdInputSpec spec) =>
-        unit.mul(spec.ValueRange[1] - spec.ValueRange[0]).add_(spec.ValueRange[0]);
+    private static Tensor ScaleUnit(Tensor unit, FssdInputSpec spec)
+    {
+        // Scalars held until the calls return (see HeldScalars).
+        using var width = (spec.ValueRange[1] - spec.ValueRange[0]).ToScalar();
+        using var low = spec.ValueRange[0].ToScalar();
+        return unit.mul(width).add_(low, HeldScalars.One);
+    }
+
+    /// <summary>Random bytes 0..255 as (b − 127.5) / 255.</summary>
+    private static Tensor CenteredBytes(Tensor bytes)
+    {
+        using var middle = 127.5.ToScalar();
+        using var range = 255.0.ToScalar();
+        return bytes.to_type(ScalarType.Float32).sub_(middle).div_(range);
+    }
 
     private static void Accumulate(LoadedModel model, Tensor input, double[][] sums)
     {

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Fssd.Engine.Models;
+using Fssd.Engine.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -106,7 +107,7 @@ public sealed class FssdScorer : IDisposable
             using (no_grad())
             {
                 using var step = epsilon.ToScalar();
-                using var after = _model.ForwardRaw(input.add(direction.mul(step)));
+                using var after = _model.ForwardRaw(input.add(direction.mul(step), HeldScalars.One));
                 for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), scores, j);
             }
             return new BatchScores(scores, predicted, confidence);
@@ -126,7 +127,7 @@ public sealed class FssdScorer : IDisposable
             for (int j = 0; j < _taps.Length; j++)
             {
                 using var inner = NewDisposeScope();
-                var after = _model.ForwardTapRaw(input.add(Direction(gradients[j], mode, std).mul(step)), _taps[j]);
+                var after = _model.ForwardTapRaw(input.add(Direction(gradients[j], mode, std).mul(step), HeldScalars.One), _taps[j]);
                 ScoringTensors.CopyColumn(Distance(after, _taps[j]), scores, j);
             }
         }
@@ -157,7 +158,7 @@ public sealed class FssdScorer : IDisposable
                 {
                     using var pass = NewDisposeScope();
                     using var step = epsilons[e].ToScalar();
-                    using var after = _model.ForwardRaw(epsilons[e] == 0 ? input : input.add(direction.mul(step)));
+                    using var after = _model.ForwardRaw(epsilons[e] == 0 ? input : input.add(direction.mul(step), HeldScalars.One));
                     for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), result[e], j);
                 }
             }
@@ -184,7 +185,7 @@ public sealed class FssdScorer : IDisposable
                 using var step = epsilons[e].ToScalar();
                 for (int j = 0; j < _taps.Length; j++)
                 {
-                    var after = _model.ForwardTapRaw(input.add(directions[j].mul(step)), _taps[j]);
+                    var after = _model.ForwardTapRaw(input.add(directions[j].mul(step), HeldScalars.One), _taps[j]);
                     ScoringTensors.CopyColumn(Distance(after, _taps[j]), result[e], j);
                 }
             }
@@ -242,7 +243,7 @@ public sealed class FssdScorer : IDisposable
             if (stepWeights[j] == 0) continue;
             using var weight = stepWeights[j].ToScalar();
             var term = Distance(pass.Output.Features[_taps[j]], _taps[j]).sum().mul(weight);
-            objective = objective is null ? term : objective.add(term);
+            objective = objective is null ? term : objective.add(term, HeldScalars.One);
         }
         objective ??= zeros(Array.Empty<long>());
         return pass.Gradients(new[] { objective })[0];

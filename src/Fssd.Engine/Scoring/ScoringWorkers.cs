@@ -32,6 +32,16 @@ public sealed class ScoringWorkers<TTag> : IDisposable
     private readonly Thread[] _threads;
     private readonly CancellationToken _cancellation;
 
+    /// <summary>
+    /// The workers for scoring on <paramref name="device"/> with <paramref name="threads"/> libtorch
+    /// threads in all: on the CPU one single-threaded worker per thread (see the class remarks); a GPU
+    /// is fed by one worker, which keeps every thread for the work around its kernels.
+    /// </summary>
+    public static ScoringWorkers<TTag> ForDevice(torch.Device device, int threads, CancellationToken cancellation) =>
+        device.type == DeviceType.CPU
+            ? new ScoringWorkers<TTag>(Math.Max(1, threads), 1, cancellation)
+            : new ScoringWorkers<TTag>(1, Math.Max(1, threads), cancellation);
+
     /// <param name="workers">Threads scoring at once (at least 1).</param>
     /// <param name="threadsPerWorker">libtorch intra-op threads of each worker.</param>
     /// <param name="cancellation">Stops waiting (the caller's Ctrl+C).</param>

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using Fssd.Engine.Runtime;
 using System.Linq;
 using System.Threading;
 using Fssd.Engine.Data;
@@ -146,7 +147,8 @@ public static class ClassifierTrainer
                         var outLogits = logits.narrow(0, length, length);
                         // Cross-entropy to the uniform distribution: −mean_k log softmax_k, averaged over the outliers.
                         var uniform = outLogits.log_softmax(1).mean(new long[] { 1 }).neg().mean();
-                        loss = nn.functional.cross_entropy(inLogits, target).add(uniform.mul(options.OutlierWeight));
+                        using var weight = options.OutlierWeight.ToScalar();
+                        loss = nn.functional.cross_entropy(inLogits, target).add(uniform.mul(weight), HeldScalars.One);
                     }
                     loss.backward();
                     optimizer.step();
@@ -288,7 +290,8 @@ public static class ClassifierTrainer
         for (long i = 0; i < n; i++)
             crops[i] = padded[i].narrow(1, offsets[2 * i], h).narrow(2, offsets[2 * i + 1], w);
         var cropped = stack(crops);
-        var flip = rand(new long[] { n, 1, 1, 1 }, generator: generator).lt(0.5);
+        using var half = 0.5.ToScalar();
+        var flip = rand(new long[] { n, 1, 1, 1 }, generator: generator).lt(half);
         return where(flip, cropped.flip(3), cropped);
     }
 

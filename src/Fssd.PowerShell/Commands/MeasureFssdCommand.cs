@@ -147,11 +147,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 _scorer = new EnsembleScorer(new[] { (_model, center, taps) });
             }
             _stream = new OrderedImageStream(_model!.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
-            // On the CPU, as many single-threaded workers as libtorch has threads (see ScoringWorkers); a GPU is
-            // fed by one.
-            bool cpu = _model.Device.type == TorchSharp.DeviceType.CPU;
-            _workers = cpu ? new ScoringWorkers<List<DecodedInput>>(session.Threads, 1, CancellationToken)
-                : new ScoringWorkers<List<DecodedInput>>(1, session.Threads, CancellationToken);
+            _workers = ScoringWorkers<List<DecodedInput>>.ForDevice(_model.Device, session.Threads, CancellationToken);
             WriteVerbose($"Scoring on {_workers.Workers} thread(s), batches of {BatchSize}.");
             _clock.Start();
             _progress.Start();
@@ -301,6 +297,11 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         }
     }
 
+    /// <summary>
+    /// A batch scored by the baseline, in the shape FSSD's scores have (one column per tap or one column).
+    /// The batch's index seeds its Monte Carlo passes, so a baseline's scores do not depend on which
+    /// worker ran the batch or when.
+    /// </summary>
     private BatchScores ScoreBaseline(List<byte[]> good, long batchIndex)
     {
         using var scope = TorchSharp.torch.NewDisposeScope();

@@ -117,7 +117,7 @@ public sealed class ResNet : BuiltInNetwork
             var identity = downsample is null ? x : downsample.forward(x);
             var outp = functional.relu(bn1.forward(conv1.forward(x)));
             outp = bn2.forward(conv2.forward(outp));
-            return functional.relu(outp + identity).MoveToOuterDisposeScope();
+            return functional.relu(outp.add(identity, Runtime.HeldScalars.One)).MoveToOuterDisposeScope();
         }
     }
 }

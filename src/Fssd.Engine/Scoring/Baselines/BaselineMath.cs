@@ -1,4 +1,5 @@
 using System;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Scoring.Baselines;
@@ -14,7 +15,8 @@ public static class BaselineMath
     {
         if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be positive.");
         using var scope = NewDisposeScope();
-        var (values, _) = logits.div(temperature).softmax(1).max(1);
+        using var t = temperature.ToScalar();
+        var (values, _) = logits.div(t).softmax(1).max(1);
         return values.MoveToOuterDisposeScope();
     }
 
@@ -23,7 +25,8 @@ public static class BaselineMath
     {
         if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be positive.");
         using var scope = NewDisposeScope();
-        return logits.div(temperature).logsumexp(1).mul(temperature).MoveToOuterDisposeScope();
+        using var t = temperature.ToScalar();
+        return logits.div(t).logsumexp(1).mul(t).MoveToOuterDisposeScope();
     }
 
     /// <summary>

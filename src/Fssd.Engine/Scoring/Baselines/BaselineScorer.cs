@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Fssd.Engine.Models;
+using Fssd.Engine.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Scoring.Baselines;
@@ -96,7 +98,7 @@ public sealed class BaselineScorer
             case BaselineMethod.DeepEnsemble:
                 using (no_grad())
                 {
-                    var mean = _models.Select(m => Logits(m, input).softmax(1)).Aggregate((a, p) => a.add(p)).div(_models.Count);
+                    var mean = MeanSoftmax(input);
                     var (top, _) = mean.max(1);
                     ScoringTensors.CopyColumn(top, result[0], 0);
                 }
@@ -122,7 +124,8 @@ public sealed class BaselineScorer
         using (enable_grad())
         {
             var x = input.detach().requires_grad_(true);
-            var scaled = Logits(model, x).div(temperature);
+            using var t = temperature.ToScalar();
+            var scaled = Logits(model, x).div(t);
             var logProbabilities = scaled.log_softmax(1);
             var (top, _) = logProbabilities.max(1);
             // The step that raises the log-probability of the predicted class: x~ = x − ε·sign(−∇ log S_ŷ(x; T)).
@@ -134,7 +137,8 @@ public sealed class BaselineScorer
             for (int e = 0; e < epsilons.Count; e++)
             {
                 using var step = NewDisposeScope();
-                var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e]));
+                using var epsilon = epsilons[e].ToScalar();
+                var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilon), HeldScalars.One);
                 ScoringTensors.CopyColumn(BaselineMath.MaxSoftmax(Logits(model, perturbed), temperature), result[e], 0);
             }
         }
@@ -162,7 +166,8 @@ public sealed class BaselineScorer
                 for (int e = 0; e < epsilons.Count; e++)
                 {
                     using var step = NewDisposeScope();
-                    var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilons[e]));
+                    using var epsilon = epsilons[e].ToScalar();
+                    var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilon), HeldScalars.One);
                     ScoringTensors.CopyColumn(gaussians.Score(TapFeatures(model, perturbed, tap)), result[e], j);
                 }
             }
@@ -199,12 +204,21 @@ public sealed class BaselineScorer
         }
     }
 
+    /// <summary>The models' mean softmax [B, K] (one model's softmax for one).</summary>
+    private Tensor MeanSoftmax(Tensor input)
+    {
+        Tensor sum = Logits(_models[0], input).softmax(1);
+        for (int m = 1; m < _models.Count; m++) sum = sum.add(Logits(_models[m], input).softmax(1), HeldScalars.One);
+        using var count = ((double)_models.Count).ToScalar();
+        return sum.div(count);
+    }
+
     /// <summary>The predicted class and its softmax probability (the ensemble's mean softmax for several models).</summary>
     public (int[] Predicted, double[] Confidence) Predict(Tensor input)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var mean = _models.Select(m => Logits(m, input).softmax(1)).Aggregate((a, p) => a.add(p)).div(_models.Count);
+        var mean = MeanSoftmax(input);
         var (values, indices) = mean.max(1);
         return (indices.cpu().data<long>().Select(i => (int)i).ToArray(), values.to_type(ScalarType.Float64).cpu().data<double>().ToArray());
     }

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Scoring.Baselines;
@@ -43,10 +44,11 @@ public sealed class ClassGaussians : IDisposable
         using var scope = NewDisposeScope();
         var x = features.to_type(ScalarType.Float64);
         var index = tensor(labels, device: x.device);
-        var sums = zeros(classes, x.shape[1], dtype: ScalarType.Float64, device: x.device).index_add_(0, index, x, 1.0);
+        var sums = zeros(classes, x.shape[1], dtype: ScalarType.Float64, device: x.device).index_add_(0, index, x, Runtime.HeldScalars.One);
         var means = sums.div(tensor(counts.Select(c => (double)c).ToArray(), device: x.device).unsqueeze(1));
         var centered = x.sub(means.index_select(0, index));
-        var covariance = centered.t().matmul(centered).div(x.shape[0]);
+        using var n = ((double)x.shape[0]).ToScalar();
+        var covariance = centered.t().matmul(centered).div(n);
         var precision = linalg.pinv(covariance, hermitian: true);
         return new ClassGaussians(means.MoveToOuterDisposeScope(), precision.MoveToOuterDisposeScope());
     }
