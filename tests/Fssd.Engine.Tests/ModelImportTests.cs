@@ -130,6 +130,25 @@ public class ModelImportTests
     }
 
     [Fact]
+    public void An_objective_that_ignores_the_input_has_a_zero_gradient_and_the_others_theirs()
+    {
+        // libtorch's grad throws for an objective outside the graph, and that exception would end the
+        // process (it does not cross TorchSharp's native boundary): the pass must not ask it.
+        var model = Import(Fixture("lenet.safetensors", "LeNet"));
+        torch.manual_seed(5);
+        using var x = torch.randn(4, 1, 28, 28);
+        using var scope = torch.NewDisposeScope();
+        using (torch.enable_grad())
+        {
+            using var pass = model.ForwardForGradients(x);
+            var gradients = pass.Gradients(new[] { torch.ones(1).sum(), pass.Output.Logits.sum() });
+            Assert.Equal(x.shape, gradients[0].shape);
+            Assert.Equal(0.0, gradients[0].abs().max().item<float>());
+            Assert.True(gradients[1].abs().max().item<float>() > 0, "the logits' gradient is zero");
+        }
+    }
+
+    [Fact]
     public void LeNet_input_gradients_through_its_stem_equal_backpropagation_to_the_input()
     {
         var model = Import(Fixture("lenet.safetensors", "LeNet"));

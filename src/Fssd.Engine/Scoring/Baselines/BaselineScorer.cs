@@ -129,7 +129,7 @@ public sealed class BaselineScorer
             var logProbabilities = scaled.log_softmax(1);
             var (top, _) = logProbabilities.max(1);
             // The step that raises the log-probability of the predicted class: x~ = x − ε·sign(−∇ log S_ŷ(x; T)).
-            var gradient = autograd.grad(new[] { top.sum() }, new[] { x })[0];
+            var gradient = InputGradient(top.sum(), x);
             direction = gradient.sign().div(std);
         }
         using (no_grad())
@@ -143,6 +143,13 @@ public sealed class BaselineScorer
             }
         }
     }
+
+    /// <summary>
+    /// ∇ₓ objective; zero where the objective does not depend on the input (a network that ignores it):
+    /// libtorch's grad would throw there, and that exception does not cross TorchSharp's native boundary.
+    /// </summary>
+    private static Tensor InputGradient(Tensor objective, Tensor x) =>
+        objective.requires_grad ? autograd.grad(new[] { objective }, new[] { x })[0] : zeros_like(x);
 
     private void Mahalanobis(Tensor input, IReadOnlyList<double> epsilons, double[][,] result)
     {
@@ -158,7 +165,7 @@ public sealed class BaselineScorer
                 var x = input.detach().requires_grad_(true);
                 var score = gaussians.Score(TapFeatures(model, x, tap));
                 // The step that brings the input closer to its nearest class Gaussian (Lee et al.'s input pre-processing).
-                var gradient = autograd.grad(new[] { score.sum() }, new[] { x })[0];
+                var gradient = InputGradient(score.sum(), x);
                 direction = gradient.sign().div(std);
             }
             using (no_grad())
