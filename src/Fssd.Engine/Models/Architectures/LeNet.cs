@@ -54,7 +54,7 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
         {
             using var c1 = Conv1(input);
             using var t1 = functional.relu(c1);
-            using var c2 = Conv2(t1);
+            using var c2 = functional.conv2d(t1, Conv2Weight, conv2.bias);
             return functional.relu(c2);
         }
         return base.ForwardUntil(input, outputIndex);
@@ -91,8 +91,8 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     private Tensor Conv1(Tensor input) =>
         _conv1ChannelsLast is null ? conv1.forward(input) : functional.conv2d(input, _conv1ChannelsLast, conv1.bias);
 
-    private Tensor Conv2(Tensor input) =>
-        _conv2ChannelsLast is null ? conv2.forward(input) : functional.conv2d(input, _conv2ChannelsLast, conv2.bias);
+    /// <summary>conv2's weights for inference: the channels-last copy once prepared, else the parameter.</summary>
+    private Tensor Conv2Weight => _conv2ChannelsLast ?? conv2.weight!;
 
     private void ReleaseInferenceWeights()
     {
@@ -110,7 +110,7 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     public override Tensor[] forward(Tensor input)
     {
         using var c1 = Conv1(input);
-        return FromConv1(c1, _conv2ChannelsLast ?? conv2.weight!);
+        return FromConv1(c1, Conv2Weight);
     }
 
     /// <summary>conv1 is the stem: s = conv1(x), the input gradient's last step is conv1ᵀ.</summary>
