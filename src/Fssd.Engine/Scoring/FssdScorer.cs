@@ -37,6 +37,7 @@ public sealed class FssdScorer : IDisposable
     private readonly LoadedModel _model;
     private readonly Tensor[] _centers;
     private readonly Tensor?[] _shapedCenters;
+    private readonly Tensor?[] _channelsLastCenters;
     private readonly int[] _taps;
 
     /// <param name="taps">Indices into the model's taps to score, in output order.</param>
@@ -50,6 +51,7 @@ public sealed class FssdScorer : IDisposable
         // Only the taps scored need a center.
         _centers = new Tensor[model.Taps.Count];
         _shapedCenters = new Tensor?[model.Taps.Count];
+        _channelsLastCenters = new Tensor?[model.Taps.Count];
         foreach (int k in _taps)
         {
             var t = model.Taps[k];
@@ -67,6 +69,7 @@ public sealed class FssdScorer : IDisposable
     public void Dispose()
     {
         foreach (var c in _shapedCenters) c?.Dispose();
+        foreach (var c in _channelsLastCenters) c?.Dispose();
         foreach (var c in _centers) c?.Dispose();
     }
 
@@ -254,24 +257,36 @@ public sealed class FssdScorer : IDisposable
 
     /// <summary>
     /// ‖F(x) − F*‖₂ per input, from the tap's raw output. A flattened tap is compared in its own shape
-    /// (F* viewed as [C, H, W]), so a feature map held channels-last is read in place, and neither it nor
-    /// its gradient is copied into another order; other reductions reduce first.
+    /// (F* as [C, H, W], in the map's own memory layout), so a feature map held channels-last is read in
+    /// place, and neither it nor its gradient is copied into another order; other reductions reduce
+    /// first. Matching the layout matters: a channels-last conv2 map against an NCHW center took 28.6 µs
+    /// an image, against a channels-last one 17.6 (one thread, batch 128, the 2-core test machine).
     /// </summary>
     private Tensor Distance(Tensor raw, int tap)
     {
         var definition = _model.Taps[tap];
         if (definition.Reduction != TapReduction.Flatten || raw.dim() <= 2)
             return definition.Reduce(raw).sub(_centers[tap]).norm(1);
-        var shaped = Volatile.Read(ref _shapedCenters[tap]);
+        bool channelsLast = MemoryLayout.IsChannelsLast(raw);
+        var cache = channelsLast ? _channelsLastCenters : _shapedCenters;
+        var shaped = Volatile.Read(ref cache[tap]);
         if (shaped is null)
         {
-            // Several scoring threads may share this scorer: one view is kept, the others let go.
-            var view = _centers[tap].view(raw.shape[1..]);
-            view.DetachFromDisposeScope();
-            shaped = Interlocked.CompareExchange(ref _shapedCenters[tap], view, null) ?? view;
-            if (!ReferenceEquals(shaped, view)) view.Dispose();
+            // Several scoring threads may share this scorer: one copy is kept, the others let go.
+            var made = ShapedCenter(tap, raw.shape[1..], channelsLast);
+            shaped = Interlocked.CompareExchange(ref cache[tap], made, null) ?? made;
+            if (!ReferenceEquals(shaped, made)) made.Dispose();
         }
         return linalg.vector_norm(raw.sub(shaped), 2, Enumerable.Range(1, (int)raw.dim() - 1).Select(d => (long)d).ToArray());
+    }
+
+    /// <summary>The tap's center as [C, H, W] (a view), or as [1, C, H, W] channels-last (a copy).</summary>
+    private Tensor ShapedCenter(int tap, long[] mapShape, bool channelsLast)
+    {
+        using var scope = NewDisposeScope();
+        var view = _centers[tap].view(mapShape);
+        var shaped = channelsLast ? MemoryLayout.ToChannelsLast(view.unsqueeze(0)) : view;
+        return shaped.MoveToOuterDisposeScope().DetachFromDisposeScope();
     }
 
     private static (int[] Predicted, double[] Confidence) Predict(Tensor logits)
