@@ -146,28 +146,23 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
         return FromConv1(c1, Conv2Weight);
     }
 
-    /// <summary>conv1 is the stem: s = conv1(x), computed as the forward pass does; the input gradient's last step is conv1ᵀ.</summary>
-    public Tensor Stem(Tensor input) => Conv1(input);
+    /// <summary>conv1 is the stem: s = conv1(x), the input gradient's last step is conv1ᵀ.</summary>
+    public Tensor Stem(Tensor input) => functional.conv2d(input, conv1.weight!, conv1.bias);
 
     /// <summary>
-    /// The network from conv1's output on, for input-gradient passes: the forward pass itself, so once
-    /// prepared the whole gradient pass runs channels-last (conv1's map, conv2, the max-pool and their
-    /// backward passes). Measured on the 2-core test machine (one thread, batch 128, per-tap FSSD, same
-    /// process, alternating): 1,748–1,757 → 1,659 µs an image against the NCHW gradient pass it replaced.
-    /// That one had been faster while conv1 wrote NCHW; oneDNN computes an NCHW convolution in its
-    /// blocked layout and reorders its input, its output and, in the backward pass, the incoming and
-    /// outgoing gradients (ONEDNN_VERBOSE: about 150 µs an image of reorders in a per-tap FSSD), which a
-    /// channels-last pass from a channels-last conv1 map never does. conv2 forward + backward alone:
-    /// 250 µs an image channels-last, 276 NCHW.
+    /// The network from conv1's output on, for input-gradient passes. conv2 reads its weights in their
+    /// own (NCHW) order here, not the channels-last copy: the backward passes through conv2, its ReLU
+    /// and the max-pool are faster in NCHW (measured on the 2-core test machine, one thread, batch 128:
+    /// a tap's backward pass 380–470 µs an image channels-last against 290–300 µs NCHW). The max-pool's
+    /// window maxima still come from the channels-last kernel (see GatherPool).
     /// </summary>
-    public Tensor[] ForwardFromStem(Tensor stem) => FromConv1(stem, Conv2Weight);
+    public Tensor[] ForwardFromStem(Tensor stem) => FromConv1(stem, conv2.weight!, gradientPass: true);
 
     /// <summary>
     /// conv1ᵀ·g: the gradient with respect to conv1's output [N, 32, 26, 26] taken to the input
     /// [N, 1, 28, 28], as one matrix product (each output pixel's 32 channels times the 32×9 kernel
     /// matrix) and a fold of the 3×3 patches back onto the image. libtorch's own transposed convolution
-    /// takes 60 µs an image for this one-channel case, the product and fold 22 µs (same machine). A
-    /// channels-last gradient flattens to [N, 32, H·W] as a view too, so the product reads it in place.
+    /// takes 60 µs an image for this one-channel case, the product and fold 22 µs (same machine).
     /// </summary>
     public Tensor StemAdjoint(Tensor gradient)
     {
@@ -179,12 +174,37 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
         return functional.fold(patches, (gradient.shape[2] + kh - 1, gradient.shape[3] + kw - 1), (kh, kw));
     }
 
-    private Tensor[] FromConv1(Tensor c1, Tensor conv2Weight)
+    /// <summary>
+    /// The 2×2 max-pool of an NCHW map for a gradient pass: the window maxima are found by the
+    /// channels-last kernel outside the graph (libtorch's NCHW kernel is scalar) and gathered in the
+    /// graph, whose backward pass puts each gradient on the element the kernel picked, as max-pool's
+    /// own backward pass does. A copy of the map into channels-last pays for itself: the per-tap
+    /// FSSD 1,703–1,725 → 1,659–1,683 µs an image (one thread, batch 128, test machine, two runs).
+    /// </summary>
+    private static Tensor GatherPool(Tensor map)
+    {
+        long b = map.shape[0], c = map.shape[1], h = map.shape[2] / 2, w = map.shape[3] / 2;
+        Tensor flatIndices;
+        using (no_grad())
+        {
+            using var detached = map.detach();
+            using var channelsLast = MemoryLayout.ToChannelsLast(detached);
+            var (maxima, indices) = functional.max_pool2d_with_indices(channelsLast, new long[] { 2, 2 });
+            maxima.Dispose();
+            using (indices) flatIndices = indices.contiguous().view(b, c, h * w);
+        }
+        using (flatIndices)
+        using (var flat = map.flatten(2))
+        using (var gathered = flat.gather(2, flatIndices))
+            return gathered.view(b, c, h, w);
+    }
+
+    private Tensor[] FromConv1(Tensor c1, Tensor conv2Weight, bool gradientPass = false)
     {
         var t1 = functional.relu(c1);
         using var c2 = functional.conv2d(t1, conv2Weight, conv2.bias);
         var t2 = functional.relu(c2);
-        using var pooled = functional.max_pool2d(t2, 2);
+        using var pooled = gradientPass ? GatherPool(t2) : functional.max_pool2d(t2, 2);
         using var dropped = dropout1.forward(pooled);
         using var hidden = Fc1(dropped);
         var t3 = functional.relu(hidden);
