@@ -13,12 +13,15 @@
                           gives PyTorch what the module's block cache gives the module;
       - module, shared:   the same with a detector of the same protocol calibrated with one shared step
                           (-PerturbationScope Shared; made once and kept in -WorkPath);
+      - compute floor:    right after each module run, in a fresh process, the same detector's scorer at its
+                          own eps (forward, backward, forward per tap) on tensors in memory — what end to end
+                          would reach if files cost nothing; each run's end to end is divided by its own floor,
+                          since this VM's speed drifts by 10-30% within minutes;
     and once each, in a fresh process, the module's parts measured alone:
       - decode:           the files decoded on Measure-Fssd's worker threads, nothing scored;
-      - forward only:     the detector's scorer at eps 0 on normalized tensors already in memory;
-      - compute floor:    the detector's scorer at its own eps (forward, backward, forward per tap) on tensors
-                          in memory — what end to end would reach if files cost nothing.
-    Prints the median images per second of each, the ratio module / authors, end to end / floor, and
+      - forward only:     the detector's scorer at eps 0 on normalized tensors already in memory.
+    Prints the median images per second of each, the ratio module / authors (of the medians, and within
+    each run), end to end / floor, and
     the largest relative difference between the two sides' per-tap scores and decisions for the same
     files. -Sweep adds the compute floor at several batch sizes and thread counts; -Memory the peak
     resident memory of whole runs over 10,000 and 100,000 files (the 20,000 repeated); -Training one
@@ -181,22 +184,37 @@ $moduleShared = [Collections.Generic.List[double]]::new()
 $authors = [Collections.Generic.List[double]]::new()
 $authorsTuned = [Collections.Generic.List[double]]::new()
 $peak = 0
+# Each end-to-end run is followed at once by the same pipeline's compute floor, so that end to end /
+# floor compares figures taken minutes apart at most: this VM's speed drifts by 10-30% within minutes.
+$floors = [Collections.Generic.List[double]]::new()
+$sharedFloors = [Collections.Generic.List[double]]::new()
+$ratios = [Collections.Generic.List[double]]::new()
+$sharedRatios = [Collections.Generic.List[double]]::new()
+function Floor-Rate([string] $Detector) {
+    $figure = @(Invoke-Parts -Detector $Detector -ComputeOnly) | Where-Object stage -eq 'compute floor'
+    $figure.images / $figure.seconds
+}
 for ($r = 1; $r -le $Runs; $r++) {
     $last = $r -eq $Runs
     $m = Invoke-Module ($(if ($last) { Join-Path $scratch 'module.csv' } else { '' }))
     $module.Add($m.images / $m.seconds)
     $peak = [math]::Max($peak, $m.peak)
+    $floors.Add((Floor-Rate $Detector))
     $a = Invoke-Authors ($(if ($last) { Join-Path $scratch 'authors.csv' } else { '' }))
     $authors.Add($a.per_second)
     $ms = Invoke-Module '' $SharedDetector
     $moduleShared.Add($ms.images / $ms.seconds)
+    $sharedFloors.Add((Floor-Rate $SharedDetector))
     $at = Invoke-Authors '' -Tuned
     $authorsTuned.Add($at.per_second)
-    Write-Host ("run {0}: module per tap {1:F0}/s ({2:F1} s), module shared {3:F0}/s ({4:F1} s), authors per tap {5:F0}/s ({6:F1} s), with glibc tuned {7:F0}/s ({8:F1} s)" -f
-        $r, $module[-1], $m.seconds, $moduleShared[-1], $ms.seconds, $authors[-1], $a.seconds, $authorsTuned[-1], $at.seconds)
+    $ratios.Add($module[-1] / $authors[-1])
+    $sharedRatios.Add($moduleShared[-1] / $authors[-1])
+    Write-Host ("run {0}: module per tap {1:F0}/s ({2:F1} s; floor {3:F0}/s, {4:F2}x of it), module shared {5:F0}/s ({6:F1} s; floor {7:F0}/s, {8:F2}x), authors per tap {9:F0}/s ({10:F1} s), with glibc tuned {11:F0}/s ({12:F1} s); this run's ratios to the authors: per tap {13:F2}x, shared {14:F2}x" -f
+        $r, $module[-1], $m.seconds, $floors[-1], ($module[-1] / $floors[-1]), $moduleShared[-1], $ms.seconds, $sharedFloors[-1], ($moduleShared[-1] / $sharedFloors[-1]),
+        $authors[-1], $a.seconds, $authorsTuned[-1], $at.seconds, $ratios[-1], $sharedRatios[-1])
 }
+# Decoding alone and the forward pass alone, once (their compute floor figure is not used: the per-run floors are).
 $parts = @(Invoke-Parts)
-$sharedParts = @(Invoke-Parts -Detector $SharedDetector -ComputeOnly)
 
 # Same files, same detector: the two sides' scores must agree.
 function Compare-Scores([string] $OursPath, [string] $TheirsPath) {
@@ -238,8 +256,8 @@ $sharedRate = Get-Median $moduleShared.ToArray()
 $authorsRate = Get-Median $authors.ToArray()
 $authorsTunedRate = Get-Median $authorsTuned.ToArray()
 function Rate($figure) { $figure.images / $figure.seconds }
-$floor = $parts | Where-Object stage -eq 'compute floor'
-$sharedFloor = $sharedParts | Where-Object stage -eq 'compute floor'
+$floorRate = Get-Median $floors.ToArray()
+$sharedFloorRate = Get-Median $sharedFloors.ToArray()
 function Versus([double] $rate) { '{0:F2}x' -f ($rate / $authorsRate) }
 function VersusTuned([double] $rate) { '{0:F2}x' -f ($rate / $authorsTunedRate) }
 $figures = @(
@@ -247,20 +265,23 @@ $figures = @(
     [pscustomobject]@{ Pipeline = 'Module, shared step, from PNG files (end to end)'; ImagesPerSecond = [math]::Round($sharedRate); VsAuthors = Versus $sharedRate; VsAuthorsTuned = VersusTuned $sharedRate }
     [pscustomobject]@{ Pipeline = 'Authors (PyTorch), per tap, from memory'; ImagesPerSecond = [math]::Round($authorsRate); VsAuthors = '1.00x'; VsAuthorsTuned = VersusTuned $authorsRate }
     [pscustomobject]@{ Pipeline = 'Authors (PyTorch), per tap, from memory, glibc tuned'; ImagesPerSecond = [math]::Round($authorsTunedRate); VsAuthors = Versus $authorsTunedRate; VsAuthorsTuned = '1.00x' }
-    [pscustomobject]@{ Pipeline = 'Module, per tap, compute floor (in memory)'; ImagesPerSecond = [math]::Round((Rate $floor)); VsAuthors = Versus (Rate $floor); VsAuthorsTuned = VersusTuned (Rate $floor) }
-    [pscustomobject]@{ Pipeline = 'Module, shared step, compute floor (in memory)'; ImagesPerSecond = [math]::Round((Rate $sharedFloor)); VsAuthors = Versus (Rate $sharedFloor); VsAuthorsTuned = VersusTuned (Rate $sharedFloor) }
+    [pscustomobject]@{ Pipeline = 'Module, per tap, compute floor (in memory)'; ImagesPerSecond = [math]::Round($floorRate); VsAuthors = Versus $floorRate; VsAuthorsTuned = VersusTuned $floorRate }
+    [pscustomobject]@{ Pipeline = 'Module, shared step, compute floor (in memory)'; ImagesPerSecond = [math]::Round($sharedFloorRate); VsAuthors = Versus $sharedFloorRate; VsAuthorsTuned = VersusTuned $sharedFloorRate }
     [pscustomobject]@{ Pipeline = 'Module, forward only (eps 0, in memory)'; ImagesPerSecond = [math]::Round((Rate ($parts | Where-Object stage -eq 'forward only'))); VsAuthors = ''; VsAuthorsTuned = '' }
     [pscustomobject]@{ Pipeline = 'Module, decoding PNG files only'; ImagesPerSecond = [math]::Round((Rate ($parts | Where-Object stage -eq 'decode'))); VsAuthors = ''; VsAuthorsTuned = '' }
 )
 $figures | Format-Table -AutoSize | Out-String -Width 200 | Out-Host
 $n = $files.Count
 $forwardSeconds = ($parts | Where-Object stage -eq 'forward only').seconds
-Write-Host ("Time split for {0} files: decoding {1:F1} s (on worker threads, alone); one forward pass {2:F1} s; shared step: compute {3:F1} s, so its backward pass about {4:F1} s (compute - 2 forward), end to end {5:F1} s; per tap: compute {6:F1} s, end to end {7:F1} s." -f
-    $n, ($parts | Where-Object stage -eq 'decode').seconds, $forwardSeconds, $sharedFloor.seconds, ($sharedFloor.seconds - 2 * $forwardSeconds), ($n / $sharedRate),
-    $floor.seconds, ($n / $moduleRate))
+Write-Host ("Time split for {0} files (medians): decoding {1:F1} s (on worker threads, alone); one forward pass {2:F1} s; shared step: compute {3:F1} s, so its backward pass about {4:F1} s (compute - 2 forward), end to end {5:F1} s; per tap: compute {6:F1} s, end to end {7:F1} s." -f
+    $n, ($parts | Where-Object stage -eq 'decode').seconds, $forwardSeconds, ($n / $sharedFloorRate), ($n / $sharedFloorRate - 2 * $forwardSeconds), ($n / $sharedRate),
+    ($n / $floorRate), ($n / $moduleRate))
 Write-Host ("Module's block cache: {0}." -f $context.BlockCache)
-Write-Host ("Median of {0} run(s). End to end / compute floor: per tap {1:F2}x, shared {2:F2}x. Peak memory of a per-tap module run: {3:F0} MiB." -f
-    $Runs, ($moduleRate / (Rate $floor)), ($sharedRate / (Rate $sharedFloor)), ($peak / 1MB))
+function Span([double[]] $Values) { '{0:F2}x (runs {1})' -f (Get-Median $Values), (($Values | ForEach-Object { '{0:F2}' -f $_ }) -join ', ') }
+$floorRatios = @(for ($i = 0; $i -lt $Runs; $i++) { $module[$i] / $floors[$i] })
+$sharedFloorRatios = @(for ($i = 0; $i -lt $Runs; $i++) { $moduleShared[$i] / $sharedFloors[$i] })
+Write-Host ("Median of {0} run(s). End to end / compute floor, each run against its own floor: per tap {1}, shared {2}. Module / authors within each run: per tap {3}, shared {4}. Peak memory of a per-tap module run: {5:F0} MiB." -f
+    $Runs, (Span $floorRatios), (Span $sharedFloorRatios), (Span $ratios.ToArray()), (Span $sharedRatios.ToArray()), ($peak / 1MB))
 Write-Host "Scores, module vs reference, the detector's sign step: $agreement"
 Write-Host "Scores, module vs reference, the same detector with the authors' standardized step: $agreementStandardized"
 if ($Memory) {
