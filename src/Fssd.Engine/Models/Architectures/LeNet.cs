@@ -151,10 +151,14 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
 
     /// <summary>
     /// The network from conv1's output on, for input-gradient passes. conv2 reads its weights in their
-    /// own (NCHW) order here, not the channels-last copy: the backward passes through conv2, its ReLU
-    /// and the max-pool are faster in NCHW (measured on the 2-core test machine, one thread, batch 128:
-    /// a tap's backward pass 380–470 µs an image channels-last against 290–300 µs NCHW). The max-pool's
-    /// window maxima still come from the channels-last kernel (see GatherPool).
+    /// own (NCHW) order here, not the channels-last copy, so oneDNN computes it with its blocked kernel,
+    /// as PyTorch does for the authors' NCHW network. The max-pool's window maxima still come from the
+    /// channels-last kernel (see GatherPool). Why not channels-last throughout: once conv1 wrote
+    /// channels-last, that pass was 5–9% faster (one thread, batch 128, 2-core test machine), but the
+    /// gradient's path through the max-pool's exact ties follows conv2's rounding, and agreement with the
+    /// reference fell from 11 to 18 files of 20,000 above 1e-4 (sign step; standardized 9 → 13). Before
+    /// conv1 wrote channels-last, NCHW was also the faster: a tap's backward pass 380–470 µs an image
+    /// channels-last against 290–300 µs NCHW.
     /// </summary>
     public Tensor[] ForwardFromStem(Tensor stem) => FromConv1(stem, conv2.weight!, gradientPass: true);
 
