@@ -84,10 +84,13 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     {
         using var noGrad = no_grad();
         ReleaseInferenceWeights();
-        _conv1ChannelsLast = Held(MemoryLayout.ToChannelsLast(conv1.weight!.detach()));
-        _conv2ChannelsLast = Held(MemoryLayout.ToChannelsLast(conv2.weight!.detach()));
-        var fc1Weight = fc1.weight!.detach();
-        long channels = conv2.weight!.shape[0], side = (long)System.Math.Sqrt(fc1Weight.shape[1] / channels);
+        using var conv1Weight = conv1.weight!.detach();
+        using var conv2Weight = conv2.weight!.detach();
+        using var fc1Weight = fc1.weight!.detach();
+        _conv1ChannelsLast = Held(MemoryLayout.ToChannelsLast(conv1Weight));
+        _conv2ChannelsLast = Held(MemoryLayout.ToChannelsLast(conv2Weight));
+        // fc1's columns are the pooled map [64, 12, 12] flattened; reordered as [12, 12, 64].
+        long channels = conv2Weight.shape[0], side = (long)System.Math.Sqrt(fc1Weight.shape[1] / channels);
         using var byMap = fc1Weight.view(fc1Weight.shape[0], channels, side, side);
         using var byPixel = byMap.permute(0, 2, 3, 1);
         _fc1PixelMajor = Held(byPixel.reshape(fc1Weight.shape[0], -1));
