@@ -87,24 +87,18 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
         using var conv1Weight = conv1.weight!.detach();
         using var conv2Weight = conv2.weight!.detach();
         using var fc1Weight = fc1.weight!.detach();
-        _conv1ChannelsLast = Held(MemoryLayout.ToChannelsLast(conv1Weight));
-        _conv2ChannelsLast = Held(MemoryLayout.ToChannelsLast(conv2Weight));
+        _conv1ChannelsLast = MemoryLayout.ToChannelsLast(conv1Weight).DetachFromDisposeScope();
+        _conv2ChannelsLast = MemoryLayout.ToChannelsLast(conv2Weight).DetachFromDisposeScope();
         // fc1's columns are the pooled map [64, 12, 12] flattened; reordered as [12, 12, 64].
         long channels = conv2Weight.shape[0], side = (long)System.Math.Sqrt(fc1Weight.shape[1] / channels);
         using var byMap = fc1Weight.view(fc1Weight.shape[0], channels, side, side);
         using var byPixel = byMap.permute(0, 2, 3, 1);
-        _fc1PixelMajor = Held(byPixel.reshape(fc1Weight.shape[0], -1));
+        _fc1PixelMajor = byPixel.reshape(fc1Weight.shape[0], -1).DetachFromDisposeScope();
     }
 
     private Tensor? _conv1ChannelsLast;
     private Tensor? _conv2ChannelsLast;
     private Tensor? _fc1PixelMajor;
-
-    private static Tensor Held(Tensor tensor)
-    {
-        tensor.DetachFromDisposeScope();
-        return tensor;
-    }
 
     private Tensor Conv1(Tensor input)
     {
@@ -146,7 +140,7 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     public override Tensor[] forward(Tensor input)
     {
         using var c1 = Conv1(input);
-        return FromConv1(c1, Conv2Weight);
+        return FromConv1(c1);
     }
 
     /// <summary>conv1 is the stem: s = conv1(x), the input gradient's last step is conv1ᵀ.</summary>
@@ -163,7 +157,7 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     /// conv1 wrote channels-last, NCHW was also the faster: a tap's backward pass 380–470 µs an image
     /// channels-last against 290–300 µs NCHW.
     /// </summary>
-    public Tensor[] ForwardFromStem(Tensor stem) => FromConv1(stem, conv2.weight!, gradientPass: true);
+    public Tensor[] ForwardFromStem(Tensor stem) => FromConv1(stem, gradientPass: true);
 
     /// <summary>
     /// conv1ᵀ·g: the gradient with respect to conv1's output [N, 32, 26, 26] taken to the input
@@ -206,8 +200,10 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
             return gathered.view(b, c, h, w);
     }
 
-    private Tensor[] FromConv1(Tensor c1, Tensor conv2Weight, bool gradientPass = false)
+    /// <summary>The network from conv1's output on; a gradient pass reads conv2's NCHW parameter and pools by gathering.</summary>
+    private Tensor[] FromConv1(Tensor c1, bool gradientPass = false)
     {
+        var conv2Weight = gradientPass ? conv2.weight! : Conv2Weight;
         var t1 = functional.relu(c1);
         using var c2 = functional.conv2d(t1, conv2Weight, conv2.bias);
         var t2 = functional.relu(c2);
