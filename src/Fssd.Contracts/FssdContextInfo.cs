@@ -38,6 +38,12 @@ public sealed class FssdContextInfo
     /// </summary>
     public string BlockCache { get; init; } = "";
 
+    /// <summary>The largest width × height an image file may declare; larger files are refused before decoding.</summary>
+    public long MaxImagePixels { get; init; }
+
+    /// <summary>Bytes that decodes needing a whole-frame buffer may hold at once, across all decoding threads.</summary>
+    public long DecodeMemoryLimit { get; init; }
+
     /// <summary>The folder the native libraries were loaded from.</summary>
     public string NativeLibraryPath { get; init; } = "";
 

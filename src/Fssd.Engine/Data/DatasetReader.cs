@@ -102,7 +102,7 @@ public static class DatasetReader
             FssdDataException? error = null;
             try
             {
-                raw = ImageDecoder.Decode(path, channels);
+                raw = ImageDecoder.Decode(path, channels, cancellation);
             }
             catch (FssdDataException e)
             {
@@ -125,7 +125,7 @@ public static class DatasetReader
     }
 
     /// <summary>
-    /// Decodes the whole dataset at one size and channel count (bilinear resizing where sizes differ).
+    /// Decodes the whole dataset at one size and channel count (resized where sizes differ, see ImageResize).
     /// Files are decoded on all cores; one that cannot be decoded is reported through
     /// <paramref name="warn"/> (naming it) and left out.
     /// </summary>
@@ -163,7 +163,7 @@ public static class DatasetReader
         {
             try
             {
-                decoded[i] = ChannelsFirst(Prepare(ImageDecoder.Decode(dataset.Files[i], channels), channels, height, width));
+                decoded[i] = ChannelsFirst(ImageDecoder.DecodeAt(dataset.Files[i], channels, height, width, cancellation));
             }
             catch (FssdDataException e)
             {
@@ -182,7 +182,7 @@ public static class DatasetReader
 
     /// <summary>Converts channels and resizes one decoded image to what a model reads.</summary>
     public static RawImage Prepare(RawImage raw, int channels, int height, int width) =>
-        ImageResize.Bilinear(raw.Channels == channels ? raw : ConvertChannels(raw, channels), height, width);
+        ImageResize.Resize(raw.Channels == channels ? raw : ConvertChannels(raw, channels), height, width);
 
     public static RawImage ConvertChannels(RawImage raw, int channels)
     {

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Threading;
 using Fssd.Engine.Runtime;
 using SkiaSharp;
 
@@ -10,47 +11,136 @@ namespace Fssd.Engine.Data;
 public readonly record struct RawImage(byte[] Pixels, int Height, int Width, int Channels);
 
 /// <summary>
-/// Decodes PNG, JPEG, BMP, GIF (first frame) and WebP with SkiaSharp into gray or RGB bytes.
-/// Gray is computed as ITU-R 601-2 luma with the integer weights PIL uses for convert("L"), so a
-/// gray PNG decodes to exactly its own bytes. Alpha is ignored (pixels are taken as opaque).
+/// Decodes PNG, JPEG, BMP, GIF (first frame), WebP and ICO with SkiaSharp into gray or RGB bytes, safely for
+/// files nobody has looked at. The header is read first: a declared size above
+/// <see cref="ImageLimits.MaxPixels"/> is refused before any pixel buffer exists, every size is computed in
+/// 64 bits, and decodes that need a buffer of the whole frame reserve it from <see cref="DecodeMemory"/>, so
+/// parallel decoding holds at most the decode memory limit however large the files claim to be. For a model
+/// (<see cref="DecodeAt"/>), JPEG and WebP decode at a reduced scale — the smallest their codecs offer that
+/// still covers the model's input — so time and memory follow what the model reads, not what the file
+/// holds. Gray is ITU-R 601-2 luma with the integer weights PIL uses for convert("L"), so a gray PNG
+/// decodes to exactly its own bytes. Alpha is ignored (pixels are taken as opaque). Every failure is an
+/// <see cref="FssdDataException"/> that names the file.
 /// </summary>
 public static class ImageDecoder
 {
-    /// <summary>Decodes a file; a file that is not a decodable image is an <see cref="FssdDataException"/> naming it.</summary>
-    public static RawImage Decode(string path, int channels)
+    /// <summary>Files up to this size are read into memory in one call; larger ones are streamed.</summary>
+    private const long InMemoryBytes = 16L << 20;
+
+    /// <summary>Decodes a file at its stored size (1 gray, 3 RGB, 0 as stored).</summary>
+    public static RawImage Decode(string path, int channels, CancellationToken cancellation = default) =>
+        DecodeFile(path, channels, null, ImageLimits.Current, cancellation);
+
+    /// <summary>
+    /// Decodes a file for a model: <paramref name="channels"/> (1 or 3) at exactly
+    /// <paramref name="height"/> × <paramref name="width"/>, decoded at reduced scale where the format allows and
+    /// resized (<see cref="ImageResize.Resize"/>).
+    /// </summary>
+    public static RawImage DecodeAt(string path, int channels, int height, int width, CancellationToken cancellation = default)
     {
-        byte[] bytes;
+        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "1 (gray) or 3 (RGB)");
+        var raw = DecodeFile(path, channels, (height, width), ImageLimits.Current, cancellation);
+        return ImageResize.Resize(raw, height, width);
+    }
+
+    /// <summary>Decodes an image held in memory at its stored size; <paramref name="name"/> names it in errors.</summary>
+    /// <param name="channels">1 (gray), 3 (RGB), or 0: gray when the file is gray, RGB otherwise.</param>
+    public static RawImage Decode(byte[] bytes, int channels, string name, ImageLimits? limits = null, CancellationToken cancellation = default)
+    {
+        CheckChannels(channels);
+        if (bytes.Length == 0) throw new FssdDataException($"'{name}' is empty, not an image.");
+        return Guarded(name, () =>
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            return DecodeStream(stream, bytes, name, channels, null, limits ?? ImageLimits.Current, cancellation);
+        });
+    }
+
+    private static RawImage DecodeFile(string path, int channels, (int Height, int Width)? target, ImageLimits limits, CancellationToken cancellation)
+    {
+        CheckChannels(channels);
+        return Guarded(path, () =>
+        {
+            if (Directory.Exists(path)) throw new FssdDataException($"'{path}' is a directory, not an image.");
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new FssdDataException($"'{path}' does not exist.");
+            // Pipes and devices report no length; opening one could wait forever for a writer.
+            if (info.Length == 0) throw new FssdDataException($"'{path}' is empty or not a regular file (a pipe or a device): there is nothing to decode.");
+            if (info.Length <= InMemoryBytes)
+            {
+                byte[] bytes = File.ReadAllBytes(path);
+                if (bytes.Length == 0) throw new FssdDataException($"'{path}' is empty, not an image.");
+                using var memory = new MemoryStream(bytes, writable: false);
+                return DecodeStream(memory, bytes, path, channels, target, limits, cancellation);
+            }
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            return DecodeStream(file, null, path, channels, target, limits, cancellation);
+        });
+    }
+
+    /// <summary>Runs a decode so that whatever goes wrong is that file's error, never the caller's crash.</summary>
+    private static RawImage Guarded(string name, Func<RawImage> decode)
+    {
         try
         {
-            bytes = File.ReadAllBytes(path);
+            return decode();
+        }
+        catch (Exception e) when (e is FssdDataException or OperationCanceledException)
+        {
+            throw;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new FssdDataException($"'{path}' cannot be read: {e.Message}", e);
+            throw new FssdDataException($"'{name}' cannot be read: {e.Message}", e);
         }
-        return Decode(bytes, channels, path);
+        catch (Exception e)
+        {
+            throw new FssdDataException($"'{name}' could not be decoded: {e.GetType().Name}: {e.Message}", e);
+        }
     }
 
-    /// <param name="channels">1 (gray), 3 (RGB), or 0: gray when the file is gray, RGB otherwise.</param>
-    public static RawImage Decode(byte[] bytes, int channels, string name)
+    private static RawImage DecodeStream(Stream stream, byte[]? bytes, string name, int channels, (int Height, int Width)? target,
+        ImageLimits limits, CancellationToken cancellation)
     {
-        if (channels is not (0 or 1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "0 (as stored), 1 (gray) or 3 (RGB)");
         NativeRuntime.EnsureImagingLoaded();
-        if (bytes.Length == 0) throw new FssdDataException($"'{name}' is empty, not an image.");
-        using var stream = new SKMemoryStream(bytes);
-        using var codec = SKCodec.Create(stream, out var created);
+        Span<byte> head = stackalloc byte[16];
+        int headLength = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        var container = ImageFormatProbe.Container(head[..headLength]);
+        long wholeImageBytes = container == ImageContainer.Jpeg ? ImageFormatProbe.JpegWholeImageBytes(stream) : 0;
+        bool canvas = container == ImageContainer.WebP && ImageFormatProbe.WebPNeedsCanvas(stream);
+        stream.Position = 0;
+
+        using var skStream = bytes is not null ? (SKStream)new SKMemoryStream(bytes) : new SKManagedStream(stream, disposeManagedStream: false);
+        using var codec = SKCodec.Create(skStream, out var created);
         if (codec is null)
-            throw new FssdDataException($"'{name}' is not an image this module decodes (PNG, JPEG, BMP, GIF, WebP): {Describe(created)}.");
+            throw new FssdDataException($"'{name}' is not an image this module decodes (PNG, JPEG, BMP, GIF, WebP, ICO): {Describe(created)}.");
         int width = codec.Info.Width, height = codec.Info.Height;
         if (width <= 0 || height <= 0) throw new FssdDataException($"'{name}' has no pixels ({width}x{height}).");
+        long pixels = (long)width * height;
+        if (pixels > limits.MaxPixels)
+            throw new FssdDataException(
+                $"'{name}' declares {width} x {height} pixels ({Megapixels(pixels)} megapixels), more than the limit of {Megapixels(limits.MaxPixels)} megapixels; " +
+                "raise it with Set-FssdContext -MaxImagePixels if the file is trusted.");
         if (channels == 0) channels = codec.Info.ColorType == SKColorType.Gray8 ? 1 : 3;
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[info.BytesSize];
+        if (canvas) wholeImageBytes = pixels * 4;
+
+        var size = target is { } t && container is ImageContainer.Jpeg or ImageContainer.WebP
+            ? ReducedSize(codec, width, height, t.Height, t.Width)
+            : new SKSizeI(width, height);
+        long frameBytes = (long)size.Width * size.Height * 4;
+        if (frameBytes > Array.MaxLength)
+            throw new FssdDataException($"'{name}' is {width} x {height} pixels, too large to hold in one buffer at this scale.");
+        using var reservation = DecodeMemory.Reserve(frameBytes + wholeImageBytes, name, limits, cancellation);
+        cancellation.ThrowIfCancellationRequested();
+
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var rgba = new byte[frameBytes];
         var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
         SKCodecResult result;
         try
         {
-            result = codec.GetPixels(info, handle.AddrOfPinnedObject());
+            // The buffer is exactly the rows Skia is told about: 4 bytes a pixel, no padding.
+            result = codec.GetPixels(info, handle.AddrOfPinnedObject(), size.Width * 4, SKCodecOptions.Default);
         }
         finally
         {
@@ -58,22 +148,45 @@ public static class ImageDecoder
         }
         if (result != SKCodecResult.Success)
             throw new FssdDataException($"'{name}' could not be decoded: {Describe(result)}.");
-        return new RawImage(Convert(rgba, width * height, channels), height, width, channels);
+        return new RawImage(Convert(rgba, (long)size.Width * size.Height, channels), size.Height, size.Width, channels);
     }
 
-    private static byte[] Convert(byte[] rgba, int pixels, int channels)
+    /// <summary>
+    /// The smallest size the codec decodes to natively (JPEG's DCT scaling in eighths, WebP's rescaler)
+    /// that still covers <paramref name="targetHeight"/> × <paramref name="targetWidth"/>; the stored size when
+    /// the image is not larger than that.
+    /// </summary>
+    private static SKSizeI ReducedSize(SKCodec codec, int width, int height, int targetHeight, int targetWidth)
+    {
+        var full = new SKSizeI(width, height);
+        double scale = Math.Max((double)targetWidth / width, (double)targetHeight / height);
+        if (scale >= 1) return full;
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
+        {
+            var best = full;
+            for (int eighths = 1; eighths < 8; eighths++)
+            {
+                var d = codec.GetScaledDimensions(eighths / 8f);
+                if (d.Width >= targetWidth && d.Height >= targetHeight && (long)d.Width * d.Height < (long)best.Width * best.Height) best = d;
+            }
+            return best;
+        }
+        // WebP scales to any size: the image's shape at the target's scale, rounded up.
+        int w = (int)Math.Min(width, Math.Max(targetWidth, Math.Ceiling(width * scale)));
+        int h = (int)Math.Min(height, Math.Max(targetHeight, Math.Ceiling(height * scale)));
+        return new SKSizeI(w, h);
+    }
+
+    private static byte[] Convert(byte[] rgba, long pixels, int channels)
     {
         var output = new byte[pixels * channels];
         if (channels == 1)
         {
-            for (int i = 0; i < pixels; i++)
-            {
-                output[i] = Luma(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
-            }
+            for (long i = 0; i < pixels; i++) output[i] = Luma(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
         }
         else
         {
-            for (int i = 0; i < pixels; i++)
+            for (long i = 0; i < pixels; i++)
             {
                 output[3 * i] = rgba[4 * i];
                 output[3 * i + 1] = rgba[4 * i + 1];
@@ -86,94 +199,21 @@ public static class ImageDecoder
     /// <summary>ITU-R 601-2 luma in 16-bit fixed point, as PIL's convert("L") computes it.</summary>
     internal static byte Luma(int r, int g, int b) => (byte)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
 
+    private static void CheckChannels(int channels)
+    {
+        if (channels is not (0 or 1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "0 (as stored), 1 (gray) or 3 (RGB)");
+    }
+
+    private static string Megapixels(long pixels) => (pixels / 1e6).ToString(pixels < 10_000_000 ? "0.##" : "0", System.Globalization.CultureInfo.InvariantCulture);
+
     private static string Describe(SKCodecResult result) => result switch
     {
         SKCodecResult.IncompleteInput => "the file is truncated",
         SKCodecResult.ErrorInInput => "the file is corrupt",
         SKCodecResult.InvalidInput => "the format is not recognised",
+        SKCodecResult.InvalidConversion => "its pixels cannot be converted to RGBA",
+        SKCodecResult.InvalidScale => "it cannot be decoded at this scale",
         SKCodecResult.Unimplemented => "this variant of the format is not supported",
         _ => result.ToString(),
     };
-}
-
-/// <summary>Bilinear resizing of channels-last bytes.</summary>
-public static class ImageResize
-{
-    /// <summary>
-    /// Bilinear interpolation with half-pixel centres and no antialiasing — what
-    /// torch.nn.functional.interpolate(mode="bilinear", align_corners=False) computes — rounded to bytes.
-    /// Returns the input unchanged when the size already matches.
-    /// </summary>
-    public static RawImage Bilinear(RawImage image, int height, int width)
-    {
-        if (image.Height == height && image.Width == width) return image;
-        int c = image.Channels, inH = image.Height, inW = image.Width;
-        var src = image.Pixels;
-        var dst = new byte[height * width * c];
-        double scaleY = (double)inH / height, scaleX = (double)inW / width;
-        for (int y = 0; y < height; y++)
-        {
-            double sy = Math.Max((y + 0.5) * scaleY - 0.5, 0);
-            int y0 = Math.Min((int)sy, inH - 1), y1 = Math.Min(y0 + 1, inH - 1);
-            double fy = sy - y0;
-            for (int x = 0; x < width; x++)
-            {
-                double sx = Math.Max((x + 0.5) * scaleX - 0.5, 0);
-                int x0 = Math.Min((int)sx, inW - 1), x1 = Math.Min(x0 + 1, inW - 1);
-                double fx = sx - x0;
-                for (int k = 0; k < c; k++)
-                {
-                    double top = src[(y0 * inW + x0) * c + k] * (1 - fx) + src[(y0 * inW + x1) * c + k] * fx;
-                    double bottom = src[(y1 * inW + x0) * c + k] * (1 - fx) + src[(y1 * inW + x1) * c + k] * fx;
-                    double v = top * (1 - fy) + bottom * fy;
-                    dst[(y * width + x) * c + k] = (byte)Math.Clamp(Math.Round(v, MidpointRounding.AwayFromZero), 0, 255);
-                }
-            }
-        }
-        return new RawImage(dst, height, width, c);
-    }
-}
-
-/// <summary>Writes pixels as PNG (gray or RGB, 8 bits per channel), atomically.</summary>
-public static class PngWriter
-{
-    public static void Write(string path, byte[] pixels, int height, int width, int channels)
-    {
-        if (pixels.Length != height * width * channels)
-            throw new ArgumentException($"{pixels.Length} bytes do not make a {height}x{width}x{channels} image.", nameof(pixels));
-        NativeRuntime.EnsureImagingLoaded();
-        SKImageInfo info;
-        byte[] buffer;
-        if (channels == 1)
-        {
-            info = new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque);
-            buffer = pixels;
-        }
-        else
-        {
-            info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-            buffer = new byte[width * height * 4];
-            for (int i = 0; i < width * height; i++)
-            {
-                buffer[4 * i] = pixels[3 * i];
-                buffer[4 * i + 1] = pixels[3 * i + 1];
-                buffer[4 * i + 2] = pixels[3 * i + 2];
-                buffer[4 * i + 3] = 255;
-            }
-        }
-        var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
-        try
-        {
-            using var pixmap = new SKPixmap(info, handle.AddrOfPinnedObject(), info.RowBytes);
-            using var encoded = pixmap.Encode(SKEncodedImageFormat.Png, 100)
-                ?? throw new FssdDataException($"The PNG for '{path}' could not be encoded.");
-            string temp = path + ".tmp";
-            using (var stream = File.Create(temp)) encoded.SaveTo(stream);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            handle.Free();
-        }
-    }
 }

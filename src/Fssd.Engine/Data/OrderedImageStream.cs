@@ -73,21 +73,21 @@ public sealed class OrderedImageStream : IDisposable
         return taken;
     }
 
+    /// <summary>One file's pixels, or its error: nothing that goes wrong with one file escapes to the others.</summary>
     private DecodedInput Decode(string path)
     {
         try
         {
-            if (Directory.Exists(path)) throw new FssdDataException($"'{path}' is a directory, not an image.");
-            var raw = DatasetReader.Prepare(ImageDecoder.Decode(path, _spec.Channels), _spec.Channels, _spec.Height, _spec.Width);
+            var raw = ImageDecoder.DecodeAt(path, _spec.Channels, _spec.Height, _spec.Width, _cancellation);
             return new DecodedInput(path, DatasetReader.ChannelsFirst(raw), null);
         }
         catch (FssdDataException e)
         {
             return new DecodedInput(path, null, e);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or OutOfMemoryException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            return new DecodedInput(path, null, new FssdDataException($"'{path}' cannot be read: {e.Message}", e));
+            return new DecodedInput(path, null, new FssdDataException($"'{path}' could not be decoded: {e.Message}", e));
         }
     }
 

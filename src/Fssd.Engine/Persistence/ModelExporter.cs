@@ -47,14 +47,3 @@ public static class ModelExporter
         return manifestPath;
     }
 }
-
-/// <summary>Writes a file through a temporary sibling and a rename, so readers never see half of it.</summary>
-public static class AtomicFile
-{
-    public static void WriteAllText(string path, string text)
-    {
-        string temp = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
-}

@@ -82,6 +82,20 @@ public sealed class FssdSession
         torch.set_num_threads(threads);
     }
 
+    /// <summary>
+    /// Sets what image decoding may do (process-wide, like the device): the largest declared size and the
+    /// memory whole-frame decodes may hold at once. A null leaves that limit as it is.
+    /// </summary>
+    public void SetImageLimits(long? maxPixels, long? decodeMemoryBytes)
+    {
+        var current = Data.ImageLimits.Current;
+        Data.ImageLimits.Current = current with
+        {
+            MaxPixels = maxPixels ?? current.MaxPixels,
+            DecodeMemoryBytes = decodeMemoryBytes ?? current.DecodeMemoryBytes,
+        };
+    }
+
     /// <summary>A snapshot of the context for display.</summary>
     public FssdContextInfo Describe()
     {
@@ -96,6 +110,8 @@ public sealed class FssdSession
             Backend = Backend,
             Threads = Threads,
             BlockCache = Runtime.BlockCache.Status,
+            MaxImagePixels = Data.ImageLimits.Current.MaxPixels,
+            DecodeMemoryLimit = Data.ImageLimits.Current.DecodeMemoryBytes,
             CudaAvailable = cuda,
             CudaDeviceCount = cuda ? torch.cuda.device_count() : 0,
             NativeLibraryPath = NativeRuntime.Directory ?? "",

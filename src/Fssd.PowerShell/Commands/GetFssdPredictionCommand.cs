@@ -54,17 +54,16 @@ public sealed class GetFssdPredictionCommand : FssdCmdlet
         }
         else
         {
+            var spec = _model!.Info.InputSpec;
+            foreach (var file in InputResolver.ResolvePaths(this, Path, false, WriteError))
             {
-                foreach (var file in InputResolver.ResolvePaths(this, Path, false, WriteError))
+                try
                 {
-                    try
-                    {
-                        _pending.Add((ImageDecoder.Decode(file, _model!.Info.InputSpec.Channels), file, file, null));
-                    }
-                    catch (FssdDataException e)
-                    {
-                        WriteFssdError(e, "FssdImageUnreadable", ErrorCategory.InvalidData, file);
-                    }
+                    _pending.Add((ImageDecoder.DecodeAt(file, spec.Channels, spec.Height, spec.Width, CancellationToken), file, file, null));
+                }
+                catch (FssdDataException e)
+                {
+                    WriteFssdError(e, "FssdImageUnreadable", ErrorCategory.InvalidData, file);
                 }
             }
         }

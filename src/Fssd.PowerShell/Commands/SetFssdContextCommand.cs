@@ -21,6 +21,16 @@ public sealed class SetFssdContextCommand : FssdCmdlet
     [ValidateRange(1, 1024)]
     public int Threads { get; set; }
 
+    /// <summary>The largest width × height an image file may declare (default 250 million).</summary>
+    [Parameter]
+    [ValidateRange(1L, long.MaxValue)]
+    public long MaxImagePixels { get; set; }
+
+    /// <summary>Bytes whole-frame decodes may hold at once, all decoding threads together (default 512 MB).</summary>
+    [Parameter]
+    [ValidateRange(4L << 20, long.MaxValue)]
+    public long DecodeMemoryLimit { get; set; }
+
     /// <summary>Write the new context to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -58,6 +68,9 @@ public sealed class SetFssdContextCommand : FssdCmdlet
         {
             session.SetThreads(Threads);
         }
+        bool pixels = MyInvocation.BoundParameters.ContainsKey(nameof(MaxImagePixels));
+        bool memory = MyInvocation.BoundParameters.ContainsKey(nameof(DecodeMemoryLimit));
+        if (pixels || memory) session.SetImageLimits(pixels ? MaxImagePixels : null, memory ? DecodeMemoryLimit : null);
         if (PassThru) WriteObject(session.Describe());
     }
 }
