@@ -2,6 +2,7 @@
 // (which compiles it with Add-Type): declared sizes that wrap 32-bit arithmetic, decompression bombs,
 // truncated giants, headers without image data, non-images, and seeded byte mutations of good files.
 // It uses the base class library only.
+#nullable enable
 using System;
 using System.Collections.Generic;
 using System.IO;

@@ -10,7 +10,7 @@ public static class DatasetOpener
 {
     /// <summary>The image file extensions read from folders (case-insensitive).</summary>
     public static readonly IReadOnlySet<string> ImageExtensions =
-        new HashSet<string>(new[] { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" }, StringComparer.OrdinalIgnoreCase);
+        new HashSet<string>(new[] { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".ico" }, StringComparer.OrdinalIgnoreCase);
 
     public static bool IsImageFile(string path) => ImageExtensions.Contains(Path.GetExtension(path));
 

@@ -34,13 +34,13 @@ public static class ImageDecoder
     /// <summary>
     /// Decodes a file for a model: <paramref name="channels"/> (1 or 3) at exactly
     /// <paramref name="height"/> × <paramref name="width"/>, decoded at reduced scale where the format allows and
-    /// resized (<see cref="ImageResize.Resize"/>).
+    /// resized (<see cref="ImageResize.Resize(RawImage, int, int)"/>).
     /// </summary>
     public static RawImage DecodeAt(string path, int channels, int height, int width, CancellationToken cancellation = default)
     {
         if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "1 (gray) or 3 (RGB)");
-        var raw = DecodeFile(path, channels, (height, width), ImageLimits.Current, cancellation);
-        return ImageResize.Resize(raw, height, width);
+        if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height), $"{height}x{width} is not a size.");
+        return DecodeFile(path, channels, (height, width), ImageLimits.Current, cancellation);
     }
 
     /// <summary>Decodes an image held in memory at its stored size; <paramref name="name"/> names it in errors.</summary>
@@ -127,28 +127,38 @@ public static class ImageDecoder
         var size = target is { } t && container is ImageContainer.Jpeg or ImageContainer.WebP
             ? ReducedSize(codec, width, height, t.Height, t.Width)
             : new SKSizeI(width, height);
-        long frameBytes = (long)size.Width * size.Height * 4;
+        long framePixels = (long)size.Width * size.Height, frameBytes = framePixels * 4;
         if (frameBytes > Array.MaxLength)
             throw new FssdDataException($"'{name}' is {width} x {height} pixels, too large to hold in one buffer at this scale.");
-        using var reservation = DecodeMemory.Reserve(frameBytes + wholeImageBytes, name, limits, cancellation);
+        // The frame lives in native memory, freed as soon as the pixels are out: what the budget admits is
+        // what the process holds, whenever the garbage collector runs. A decode at the stored size also
+        // returns the whole image as managed bytes.
+        long resultBytes = target is null ? framePixels * channels : 0;
+        using var reservation = DecodeMemory.Reserve(frameBytes + resultBytes + wholeImageBytes, name, limits, cancellation);
         cancellation.ThrowIfCancellationRequested();
 
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[frameBytes];
-        var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);
-        SKCodecResult result;
-        try
+        unsafe
         {
-            // The buffer is exactly the rows Skia is told about: 4 bytes a pixel, no padding.
-            result = codec.GetPixels(info, handle.AddrOfPinnedObject(), size.Width * 4, SKCodecOptions.Default);
+            byte* frame = (byte*)NativeMemory.Alloc((nuint)frameBytes);
+            try
+            {
+                // The buffer is exactly the rows Skia is told about: 4 bytes a pixel, no padding.
+                var result = codec.GetPixels(info, (IntPtr)frame, size.Width * 4, SKCodecOptions.Default);
+                if (result != SKCodecResult.Success)
+                    throw new FssdDataException($"'{name}' could not be decoded: {Describe(result)}.");
+                var decoded = new Span<byte>(frame, (int)frameBytes);
+                ToChannelsInPlace(decoded, framePixels, channels);
+                var converted = decoded[..(int)(framePixels * channels)];
+                return target is { } t2
+                    ? new RawImage(ImageResize.Resize(converted, size.Height, size.Width, channels, t2.Height, t2.Width), t2.Height, t2.Width, channels)
+                    : new RawImage(converted.ToArray(), size.Height, size.Width, channels);
+            }
+            finally
+            {
+                NativeMemory.Free(frame);
+            }
         }
-        finally
-        {
-            handle.Free();
-        }
-        if (result != SKCodecResult.Success)
-            throw new FssdDataException($"'{name}' could not be decoded: {Describe(result)}.");
-        return new RawImage(Convert(rgba, (long)size.Width * size.Height, channels), size.Height, size.Width, channels);
     }
 
     /// <summary>
@@ -177,23 +187,20 @@ public static class ImageDecoder
         return new SKSizeI(w, h);
     }
 
-    private static byte[] Convert(byte[] rgba, long pixels, int channels)
+    /// <summary>RGBA to gray or RGB, in place: each pixel's output lies at or before its input, so a forward pass is safe.</summary>
+    private static void ToChannelsInPlace(Span<byte> rgba, long pixels, int channels)
     {
-        var output = new byte[pixels * channels];
         if (channels == 1)
         {
-            for (long i = 0; i < pixels; i++) output[i] = Luma(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
+            for (int i = 0; i < pixels; i++) rgba[i] = Luma(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
+            return;
         }
-        else
+        for (int i = 0; i < pixels; i++)
         {
-            for (long i = 0; i < pixels; i++)
-            {
-                output[3 * i] = rgba[4 * i];
-                output[3 * i + 1] = rgba[4 * i + 1];
-                output[3 * i + 2] = rgba[4 * i + 2];
-            }
+            rgba[3 * i] = rgba[4 * i];
+            rgba[3 * i + 1] = rgba[4 * i + 1];
+            rgba[3 * i + 2] = rgba[4 * i + 2];
         }
-        return output;
     }
 
     /// <summary>ITU-R 601-2 luma in 16-bit fixed point, as PIL's convert("L") computes it.</summary>

@@ -15,39 +15,72 @@ public static class ImageResize
     public static RawImage Resize(RawImage image, int height, int width)
     {
         if (image.Height == height && image.Width == width) return image;
+        return new RawImage(Resize(image.Pixels, image.Height, image.Width, image.Channels, height, width), height, width, image.Channels);
+    }
+
+    /// <summary>
+    /// The same on pixels held anywhere (a decoder's native buffer). Source rows are resized across once, as
+    /// the output rows first need them, and kept only while a later output row still reads them, so the
+    /// working memory is a few rows of the output's width however tall the source is.
+    /// </summary>
+    public static byte[] Resize(ReadOnlySpan<byte> source, int inHeight, int inWidth, int channels, int height, int width)
+    {
         if (height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(height), $"{height}x{width} is not a size.");
-        int c = image.Channels;
-        var columns = Weights(image.Width, width);
-        var rows = Weights(image.Height, height);
-        // Horizontal pass into doubles (no rounding between the passes), then vertical.
-        var across = new double[(long)image.Height * width * c];
-        var src = image.Pixels;
-        for (int y = 0; y < image.Height; y++)
+        if (source.Length != (long)inHeight * inWidth * channels)
+            throw new ArgumentException($"{source.Length} bytes do not make a {inHeight}x{inWidth}x{channels} image.", nameof(source));
+        var dst = new byte[(long)height * width * channels];
+        if (inHeight == height && inWidth == width)
         {
-            long rowIn = (long)y * image.Width * c, rowOut = (long)y * width * c;
-            for (int x = 0; x < width; x++)
-            {
-                var (first, taps) = columns[x];
-                for (int k = 0; k < c; k++)
-                {
-                    double sum = 0;
-                    for (int t = 0; t < taps.Length; t++) sum += taps[t] * src[rowIn + (long)(first + t) * c + k];
-                    across[rowOut + (long)x * c + k] = sum;
-                }
-            }
+            source.CopyTo(dst);
+            return dst;
         }
-        var dst = new byte[(long)height * width * c];
+        var columns = Weights(inWidth, width);
+        var rows = Weights(inHeight, height);
+        int rowLength = width * channels, maxTaps = 1;
+        foreach (var (_, taps) in rows) maxTaps = Math.Max(maxTaps, taps.Length);
+        // Output rows read source rows in a window that only moves down: a ring of the last rows suffices.
+        int ringSize = maxTaps + 1;
+        var ring = new double[ringSize][];
+        var ringRow = new int[ringSize];
+        for (int r = 0; r < ringSize; r++)
+        {
+            ring[r] = new double[rowLength];
+            ringRow[r] = -1;
+        }
         for (int y = 0; y < height; y++)
         {
             var (first, taps) = rows[y];
-            for (int x = 0; x < width * c; x++)
+            long o = (long)y * rowLength;
+            for (int t = 0; t < taps.Length; t++)
+            {
+                int sy = first + t;
+                if (ringRow[sy % ringSize] == sy) continue;
+                Across(source.Slice((int)((long)sy * inWidth * channels), inWidth * channels), columns, channels, ring[sy % ringSize]);
+                ringRow[sy % ringSize] = sy;
+            }
+            for (int x = 0; x < rowLength; x++)
             {
                 double sum = 0;
-                for (int t = 0; t < taps.Length; t++) sum += taps[t] * across[(long)(first + t) * width * c + x];
-                dst[(long)y * width * c + x] = (byte)Math.Clamp(Math.Round(sum, MidpointRounding.AwayFromZero), 0, 255);
+                for (int t = 0; t < taps.Length; t++) sum += taps[t] * ring[(first + t) % ringSize][x];
+                dst[o + x] = (byte)Math.Clamp(Math.Round(sum, MidpointRounding.AwayFromZero), 0, 255);
             }
         }
-        return new RawImage(dst, height, width, c);
+        return dst;
+    }
+
+    /// <summary>One source row resized across into <paramref name="output"/> (no rounding between the passes).</summary>
+    private static void Across(ReadOnlySpan<byte> row, (int First, double[] Taps)[] columns, int channels, double[] output)
+    {
+        for (int x = 0; x < columns.Length; x++)
+        {
+            var (first, taps) = columns[x];
+            for (int k = 0; k < channels; k++)
+            {
+                double sum = 0;
+                for (int t = 0; t < taps.Length; t++) sum += taps[t] * row[(first + t) * channels + k];
+                output[x * channels + k] = sum;
+            }
+        }
     }
 
     /// <summary>For each output position along one axis: the first source index and the weights from there.</summary>
