@@ -1,50 +1,31 @@
 using System;
-using System.Collections;
 using System.Collections.Generic;
-using System.IO;
-using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Models;
 
-/// <summary>Reads a state_dict (name → tensor) from a PyTorch .pt/.pth or a .safetensors file.</summary>
+/// <summary>Reads a state_dict (name → tensor) from a PyTorch .pt/.pth or a .safetensors file, checked before anything is allocated.</summary>
 public static class StateDictReader
 {
+    /// <summary>The state_dict; whatever goes wrong is an <see cref="FssdModelException"/> naming the file and the cause.</summary>
     public static Dictionary<string, Tensor> Read(string path, WeightsFormat format)
     {
         try
         {
-            switch (format)
+            return format switch
             {
-                case WeightsFormat.Safetensors:
-                    return Safetensors.LoadStateDict(path);
-                case WeightsFormat.PyTorchStateDict:
-                    var table = PyTorchUnpickler.UnpickleStateDict(path);
-                    var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-                    foreach (DictionaryEntry entry in table)
-                    {
-                        if (entry.Value is Tensor t) result[(string)entry.Key] = t;
-                        else
-                            throw new FssdModelException(
-                                $"'{path}' holds '{entry.Key}' of type {entry.Value?.GetType().Name ?? "null"}; a state_dict holds tensors only. " +
-                                "Save model.state_dict(), not a checkpoint dictionary or the whole model.");
-                    }
-                    return result;
-                default:
-                    throw new FssdModelException($"'{path}' is {format}, not a state_dict.");
-            }
+                WeightsFormat.Safetensors => SafetensorsFile.Read(path),
+                WeightsFormat.PyTorchStateDict => PyTorchArchive.ReadStateDict(path),
+                _ => throw new FssdModelException($"'{path}' is {Describe(format)}, not a state_dict."),
+            };
         }
         catch (FssdModelException)
         {
             throw;
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException
-            or ArgumentException or InvalidOperationException or NotSupportedException or FormatException
-            or IndexOutOfRangeException or KeyNotFoundException or InvalidCastException or OverflowException
-            or System.Text.Json.JsonException or Razorvine.Pickle.PickleException)
+        catch (Exception e)
         {
-            throw new FssdModelException($"'{path}' could not be read as {Describe(format)}: it is truncated, corrupt or not a model file ({e.Message})", e);
+            throw new FssdModelException($"'{path}' could not be read as {Describe(format)}: it is truncated, corrupt or not a model file ({e.GetType().Name}: {e.Message})", e);
         }
     }
 

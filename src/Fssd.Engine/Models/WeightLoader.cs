@@ -65,7 +65,7 @@ public static class WeightLoader
         {
             module.load(path, strict: true);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or EndOfStreamException or FormatException or OverflowException or OutOfMemoryException)
+        catch (Exception e) when (e is not FssdModelException)
         {
             throw new FssdModelException(
                 $"'{path}' is not a PyTorch state_dict, safetensors or TorchScript file, and reading it as TorchSharp weights for {architecture} failed: {e.Message}", e);

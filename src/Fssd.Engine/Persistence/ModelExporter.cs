@@ -4,7 +4,6 @@ using System.IO;
 using System.Linq;
 using Fssd.Engine.Models;
 using Fssd.Engine.Models.Architectures;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Persistence;
@@ -25,18 +24,14 @@ public static class ModelExporter
     {
         Directory.CreateDirectory(directory);
         var (manifestPath, weightsPath) = PlannedPaths(model, directory, name);
-        string tempWeights = weightsPath + ".tmp";
         if (model.Info.Architecture == ArchitectureCatalog.TorchScript)
-        {
-            File.Copy(model.Info.WeightsPath, tempWeights, overwrite: true);
-        }
+            AtomicFile.Write(weightsPath, stream =>
+            {
+                using var source = File.OpenRead(model.Info.WeightsPath);
+                source.CopyTo(stream);
+            });
         else
-        {
-            var state = new Dictionary<string, Tensor>();
-            foreach (var (key, value) in model.Network.Module.state_dict()) state[key] = value.detach().cpu();
-            Safetensors.SaveStateDict(tempWeights, state);
-        }
-        File.Move(tempWeights, weightsPath, overwrite: true);
+            SafetensorsFile.Write(weightsPath, model.Network.Module.state_dict().ToList());
 
         // The cached model's manifest is shared; write a copy.
         var manifest = model.Manifest.Clone();

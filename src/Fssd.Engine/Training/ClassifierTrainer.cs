@@ -9,7 +9,6 @@ using Fssd.Engine.Models.Architectures;
 using Fssd.Engine.Persistence;
 using Fssd.Engine.Runtime;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Training;
@@ -297,11 +296,7 @@ public static class ClassifierTrainer
 
     private static string WriteWeights(BuiltInNetwork network, string path)
     {
-        var state = new Dictionary<string, Tensor>();
-        foreach (var (key, value) in network.state_dict()) state[key] = value.detach().cpu();
-        string temp = path + ".tmp";
-        Safetensors.SaveStateDict(temp, state);
-        File.Move(temp, path, overwrite: true);
+        Models.SafetensorsFile.Write(path, network.state_dict().ToList());
         return path;
     }
 
