@@ -47,7 +47,7 @@ public sealed class FssdEpsilonTrial
 /// </summary>
 public sealed class FssdDetector
 {
-    public const int CurrentFormatVersion = 1;
+    public const int CurrentFormatVersion = 2;
 
     public string Name { get; init; } = "";
 

@@ -15,4 +15,7 @@ public sealed class ModelLoadRequest
     public double[]? Std { get; init; }
     public string? Stem { get; init; }
     public IReadOnlyList<string>? Layers { get; init; }
+
+    /// <summary>How a manifest is read: whether one changed since the module wrote it is accepted, and where warnings go.</summary>
+    public Persistence.ReadOptions ReadOptions { get; init; } = Persistence.ReadOptions.Default;
 }

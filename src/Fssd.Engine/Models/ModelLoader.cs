@@ -25,7 +25,7 @@ public static class ModelLoader
         {
             if (request.Architecture is not null)
                 throw new FssdModelException($"'{path}' is a manifest; it names its own architecture, so leave -Architecture out.");
-            return (ModelManifest.Load(path), System.IO.Path.GetDirectoryName(path)!, path);
+            return (ModelManifest.Load(path, request.ReadOptions), System.IO.Path.GetDirectoryName(path)!, path);
         }
         if (request.Architecture is null)
             throw new FssdModelException(

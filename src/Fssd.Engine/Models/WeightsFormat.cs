@@ -56,7 +56,38 @@ public static class WeightsFormatDetector
             throw new FssdModelException(
                 $"'{path}' is a PyTorch file in the legacy (pre-1.6) pickle format; re-save it with torch.save(model.state_dict(), path) from PyTorch 1.6 or newer.");
 
-        return WeightsFormat.TorchSharp;
+        if (LooksLikeTorchSharp(head.AsSpan(0, read))) return WeightsFormat.TorchSharp;
+        throw new FssdModelException(
+            $"'{path}' is {Persistence.FileKind.Describe(path)}, not a model file: give a model manifest (.yaml), a PyTorch state_dict (.pt, .pth), " +
+            ".safetensors, TorchSharp weights or a TorchScript archive.");
+    }
+
+    /// <summary>
+    /// TorchSharp's module.save starts with the tensor count and the first name, both length-prefixed
+    /// (LEB128): a small count, then a short printable name.
+    /// </summary>
+    private static bool LooksLikeTorchSharp(ReadOnlySpan<byte> head)
+    {
+        int i = 0;
+        long count = Leb128(head, ref i);
+        if (count is < 1 or > 1_000_000) return false;
+        long nameLength = Leb128(head, ref i);
+        if (nameLength is < 1 or > 4096) return false;
+        for (int k = 0; k < nameLength && i + k < head.Length; k++)
+            if (head[i + k] is < 32 or > 126) return false;
+        return true;
+    }
+
+    private static long Leb128(ReadOnlySpan<byte> bytes, ref int i)
+    {
+        long value = 0;
+        for (int shift = 0; i < bytes.Length && shift < 63; shift += 7)
+        {
+            byte b = bytes[i++];
+            value |= (long)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0) return value;
+        }
+        return -1;
     }
 
     private static bool IsTorchScriptArchive(string path)

@@ -36,12 +36,6 @@ public sealed class DetectorDocument
     public List<DetectorPseudoOutlierTrial>? PseudoOutliers { get; set; }
     public DateTime Created { get; set; }
 
-    private static readonly IDeserializer Reader = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
-    private static readonly ISerializer Writer = new SerializerBuilder()
-        .WithNamingConvention(CamelCaseNamingConvention.Instance)
-        .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
-        .Build();
-
     /// <summary>The document for a detector whose models have <paramref name="manifests"/>, to be written at <paramref name="path"/>.</summary>
     public static DetectorDocument From(FssdDetector detector, IReadOnlyList<ModelManifest> manifests, string path)
     {
@@ -96,49 +90,94 @@ public sealed class DetectorDocument
         };
     }
 
+    /// <summary>Writes the detector atomically, sealed with the SHA-256 of its content.</summary>
     public void Write(string path) =>
-        AtomicFile.WriteAllText(path, "# Fssd detector: Import-FssdDetector -Path <this file>\n" + Writer.Serialize(this));
+        AtomicFile.WriteAllText(path, ContentSeal.Seal("# Fssd detector: Import-FssdDetector -Path <this file>\n", YamlFile.Serialize(this)));
 
-    public static DetectorDocument Read(string path)
+    /// <summary>
+    /// Reads and checks a detector file: its kind, its content hash (a file changed after it was written is
+    /// refused unless <see cref="ReadOptions.AcceptModified"/>), its YAML (plain data only), and every value
+    /// in it (finite numbers in range, positive scales, centers of the declared size).
+    /// </summary>
+    public static DetectorDocument Read(string path, ReadOptions? options = null)
     {
-        string text;
-        try
+        options ??= ReadOptions.Default;
+        string kind = FileKind.Describe(path);
+        if (kind is not ("an Fssd detector file" or "a YAML file" or "a text file"))
+            throw new FssdModelException($"'{path}' is {kind}, not an Fssd detector file (.fssd.yaml)" +
+                (kind == "an Fssd model manifest" ? "; import it with Import-FssdModel." : "."));
+        string text = YamlFile.ReadText(path, "detector file");
+        var (body, state, expected, actual) = ContentSeal.Open(text);
+        if (state == SealState.Modified)
         {
-            text = File.ReadAllText(path);
+            string what = $"The detector '{path}' was changed after it was written (its content hashes to {actual![..12]}…, the file records {expected![..Math.Min(12, expected!.Length)]}…)";
+            if (!options.AcceptModified)
+                throw new FssdModelException(what + ": its threshold, weights or centers may no longer be what calibration found. " +
+                    "Make it again with New-FssdDetector, or import it with -SkipIntegrityCheck to use it as it is.");
+            options.Warn?.Invoke(what + "; it is used as it is (-SkipIntegrityCheck).");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        var doc = YamlFile.Deserialize<DetectorDocument>(body, path, "detector file");
+        if (doc.FormatVersion is < 1 or > FssdDetector.CurrentFormatVersion)
+            throw new FssdModelException($"The detector '{path}' has formatVersion {doc.FormatVersion}; this module reads versions 1 to {FssdDetector.CurrentFormatVersion}.");
+        if (state == SealState.Absent)
         {
-            throw new FssdModelException($"The detector '{path}' cannot be read: {e.Message}", e);
+            if (doc.FormatVersion >= 2 && !options.AcceptModified)
+                throw new FssdModelException($"The detector '{path}' has lost its content hash (every detector of format {doc.FormatVersion} is written with one), so edits cannot be ruled out. " +
+                    "Make it again with New-FssdDetector, or import it with -SkipIntegrityCheck to use it as it is.");
+            options.Warn?.Invoke($"The detector '{path}' carries no content hash (format {doc.FormatVersion}), so edits to it cannot be noticed; export it again to add one.");
         }
-        DetectorDocument? doc;
-        try
-        {
-            doc = Reader.Deserialize<DetectorDocument>(text);
-        }
-        catch (YamlException e)
-        {
-            throw new FssdModelException($"The detector '{path}' is not valid (line {e.Start.Line}): {e.InnerException?.Message ?? e.Message}", e);
-        }
-        if (doc is null) throw new FssdModelException($"The detector '{path}' is empty.");
-        if (doc.FormatVersion != FssdDetector.CurrentFormatVersion)
-            throw new FssdModelException($"The detector '{path}' has formatVersion {doc.FormatVersion}; this module reads version {FssdDetector.CurrentFormatVersion}.");
-        if (doc.Layers.Count == 0) throw new FssdModelException($"The detector '{path}' has no layers.");
-        if (!Enum.TryParse<PerturbationMode>(doc.Perturbation, true, out _))
-            throw new FssdModelException($"The detector '{path}' has perturbation '{doc.Perturbation}' (Sign or Standardized).");
-        if (doc.Models.Count == 0) throw new FssdModelException($"The detector '{path}' names no model.");
-        if (doc.Scope is not null && !Enum.TryParse<PerturbationScope>(doc.Scope, true, out _))
-            throw new FssdModelException($"The detector '{path}' has scope '{doc.Scope}' (PerTap or Shared).");
-        if (doc.Scope is not null && Enum.Parse<PerturbationScope>(doc.Scope, true) == PerturbationScope.Shared && doc.StepWeights?.Count != doc.Layers.Count)
-            throw new FssdModelException($"The detector '{path}' has a shared step but {doc.StepWeights?.Count ?? 0} step weight(s) for {doc.Layers.Count} layer(s).");
-        foreach (var layer in doc.Layers)
-        {
-            if (layer.Model < 0 || layer.Model >= doc.Models.Count)
-                throw new FssdModelException($"The detector '{path}' weighs a tap of model {layer.Model}, but it has {doc.Models.Count} model(s).");
-            if (!doc.Models[layer.Model].Center.Taps.Any(t => t.Name == layer.Name))
-                throw new FssdModelException($"The detector '{path}' weighs tap '{layer.Name}' but the center of model {layer.Model} has no such tap.");
-        }
+        doc.Validate(path);
         return doc;
     }
+
+    /// <summary>Every value a scorer will use, checked: an edited or corrupted file fails here, not as NaN scores.</summary>
+    private void Validate(string path)
+    {
+        void Fail(string what) => throw new FssdModelException($"The detector '{path}' is not valid: {what}.");
+        static bool Finite(double v) => double.IsFinite(v);
+        if (Models.Count == 0) Fail("it names no model");
+        if (Models.Count > 64) Fail($"it names {Models.Count} models");
+        if (Layers.Count == 0) Fail("it has no layers");
+        for (int i = 0; i < Models.Count; i++)
+        {
+            var m = Models[i];
+            if (m.Sha256.Length != 64 || !m.Sha256.All(Uri.IsHexDigit)) Fail($"model {i} has no SHA-256 of its weights");
+            m.Manifest.Validate(path);
+            if (!TryParse<CenterSource>(m.Center.Source, out _)) Fail($"model {i}'s center has source '{m.Center.Source}'");
+            if (m.Center.Samples < 0) Fail($"model {i}'s center was made from {m.Center.Samples} samples");
+            if (m.Center.Taps.Count == 0) Fail($"model {i}'s center has no taps");
+            if (m.Center.Taps.Select(t => t.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() != m.Center.Taps.Count) Fail($"model {i}'s center names a tap twice");
+            foreach (var t in m.Center.Taps)
+                if (t.Size is < 1 or > MaxCenterSize) Fail($"the center of tap '{t.Name}' declares {t.Size} values");
+        }
+        var seen = new HashSet<(int, string)>();
+        foreach (var layer in Layers)
+        {
+            if (layer.Model < 0 || layer.Model >= Models.Count) Fail($"a layer weighs a tap of model {layer.Model}, but it has {Models.Count} model(s)");
+            if (!Models[layer.Model].Center.Taps.Any(t => t.Name == layer.Name)) Fail($"it weighs tap '{layer.Name}' but the center of model {layer.Model} has no such tap");
+            if (!seen.Add((layer.Model, layer.Name.ToLowerInvariant()))) Fail($"it weighs tap '{layer.Name}' of model {layer.Model} twice");
+            if (!Finite(layer.Weight) || !Finite(layer.Mean)) Fail($"layer '{layer.Name}' has weight {layer.Weight} and mean {layer.Mean}; both must be finite");
+            if (!Finite(layer.Std) || layer.Std <= 0) Fail($"layer '{layer.Name}' has std {layer.Std}; it must be a positive number");
+        }
+        if (!Finite(Intercept)) Fail($"intercept is {Intercept}");
+        if (!Finite(Epsilon) || Math.Abs(Epsilon) > 10) Fail($"epsilon is {Epsilon} (from -10 to 10)");
+        if (!TryParse<PerturbationMode>(Perturbation, out _)) Fail($"perturbation is '{Perturbation}' (Sign or Standardized)");
+        if (Scope is not null && !TryParse<PerturbationScope>(Scope, out _)) Fail($"scope is '{Scope}' (PerTap or Shared)");
+        bool shared = Scope is not null && TryParse<PerturbationScope>(Scope, out var scope) && scope == PerturbationScope.Shared;
+        if (shared && StepWeights?.Count != Layers.Count) Fail($"it has a shared step but {StepWeights?.Count ?? 0} step weight(s) for {Layers.Count} layer(s)");
+        if (StepWeights is not null && StepWeights.Any(w => !Finite(w))) Fail("a step weight is not a finite number");
+        if (!Finite(Threshold)) Fail($"threshold is {Threshold}");
+        if (!Finite(TargetTpr) || TargetTpr <= 0 || TargetTpr > 1) Fail($"targetTpr is {TargetTpr} (above 0, at most 1)");
+        if (!Finite(Validation.Tpr) || Validation.Tpr < 0 || Validation.Tpr > 1) Fail($"validation.tpr is {Validation.Tpr} (from 0 to 1)");
+        if (Validation.Count < 0) Fail($"validation.count is {Validation.Count}");
+        if (RegularizationC is { } c && (!Finite(c) || c <= 0)) Fail($"regularizationC is {c}");
+    }
+
+    /// <summary>No tap of a model this module scores has more features than this (a 224 × 224 × 64 map is 3.2 million).</summary>
+    private const int MaxCenterSize = 1 << 28;
+
+    private static bool TryParse<T>(string? text, out T value) where T : struct, Enum =>
+        Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value) && !int.TryParse(text, out _);
 
     /// <summary>The detector object for this document and its loaded models.</summary>
     public FssdDetector ToDetector(IReadOnlyList<FssdModel> models, string? path) => new()
@@ -149,7 +188,7 @@ public sealed class DetectorDocument
         {
             Model = models[i].Name, ModelSha256 = m.Sha256, Source = Enum.Parse<CenterSource>(m.Center.Source, true),
             Samples = m.Center.Samples, Seed = m.Center.Seed, CreatedUtc = Created,
-            Taps = m.Center.Taps.Select(t => new FssCenterTap { Name = t.Name, Size = t.Size, Vector = Decode(t.Float32, t.Size, t.Name) }).ToList(),
+            Taps = m.Center.Taps.Select(t => new FssCenterTap { Name = t.Name, Size = t.Size, Vector = Decode(t.Float32, t.Size, t.Name, path) }).ToList(),
         }).ToList(),
         Layers = Layers.Select(l => new FssdDetectorLayer
         {
@@ -194,8 +233,14 @@ public sealed class DetectorDocument
         return Convert.ToBase64String(bytes);
     }
 
-    private static float[] Decode(string base64, int size, string tap)
+    /// <summary>A center's values from base64: the byte count checked in 64 bits before anything is allocated, every value finite.</summary>
+    private static float[] Decode(string base64, int size, string tap, string? path)
     {
+        string file = path is null ? "The detector" : $"The detector '{path}'";
+        // Four bytes per value, three base64 characters per four bytes: reject a wrong length before decoding.
+        long expectedChars = ((long)size * 4 + 2) / 3 * 4;
+        if (base64.Length != expectedChars)
+            throw new FssdModelException($"{file} is not valid: the center of tap '{tap}' holds {base64.Length} base64 characters, not the {expectedChars} of {size} values.");
         byte[] bytes;
         try
         {
@@ -203,11 +248,15 @@ public sealed class DetectorDocument
         }
         catch (FormatException e)
         {
-            throw new FssdModelException($"The center of tap '{tap}' is not valid base64.", e);
+            throw new FssdModelException($"{file} is not valid: the center of tap '{tap}' is not valid base64.", e);
         }
-        if (bytes.Length != size * 4) throw new FssdModelException($"The center of tap '{tap}' holds {bytes.Length / 4} values, not {size}.");
+        if (bytes.LongLength != (long)size * 4) throw new FssdModelException($"{file} is not valid: the center of tap '{tap}' holds {bytes.Length / 4} values, not {size}.");
         var values = new float[size];
-        for (int i = 0; i < size; i++) values[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * i));
+        for (int i = 0; i < size; i++)
+        {
+            values[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * i));
+            if (!float.IsFinite(values[i])) throw new FssdModelException($"{file} is not valid: the center of tap '{tap}' holds {values[i]} at {i}.");
+        }
         return values;
     }
 }
@@ -285,14 +334,21 @@ public sealed class DetectorEpsilonTrial
     public double C { get; set; }
 }
 
+/// <summary>How a YAML file of the module is read: whether a changed file is accepted (with a warning), and where warnings go.</summary>
+public sealed record ReadOptions(bool AcceptModified = false, Action<string>? Warn = null)
+{
+    public static ReadOptions Default { get; } = new();
+}
+
 /// <summary>Reads a detector file and loads its model into the session's cache, checking the weights' hash.</summary>
 public static class DetectorLoader
 {
-    public static (FssdDetector Detector, IReadOnlyList<Models.LoadedModel> Models) Load(string path, Runtime.ModelCache cache, TorchSharp.torch.Device device)
+    public static (FssdDetector Detector, IReadOnlyList<Models.LoadedModel> Models) Load(string path, Runtime.ModelCache cache, TorchSharp.torch.Device device,
+        ReadOptions? options = null)
     {
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FssdModelException($"The detector file '{full}' does not exist.");
-        var doc = DetectorDocument.Read(full);
+        var doc = DetectorDocument.Read(full, options);
         string directory = System.IO.Path.GetDirectoryName(full)!;
         var loaded = new List<Models.LoadedModel>();
         foreach (var entry in doc.Models)
@@ -307,6 +363,17 @@ public static class DetectorLoader
             loaded.Add(cache.GetOrLoad(entry.Manifest, directory, full, device, out _));
         }
         foreach (var layer in doc.Layers) loaded[layer.Model].TapIndex(layer.Name);
+        // Each center must have exactly as many values as its tap gives.
+        for (int i = 0; i < doc.Models.Count; i++)
+        {
+            foreach (var tap in doc.Models[i].Center.Taps)
+            {
+                var layer = loaded[i].Info.Layers.FirstOrDefault(l => l.Name.Equals(tap.Name, StringComparison.OrdinalIgnoreCase))
+                    ?? throw new FssdModelException($"The detector '{full}' has a center for tap '{tap.Name}', which the model '{loaded[i].Info.Name}' does not have.");
+                if (layer.FeatureSize != tap.Size)
+                    throw new FssdModelException($"The detector '{full}' has {tap.Size} center values for tap '{tap.Name}', but the model's tap gives {layer.FeatureSize}.");
+            }
+        }
         return (doc.ToDetector(loaded.Select(m => m.Info).ToList(), full), loaded);
     }
 }

@@ -37,8 +37,7 @@ public static class ModelExporter
         var manifest = model.Manifest.Clone();
         manifest.Weights = Path.GetFileName(weightsPath);
         manifest.Name = name ?? manifest.Name;
-        string yaml = manifest.ToYaml();
-        AtomicFile.WriteAllText(manifestPath, "# Fssd model manifest: Import-FssdModel -Path <this file>\n" + yaml);
+        manifest.Write(manifestPath, "# Fssd model manifest: Import-FssdModel -Path <this file>\n");
         return manifestPath;
     }
 }

@@ -2,9 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using YamlDotNet.Core;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace Fssd.Engine.Persistence;
 
@@ -36,43 +33,36 @@ public sealed class ModelManifest
     /// <summary>How the model was trained, when the module trained it.</summary>
     public TrainingManifest? Training { get; set; }
 
-    private static readonly IDeserializer Reader = new DeserializerBuilder()
-        .WithNamingConvention(CamelCaseNamingConvention.Instance)
-        .Build();
-
-    private static readonly ISerializer Writer = new SerializerBuilder()
-        .WithNamingConvention(CamelCaseNamingConvention.Instance)
-        .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
-        .Build();
-
-    /// <summary>Reads a manifest; a wrong field or value is an error that names the file and the line.</summary>
-    public static ModelManifest Load(string path)
+    /// <summary>
+    /// Reads a manifest: a wrong field or value is an error that names the file and the line. A manifest the
+    /// module wrote carries its content hash and is refused when changed since (unless
+    /// <see cref="ReadOptions.AcceptModified"/>); one written by hand has none and is read as it is.
+    /// </summary>
+    public static ModelManifest Load(string path, ReadOptions? options = null)
     {
-        string text;
-        try
+        options ??= ReadOptions.Default;
+        string kind = FileKind.Describe(path);
+        if (kind is not ("an Fssd model manifest" or "a YAML file" or "a text file"))
+            throw new FssdModelException($"'{path}' is {kind}, not a model manifest" +
+                (kind == "an Fssd detector file" ? "; import it with Import-FssdDetector." : "."));
+        string text = YamlFile.ReadText(path, "manifest");
+        var (body, state, expected, actual) = ContentSeal.Open(text);
+        if (state == SealState.Modified)
         {
-            text = File.ReadAllText(path);
+            string what = $"The manifest '{path}' was changed after the module wrote it (its content hashes to {actual![..12]}…, the file records {expected![..Math.Min(12, expected!.Length)]}…)";
+            if (!options.AcceptModified)
+                throw new FssdModelException(what + ": its classes or input spec may no longer match the weights. Export the model again, or import it with -SkipIntegrityCheck to use it as it is.");
+            options.Warn?.Invoke(what + "; it is used as it is (-SkipIntegrityCheck).");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FssdModelException($"The manifest '{path}' cannot be read: {e.Message}", e);
-        }
-        ModelManifest? manifest;
-        try
-        {
-            manifest = Reader.Deserialize<ModelManifest>(text);
-        }
-        catch (YamlException e)
-        {
-            string cause = e.InnerException?.Message ?? e.Message;
-            throw new FssdModelException($"The manifest '{path}' is not valid (line {e.Start.Line}, column {e.Start.Column}): {cause}", e);
-        }
-        if (manifest is null) throw new FssdModelException($"The manifest '{path}' is empty.");
+        var manifest = YamlFile.Deserialize<ModelManifest>(body, path, "manifest");
         manifest.Validate(path);
         return manifest;
     }
 
-    public string ToYaml() => Writer.Serialize(this);
+    public string ToYaml() => YamlFile.Serialize(this);
+
+    /// <summary>Writes the manifest atomically, sealed with the SHA-256 of its content, after <paramref name="header"/> (comment lines).</summary>
+    public void Write(string path, string header) => AtomicFile.WriteAllText(path, ContentSeal.Seal(header, ToYaml()));
 
     /// <summary>A copy whose lists can be changed without touching this manifest.</summary>
     public ModelManifest Clone() => new()
@@ -94,7 +84,8 @@ public sealed class ModelManifest
         if (string.IsNullOrWhiteSpace(Weights)) Fail("weights is missing (the weights file, relative to the manifest)");
         if (Stem is not null && !Stem.Equals("cifar", StringComparison.OrdinalIgnoreCase) && !Stem.Equals("imagenet", StringComparison.OrdinalIgnoreCase))
             Fail($"stem '{Stem}' is neither cifar nor imagenet");
-        if (ClassCount is <= 0) Fail($"classCount {ClassCount} must be positive");
+        if (ClassCount is <= 0 or > 1_000_000) Fail($"classCount {ClassCount} must be from 1 to a million");
+        if (ClassNames is not null && ClassNames.Count > 1_000_000) Fail($"it names {ClassNames.Count} classes");
         if (ClassCount is not null && ClassNames is not null && ClassNames.Count != ClassCount)
             Fail($"classCount is {ClassCount} but {ClassNames.Count} classNames are given");
         Input?.Validate(Fail);
@@ -124,10 +115,12 @@ public sealed class InputManifest
     internal void Validate(Action<string> fail)
     {
         if (Channels is not null and not (1 or 3)) fail($"input.channels is {Channels}; use 1 (gray) or 3 (RGB)");
-        if (Height is <= 0 || Width is <= 0) fail("input.height and input.width must be positive");
+        if (Height is <= 0 or > 16384 || Width is <= 0 or > 16384) fail("input.height and input.width must be from 1 to 16384");
         if (ColorMode is not null && !Enum.TryParse<Fssd.ColorMode>(ColorMode, true, out _)) fail($"input.colorMode '{ColorMode}' is neither gray nor rgb");
-        if (ValueRange is not null && (ValueRange.Count != 2 || ValueRange[0] >= ValueRange[1])) fail("input.valueRange must be [low, high] with low < high");
-        if (Std is not null && Std.Exists(s => s <= 0)) fail("input.std values must be positive");
+        if (ValueRange is not null && (ValueRange.Count != 2 || !ValueRange.TrueForAll(double.IsFinite) || ValueRange[0] >= ValueRange[1]))
+            fail("input.valueRange must be [low, high], finite, with low < high");
+        if (Mean is not null && !Mean.TrueForAll(double.IsFinite)) fail("input.mean values must be finite");
+        if (Std is not null && Std.Exists(s => !double.IsFinite(s) || s <= 0)) fail("input.std values must be positive finite numbers");
         if (Mean is not null && Std is not null && Mean.Count != Std.Count) fail($"input.mean has {Mean.Count} values but input.std has {Std.Count}");
     }
 }

@@ -318,7 +318,7 @@ public static class ClassifierTrainer
             },
             Training = history,
         };
-        AtomicFile.WriteAllText(path, "# Fssd model manifest, written by New-FssdClassifier: Import-FssdModel -Path <this file>\n" + manifest.ToYaml());
+        manifest.Write(path, "# Fssd model manifest, written by New-FssdClassifier: Import-FssdModel -Path <this file>\n");
     }
 
     private static string Describe(TrainingOptions o) => o.Optimizer == TrainingOptimizer.Adadelta

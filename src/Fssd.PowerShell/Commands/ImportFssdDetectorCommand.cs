@@ -16,6 +16,10 @@ public sealed class ImportFssdDetectorCommand : FssdCmdlet
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
+    /// <summary>Accept a detector file changed since it was written (or without a content hash), with a warning.</summary>
+    [Parameter]
+    public SwitchParameter SkipIntegrityCheck { get; set; }
+
     protected override void ProcessRecord()
     {
         // Without a path: the module's default detector.
@@ -23,7 +27,8 @@ public sealed class ImportFssdDetectorCommand : FssdCmdlet
         try
         {
             var session = FssdSession.Current;
-            WriteObject(DetectorLoader.Load(path, session.Models, session.Device).Detector);
+            var options = new ReadOptions(SkipIntegrityCheck, WriteWarning);
+            WriteObject(DetectorLoader.Load(path, session.Models, session.Device, options).Detector);
         }
         catch (FssdModelException e)
         {

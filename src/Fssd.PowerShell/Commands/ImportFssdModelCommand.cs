@@ -57,6 +57,10 @@ public sealed class ImportFssdModelCommand : FssdCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Layer { get; set; }
 
+    /// <summary>Accept a manifest changed since the module wrote it, with a warning.</summary>
+    [Parameter(ParameterSetName = ManifestSet)]
+    public SwitchParameter SkipIntegrityCheck { get; set; }
+
     protected override void ProcessRecord()
     {
         // Without a path: the module's own model, LeNet trained on FashionMNIST.
@@ -75,6 +79,7 @@ public sealed class ImportFssdModelCommand : FssdCmdlet
             Std = Std,
             Stem = Stem,
             Layers = Layer,
+            ReadOptions = new Fssd.Engine.Persistence.ReadOptions(SkipIntegrityCheck, WriteWarning),
         };
         try
         {
