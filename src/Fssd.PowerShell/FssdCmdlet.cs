@@ -26,16 +26,27 @@ public abstract class FssdCmdlet : PSCmdlet, IDisposable
     protected void ThrowFssdError(Exception exception, string errorId, ErrorCategory category, object? target) =>
         ThrowTerminatingError(new ErrorRecord(exception, errorId, category, target));
 
+    private readonly System.Collections.Generic.List<IDisposable> _modelsInUse = new();
+
     /// <summary>
-    /// The session's network for a model object, or the module's default model when none is given.
+    /// The session's network for a model object, or the module's default model when none is given, held
+    /// for this command: removing it from the session meanwhile frees it only when the command is done.
     /// Throws <see cref="Fssd.Engine.FssdModelException"/> when it is not loaded or cannot be.
     /// </summary>
-    protected static Fssd.Engine.Models.LoadedModel ResolveModel(FssdModel? model)
+    protected Fssd.Engine.Models.LoadedModel ResolveModel(FssdModel? model)
     {
         var session = Fssd.Engine.Runtime.FssdSession.Current;
-        if (model is not null) return session.Models.Get(model);
+        if (model is not null) return Hold(session.Models.Get(model));
         var request = new Fssd.Engine.Models.ModelLoadRequest { Path = Fssd.Engine.Models.DefaultModel.ManifestPath };
-        return session.Models.GetOrLoad(request, session.Device, out _);
+        return Hold(session.Models.GetOrLoad(request, session.Device, out _));
+    }
+
+    /// <summary>Holds a loaded model for the rest of this command (see <see cref="ResolveModel"/>).</summary>
+    protected Fssd.Engine.Models.LoadedModel Hold(Fssd.Engine.Models.LoadedModel model)
+    {
+        var use = model.Use();
+        lock (_modelsInUse) _modelsInUse.Add(use);
+        return model;
     }
 
     /// <summary>Releases what a cmdlet holds (worker threads, buffers) when PowerShell disposes it.</summary>
@@ -47,6 +58,11 @@ public abstract class FssdCmdlet : PSCmdlet, IDisposable
     public void Dispose()
     {
         DisposeResources();
+        lock (_modelsInUse)
+        {
+            foreach (var use in _modelsInUse) use.Dispose();
+            _modelsInUse.Clear();
+        }
         _cancel.Dispose();
         GC.SuppressFinalize(this);
     }

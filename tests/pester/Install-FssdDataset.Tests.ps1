@@ -55,6 +55,22 @@ Describe 'Install-FssdDataset' {
         (Install-FssdDataset MNIST -DataPath $data -Force).Count | Should -Be 10000
     }
 
+    It 're-verifies FashionMNIST on reuse as on first install, and a folder built here records the hashes it checks' {
+        $data = Join-Path $work 'fashion-reuse'
+        $sets = Install-FssdDataset FashionMNIST -DataPath $data
+        $folder = Split-Path $sets[0].Path
+        Join-Path $folder 'SHA256SUMS' | Should -Exist
+        $test = ($sets | Where-Object Split -eq 'test').Path
+        $bytes = [IO.File]::ReadAllBytes($test)
+        $bytes[5000] = $bytes[5000] -bxor 0x01
+        [IO.File]::WriteAllBytes($test, $bytes)
+        { Get-FssdDataset FashionMNIST -Split test -DataPath $data -ErrorAction Stop } | Should -Throw '*t10k-images-idx3-ubyte*changed or damaged*'
+        { Install-FssdDataset FashionMNIST -DataPath $data -ErrorAction Stop } | Should -Throw '*SHA-256*'
+        (Install-FssdDataset FashionMNIST -DataPath $data -Force | Where-Object Split -eq 'test').Count | Should -Be 10000
+        # No staging folder is left behind.
+        @(Get-ChildItem -LiteralPath $data -Force -Directory | Where-Object Name -like '.fashion-mnist.*') | Should -BeNullOrEmpty
+    }
+
     It 'converts MNIST''s JSON floats back to the bytes they were made from' {
         # The package stores k/255 rounded to three places. Read the first "3" of digits/3.json from the
         # verified tarball and find it, as round(v * 255), among the provisioned threes.

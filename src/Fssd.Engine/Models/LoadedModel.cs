@@ -129,5 +129,62 @@ public sealed class LoadedModel : IDisposable
             $"The model '{Info.Name}' has no tap '{name}'; its taps are {string.Join(", ", Taps.Select(t => t.Name))}.", nameof(name));
     }
 
-    public void Dispose() => Network.Dispose();
+    private readonly object _useGate = new();
+    private int _users;
+    private bool _retired;
+    private bool _disposed;
+
+    /// <summary>
+    /// Marks the model in use until the returned handle is disposed: a model removed from the session while
+    /// a scorer runs on it is freed when the last user is done, never under it. A model removed already is an error.
+    /// </summary>
+    public IDisposable Use()
+    {
+        lock (_useGate)
+        {
+            if (_retired) throw new FssdModelException($"The model '{Info.Name}' ({Info.SourcePath}) was removed from this session; import it again.");
+            _users++;
+        }
+        return new Usage(this);
+    }
+
+    /// <summary>Whether the model was removed from the session (it may still be finishing a scorer's work).</summary>
+    public bool IsRemoved
+    {
+        get { lock (_useGate) return _retired; }
+    }
+
+    /// <summary>Frees the network now, or when the last user is done.</summary>
+    public void Dispose()
+    {
+        bool now;
+        lock (_useGate)
+        {
+            _retired = true;
+            now = _users == 0 && !_disposed;
+            if (now) _disposed = true;
+        }
+        if (now) Network.Dispose();
+    }
+
+    private void Release()
+    {
+        bool now;
+        lock (_useGate)
+        {
+            _users--;
+            now = _retired && _users == 0 && !_disposed;
+            if (now) _disposed = true;
+        }
+        if (now) Network.Dispose();
+    }
+
+    private sealed class Usage : IDisposable
+    {
+        private LoadedModel? _model;
+
+        public Usage(LoadedModel model) => _model = model;
+
+        public void Dispose() => System.Threading.Interlocked.Exchange(ref _model, null)?.Release();
+    }
 }

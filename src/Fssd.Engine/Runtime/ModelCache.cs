@@ -65,7 +65,7 @@ public sealed class ModelCache
     }
 
     public LoadedModel Get(FssdModel model) =>
-        _models.TryGetValue(model.Id, out var lazy) && lazy.IsValueCreated
+        _models.TryGetValue(model.Id, out var lazy) && lazy.IsValueCreated && !lazy.Value.IsRemoved
             ? lazy.Value
             : throw new FssdModelException($"The model '{model.Name}' ({model.SourcePath}) is no longer loaded in this session; import it again.");
 
@@ -75,7 +75,7 @@ public sealed class ModelCache
             .OrderByDescending(p => _lastUsed.TryGetValue(p.Key, out var t) ? t : DateTime.MinValue)
             .Select(p => p.Value.Value).ToList();
 
-    /// <summary>Frees one model; returns false when it was not loaded.</summary>
+    /// <summary>Frees one model (at once, or when the scorers using it are done); returns false when it was not loaded.</summary>
     public bool Remove(string id)
     {
         if (!_models.TryRemove(id, out var lazy)) return false;

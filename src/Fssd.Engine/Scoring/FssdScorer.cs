@@ -39,6 +39,7 @@ public sealed class FssdScorer : IDisposable
     private readonly Tensor?[] _shapedCenters;
     private readonly Tensor?[] _channelsLastCenters;
     private readonly int[] _taps;
+    private readonly IDisposable _use;
 
     /// <param name="taps">Indices into the model's taps to score, in output order.</param>
     public FssdScorer(LoadedModel model, FssCenter center, IReadOnlyList<int> taps)
@@ -61,16 +62,19 @@ public sealed class FssdScorer : IDisposable
             v.DetachFromDisposeScope();
             _centers[k] = v;
         }
+        // Held until Dispose: removing the model from the session meanwhile frees it only after this scorer.
+        _use = model.Use();
     }
 
     public IReadOnlyList<int> Taps => _taps;
 
-    /// <summary>Frees the centers' native tensors.</summary>
+    /// <summary>Frees the centers' native tensors and lets go of the model.</summary>
     public void Dispose()
     {
         foreach (var c in _shapedCenters) c?.Dispose();
         foreach (var c in _channelsLastCenters) c?.Dispose();
         foreach (var c in _centers) c?.Dispose();
+        _use.Dispose();
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ public sealed class ExportFssdModelCommand : FssdCmdlet
         string directory = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         try
         {
-            var model = FssdSession.Current.Models.Get(Model);
+            var model = ResolveModel(Model);
             var (manifest, weights) = ModelExporter.PlannedPaths(model, directory, Name);
             if (!Force && (File.Exists(manifest) || File.Exists(weights)))
             {

@@ -102,7 +102,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             IReadOnlyList<LoadedModel>? models = null;
             if (Baseline is not null)
             {
-                var baselineModels = Baseline.Models.Select(session.Models.Get).ToList();
+                var baselineModels = Baseline.Models.Select(m => ResolveModel(m)).ToList();
                 _model = baselineModels[0];
                 _baselineScorer = BaselineCalibrator.ScorerFor(Baseline, baselineModels);
                 _tapNames = Baseline.Layers.Count > 0 ? Baseline.Layers.Select(l => l.Name).ToArray() : new[] { Baseline.Method };
@@ -117,12 +117,13 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             {
                 // Neither: the module's default detector (default model, its noise F*, outlier-free FSSD-Ensem set on FashionMNIST).
                 (_detector, models) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
+                foreach (var m in models) Hold(m);
                 WriteVerbose($"Scoring with the default detector {_detector}.");
             }
             else if (Detector is not null)
             {
                 _detector = Detector;
-                models = Detector.Models.Select(session.Models.Get).ToList();
+                models = Detector.Models.Select(m => ResolveModel(m)).ToList();
             }
             if (_detector is not null)
             {
@@ -135,7 +136,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             }
             else
             {
-                _model = session.Models.Get(Model!);
+                _model = ResolveModel(Model!);
                 _epsilon = Epsilon;
                 _mode = Perturbation;
                 var center = Center ?? CenterEstimator.FromNoise(_model, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise);

@@ -69,7 +69,7 @@ public sealed class NewFssdBaselineCommand : FssdCmdlet
         try
         {
             var session = Fssd.Engine.Runtime.FssdSession.Current;
-            var models = Model is null ? new List<Fssd.Engine.Models.LoadedModel> { ResolveModel(null) } : Model.Select(session.Models.Get).ToList();
+            var models = Model is null ? new List<Fssd.Engine.Models.LoadedModel> { ResolveModel(null) } : Model.Select(m => ResolveModel(m)).ToList();
             if (Method == BaselineMethod.DeepEnsemble ? models.Count < 2 : models.Count != 1)
                 throw new ArgumentException(Method == BaselineMethod.DeepEnsemble
                     ? $"DeepEnsemble averages several independently trained classifiers; give them with -Model (got {models.Count})."

@@ -82,7 +82,7 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
         try
         {
             var session = Fssd.Engine.Runtime.FssdSession.Current;
-            var models = Model is null ? new List<Fssd.Engine.Models.LoadedModel> { ResolveModel(null) } : Model.Select(session.Models.Get).ToList();
+            var models = Model is null ? new List<Fssd.Engine.Models.LoadedModel> { ResolveModel(null) } : Model.Select(m => ResolveModel(m)).ToList();
             // Each model's center: the one given for its weights, else 100 uniform-noise images (seed 0).
             var centers = models.Select(m => Center?.FirstOrDefault(c => c.ModelSha256 == m.Info.Sha256)
                 ?? (Center is { Length: 1 } && models.Count == 1 ? Center[0] : null)
