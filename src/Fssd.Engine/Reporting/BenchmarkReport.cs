@@ -106,7 +106,7 @@ public static class BenchmarkReport
             md.AppendLine();
         }
         string report = Path.Combine(directory, "report.md");
-        File.WriteAllText(report, md.ToString());
+        Persistence.AtomicFile.WriteAllText(report, md.ToString());
         files.Insert(0, report);
         return files;
     }

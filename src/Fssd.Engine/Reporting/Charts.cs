@@ -158,6 +158,7 @@ public static class Charts
         if (_fontName is not null) plot.Font.Set(_fontName);
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null) Directory.CreateDirectory(directory);
-        plot.SavePng(path, width, height);
+        byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
+        Persistence.AtomicFile.WriteAllBytes(path, png);
     }
 }

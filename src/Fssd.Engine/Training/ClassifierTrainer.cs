@@ -186,7 +186,11 @@ public static class ClassifierTrainer
             {
                 string stem = $"{options.Name}.epoch{epoch:D3}";
                 string snapshotWeights = Path.Combine(options.OutputDirectory, stem + ".safetensors");
-                File.Copy(weights, snapshotWeights, overwrite: true);
+                AtomicFile.Write(snapshotWeights, stream =>
+                {
+                    using var source = File.OpenRead(weights);
+                    source.CopyTo(stream);
+                });
                 string snapshotManifest = Path.Combine(options.OutputDirectory, stem + ".yaml");
                 WriteManifest(snapshotManifest, options, spec, classNames, history, Path.GetFileName(snapshotWeights), stem);
                 snapshots.Add(snapshotManifest);
