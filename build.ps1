@@ -8,6 +8,8 @@
       Build  puts an importable module folder at out/Fssd (out/<rid>/Fssd for another platform).
       Test   builds, runs the xunit engine tests and the Pester tests, and prints one line
              "N passed, N failed" with both counts summed; exits non-zero on any failure.
+             The fast tier by default (everything but the long real-data, benchmark, fuzz and
+             cluster tests, tagged Slow); -Full runs them all (what CI runs).
       Demo   the main job: imports the module and runs it on the built-in default.
       Clean  removes out/ and the build folders.
 
@@ -37,8 +39,11 @@ param(
     # Pester tests to run (a path under tests/pester); all by default.
     [string[]] $TestPath,
 
-    # Pester tags to leave out (e.g. Slow).
-    [string[]] $ExcludeTag
+    # Pester tags to leave out (e.g. RealData).
+    [string[]] $ExcludeTag,
+
+    # Test: every test, the slow ones too (CI runs this).
+    [switch] $Full
 )
 
 $ErrorActionPreference = 'Stop'
@@ -194,8 +199,9 @@ function Invoke-Test {
     # xunit: the engine.
     $trx = Join-Path $resultsDir 'engine.trx'
     Remove-Item -LiteralPath $trx -ErrorAction SilentlyContinue
+    $xunitFilter = if ($Full) { @() } else { @('--filter', 'Category!=Slow') }
     & dotnet test (Join-Path $root 'tests/Fssd.Engine.Tests/Fssd.Engine.Tests.csproj') -c $Configuration `
-        -nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal'
+        -nologo --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' @xunitFilter
     $xunitExit = $LASTEXITCODE
     $xunitPassed = 0; $xunitFailed = 0
     if (Test-Path -LiteralPath $trx) {
@@ -213,7 +219,8 @@ function Invoke-Test {
     $runnerArgs = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $runner,
         '-ModulePath', $moduleDir, '-ResultPath', $pesterJson)
     if ($TestPath) { $runnerArgs += @('-TestPath', ($TestPath -join ',')) }
-    if ($ExcludeTag) { $runnerArgs += @('-ExcludeTag', ($ExcludeTag -join ',')) }
+    $excluded = @($ExcludeTag) + $(if ($Full) { @() } else { @('Slow') }) | Where-Object { $_ }
+    if ($excluded) { $runnerArgs += @('-ExcludeTag', ($excluded -join ',')) }
     & $pwsh[0] @runnerArgs
     $pesterExit = $LASTEXITCODE
     $pesterPassed = 0; $pesterFailed = 0
@@ -224,7 +231,7 @@ function Invoke-Test {
     }
     if ($pesterExit -ne 0 -and $pesterFailed -eq 0) { $pesterFailed = 1 }
 
-    Write-Host "xunit: $xunitPassed passed, $xunitFailed failed; Pester: $pesterPassed passed, $pesterFailed failed"
+    Write-Host "$(if ($Full) { 'Full' } else { 'Fast' }) tier. xunit: $xunitPassed passed, $xunitFailed failed; Pester: $pesterPassed passed, $pesterFailed failed"
     $passed = $xunitPassed + $pesterPassed
     $failed = $xunitFailed + $pesterFailed
     Write-Output "$passed passed, $failed failed"

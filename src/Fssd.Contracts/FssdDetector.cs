@@ -23,55 +23,108 @@ public sealed class FssdDetectorLayer
     public override string ToString() => $"{(Key.Length > 0 ? Key : Name)} × {Weight:G4}";
 }
 
-/// <summary>One ε tried during calibration, and how well the layer ensemble did with it on held-out validation data.</summary>
-public sealed class FssdEpsilonTrial
+/// <summary>
+/// One setting calibration tried — an ε for FSSD and Mahalanobis, a temperature and ε for ODIN, a statistic
+/// for MC Dropout — and how the detector did with it on held-out validation data.
+/// </summary>
+public sealed class FssdCalibrationTrial
 {
     public double Epsilon { get; init; }
     public PerturbationMode Perturbation { get; init; }
+
+    /// <summary>Softmax temperature (ODIN); 1 where the method has none.</summary>
+    public double Temperature { get; init; } = 1;
+
+    /// <summary>MC Dropout's statistic; null for the other methods.</summary>
+    public MonteCarloStatistic? Statistic { get; init; }
 
     /// <summary>True-negative rate (OoD rejected) at 95% TPR on the held-out half: the selection criterion.</summary>
     public double TnrAt95Tpr { get; init; }
 
     public double AUROC { get; init; }
 
-    /// <summary>The regularisation cross-validation chose for this ε.</summary>
-    public double C { get; init; }
+    /// <summary>The regularisation cross-validation chose for this setting (layer ensembles); null otherwise.</summary>
+    public double? C { get; init; }
 
-    public override string ToString() => $"eps {Epsilon:G3}: TNR@95 {TnrAt95Tpr:P2}, AUROC {AUROC:P2}";
+    /// <summary>Whether calibration chose this setting.</summary>
+    public bool Chosen { get; init; }
+
+    public override string ToString() =>
+        $"eps {Epsilon:G3}{(Temperature != 1 ? $", T {Temperature:G4}" : "")}{(Statistic is { } s ? $", {s}" : "")}: TNR@95 {TnrAt95Tpr:P2}, AUROC {AUROC:P2}{(Chosen ? " (chosen)" : "")}";
 }
 
 /// <summary>
-/// Everything needed to score an input and decide: the model, its F*, the taps and their weights,
-/// ε, and the threshold with the in-distribution TPR it was set for. Returned by New-FssdDetector and
-/// Import-FssdDetector; written by Export-FssdDetector.
+/// Mahalanobis's class-conditional Gaussians at one tap (Lee et al., 2018): the class means and the
+/// inverse of the shared covariance, fitted on training features, in float64.
 /// </summary>
-public sealed class FssdDetector
+public sealed class FssdClassGaussians
+{
+    /// <summary>Which of the detector's models the tap belongs to.</summary>
+    public int ModelIndex { get; init; }
+
+    public string Tap { get; init; } = "";
+    public int Classes { get; init; }
+    public int Dimension { get; init; }
+
+    /// <summary>[Classes × Dimension], row by row.</summary>
+    public double[] Means { get; init; } = Array.Empty<double>();
+
+    /// <summary>[Dimension × Dimension], row by row.</summary>
+    public double[] Precision { get; init; } = Array.Empty<double>();
+
+    public override string ToString() => $"{Tap}: {Classes} classes in {Dimension} dimensions";
+}
+
+/// <summary>
+/// Everything needed to score an input and decide: the method, the models, what calibration fitted (FSSD's
+/// F* and tap weights, Mahalanobis's class Gaussians, ODIN's temperature and step, …), and the threshold
+/// with the in-distribution TPR it was set for. Returned by New-FssdDetector, New-FssdBaseline and
+/// Import-FssdDetector; written by Export-FssdDetector; Measure-Fssd -Detector scores with any of them.
+/// </summary>
+public sealed record FssdDetector
 {
     public const int CurrentFormatVersion = 2;
 
     public string Name { get; init; } = "";
 
-    /// <summary>The models whose taps the detector combines (several: the paper's network ensembles); all share one input spec.</summary>
+    /// <summary>How the detector scores: FSSD, or one of the paper's baselines.</summary>
+    public DetectorMethod Method { get; init; } = DetectorMethod.FSSD;
+
+    /// <summary>The models whose taps the detector combines (several: the paper's network ensembles, or a deep ensemble); all share one input spec.</summary>
     public IReadOnlyList<FssdModel> Models { get; init; } = Array.Empty<FssdModel>();
 
-    /// <summary>F* of each model, in the order of <see cref="Models"/>.</summary>
+    /// <summary>FSSD: F* of each model, in the order of <see cref="Models"/>; empty for the other methods.</summary>
     public IReadOnlyList<FssCenter> Centers { get; init; } = Array.Empty<FssCenter>();
 
     /// <summary>The first model (the one whose classes PredictedClass names).</summary>
     public FssdModel Model => Models.Count > 0 ? Models[0] : new FssdModel();
 
-    /// <summary>The first model's center.</summary>
+    /// <summary>The first model's center (FSSD).</summary>
     public FssCenter Center => Centers.Count > 0 ? Centers[0] : new FssCenter();
+
+    /// <summary>The taps combined into the score (FSSD, Mahalanobis): score = intercept + Σ weight·(column − mean)/std. Empty: one score column.</summary>
     public IReadOnlyList<FssdDetectorLayer> Layers { get; init; } = Array.Empty<FssdDetectorLayer>();
     public double Intercept { get; init; }
+
+    /// <summary>The input step (FSSD, ODIN, Mahalanobis); 0: none.</summary>
     public double Epsilon { get; init; }
     public PerturbationMode Perturbation { get; init; }
 
-    /// <summary>Each layer its own step (PerTap), or one step for all (Shared, along <see cref="StepWeights"/>).</summary>
+    /// <summary>FSSD: each layer its own step (PerTap), or one step for all (Shared, along <see cref="StepWeights"/>).</summary>
     public PerturbationScope PerturbationScope { get; init; }
 
     /// <summary>With the shared step: per layer, the weight of its FSSD in the objective the step follows; empty otherwise.</summary>
     public IReadOnlyList<double> StepWeights { get; init; } = Array.Empty<double>();
+
+    /// <summary>ODIN's softmax temperature; 1 for the other methods.</summary>
+    public double Temperature { get; init; } = 1;
+
+    /// <summary>MC Dropout: the statistic and the number of stochastic passes; null and 0 otherwise.</summary>
+    public MonteCarloStatistic? Statistic { get; init; }
+    public int Passes { get; init; }
+
+    /// <summary>Mahalanobis: the class Gaussians of each layer, in layer order; empty otherwise.</summary>
+    public IReadOnlyList<FssdClassGaussians> Gaussians { get; init; } = Array.Empty<FssdClassGaussians>();
 
     /// <summary>Scores below it are out of distribution.</summary>
     public double Threshold { get; init; }
@@ -79,18 +132,24 @@ public sealed class FssdDetector
     /// <summary>The share of in-distribution validation inputs the threshold keeps.</summary>
     public double TargetTpr { get; init; }
 
-    /// <summary>How the detector was calibrated (ThresholdOnly: one tap, threshold from in-distribution data alone).</summary>
-    public string Calibration { get; init; } = "";
+    /// <summary>What the weights, step and threshold were set on.</summary>
+    public CalibrationKind Calibration { get; init; }
+
+    /// <summary>Outlier-free calibration: the kinds of pseudo-outlier that stood in for OoD data; empty otherwise.</summary>
+    public IReadOnlyList<PseudoOutlierKind> PseudoOutlierKinds { get; init; } = Array.Empty<PseudoOutlierKind>();
 
     /// <summary>What the threshold was set on.</summary>
     public string ValidationSource { get; init; } = "";
     public int ValidationCount { get; init; }
 
+    /// <summary>What fitted statistics came from (Mahalanobis: the training set); empty otherwise.</summary>
+    public string TrainingSource { get; init; } = "";
+
     /// <summary>The TPR the threshold actually gives on the validation inputs.</summary>
     public double ValidationTpr { get; init; }
 
-    /// <summary>Every ε tried, with its held-out result (empty when ε was given, not searched).</summary>
-    public IReadOnlyList<FssdEpsilonTrial> EpsilonCurve { get; init; } = Array.Empty<FssdEpsilonTrial>();
+    /// <summary>Every setting calibration tried, with its held-out result (empty when nothing was searched).</summary>
+    public IReadOnlyList<FssdCalibrationTrial> Trials { get; init; } = Array.Empty<FssdCalibrationTrial>();
 
     /// <summary>The regularisation of the layer weights (C of the logistic regression); null without one.</summary>
     public double? RegularizationC { get; init; }
@@ -101,12 +160,22 @@ public sealed class FssdDetector
     /// <summary>Metrics on the held-out half of the validation data (against real or pseudo outliers); null for ThresholdOnly.</summary>
     public FssdMetrics? ValidationMetrics { get; init; }
 
+    /// <summary>Seconds calibration took (fitting statistics not included).</summary>
+    public double CalibrationSeconds { get; init; }
+
     public DateTime CreatedUtc { get; init; }
 
     /// <summary>The file it was read from, when it was.</summary>
     public string? Path { get; init; }
 
-    public override string ToString() => $"{Name}: {string.Join(" + ", Layers)} of {Model.Name}, threshold {Threshold:G6} at TPR {TargetTpr:P0}";
+    public override string ToString() => Method switch
+    {
+        DetectorMethod.FSSD => $"{Name}: {string.Join(" + ", Layers)} of {Model.Name}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
+        DetectorMethod.ODIN => $"{Name}: ODIN on {Model.Name}, T {Temperature:G4}, eps {Epsilon:G3}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
+        DetectorMethod.Mahalanobis => $"{Name}: Mahalanobis on {Model.Name} ({string.Join(" + ", Layers)}), eps {Epsilon:G3}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
+        DetectorMethod.MCDropout => $"{Name}: MCDropout on {Model.Name}, {Statistic} of {Passes} passes, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
+        _ => $"{Name}: {Method} on {string.Join(", ", System.Linq.Enumerable.Select(Models, m => m.Name))}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
+    };
 }
 
 /// <summary>

@@ -8,3 +8,18 @@ public class FssdModelException : Exception
     public FssdModelException(string message) : base(message) { }
     public FssdModelException(string message, Exception inner) : base(message, inner) { }
 }
+
+/// <summary>A model object refers to a network that is no longer loaded in this session (removed, or from another process).</summary>
+public sealed class FssdModelNotLoadedException : FssdModelException
+{
+    public FssdModelNotLoadedException(string message) : base(message) { }
+}
+
+/// <summary>A tap (layer) name a model does not have; the message lists the taps it has.</summary>
+public sealed class FssdTapNotFoundException : ArgumentException
+{
+    public FssdTapNotFoundException(string tap, string message) : base(message, "layer") => Tap = tap;
+
+    /// <summary>The name asked for.</summary>
+    public string Tap { get; }
+}

@@ -26,6 +26,30 @@ public abstract class FssdCmdlet : PSCmdlet, IDisposable
     protected void ThrowFssdError(Exception exception, string errorId, ErrorCategory category, object? target) =>
         ThrowTerminatingError(new ErrorRecord(exception, errorId, category, target));
 
+    /// <summary>
+    /// Stops this command for a failure that makes the whole call meaningless — the model, detector or an
+    /// argument is unusable — with the error id and category <see cref="ErrorPolicy"/> gives its cause.
+    /// A cancellation (Ctrl+C) ends the command quietly.
+    /// </summary>
+    protected void ThrowFailure(Exception exception, object? target)
+    {
+        if (exception is OperationCanceledException) return;
+        ThrowTerminatingError(ErrorPolicy.Record(exception, target));
+    }
+
+    /// <summary>Writes a failure of one input (a file, a sample) as a non-terminating error; the others go on.</summary>
+    protected void WriteFailure(Exception exception, object? target) => WriteError(ErrorPolicy.Record(exception, target));
+
+    /// <summary>Whether the caller gave a parameter (as opposed to its default).</summary>
+    protected bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
+
+    /// <summary>A progress callback for the engine: each message as progress of <paramref name="activity"/> and as verbose output.</summary>
+    protected Action<string> Reporter(int id, string activity) => message =>
+    {
+        WriteProgress(new ProgressRecord(id, activity, message));
+        WriteVerbose(message);
+    };
+
     private readonly System.Collections.Generic.List<IDisposable> _modelsInUse = new();
 
     /// <summary>

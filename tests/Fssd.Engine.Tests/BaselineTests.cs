@@ -75,14 +75,14 @@ public class BaselineTests
     {
         var model = LeNet();
         using var input = FixtureImages(model);
-        var base_ = new BaselineScorer(BaselineMethod.Base, new[] { model }).Score(input, new[] { 0.0 })[0];
-        var odin = new BaselineScorer(BaselineMethod.ODIN, new[] { model }).Score(input, new[] { 0.0, 0.01 }, temperature: 1);
+        var base_ = new BaselineScorer(DetectorMethod.Base, new[] { model }).Score(input, new[] { 0.0 })[0];
+        var odin = new BaselineScorer(DetectorMethod.ODIN, new[] { model }).Score(input, new[] { 0.0, 0.01 }, temperature: 1);
         for (int i = 0; i < 6; i++)
         {
             Assert.Equal(base_[i, 0], odin[0][i, 0], 12);
             Assert.True(odin[1][i, 0] >= odin[0][i, 0] - 1e-9, $"input {i}: {odin[1][i, 0]} < {odin[0][i, 0]}");
         }
-        Assert.Throws<ArgumentException>(() => new BaselineScorer(BaselineMethod.Base, new[] { model }).Score(input, new[] { 0.01 }));
+        Assert.Throws<ArgumentException>(() => new BaselineScorer(DetectorMethod.Base, new[] { model }).Score(input, new[] { 0.01 }));
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public class BaselineTests
         using var training = BaselineScorer.TapFeatures(model, copies, tap).detach();
         using var gaussians = ClassGaussians.Fit(training, Enumerable.Range(0, 60).Select(i => (long)(i % 2)).ToArray(), 2);
         using var features = BaselineScorer.TapFeatures(model, input, tap).detach();
-        var scores = new BaselineScorer(BaselineMethod.Mahalanobis, new[] { model }, new[] { (tap, gaussians) }).Score(input, new[] { 0.0, 0.002 });
+        var scores = new BaselineScorer(DetectorMethod.Mahalanobis, new[] { model }, new[] { (tap, gaussians) }).Score(input, new[] { 0.0, 0.002 });
         using var direct = gaussians.Score(features);
         var expected = Values(direct);
         for (int i = 0; i < 6; i++)
@@ -112,7 +112,7 @@ public class BaselineTests
     {
         var model = LeNet();
         using var input = FixtureImages(model);
-        var scorer = new BaselineScorer(BaselineMethod.MCDropout, new[] { model });
+        var scorer = new BaselineScorer(DetectorMethod.MCDropout, new[] { model });
         var a = scorer.Score(input, new[] { 0.0 }, passes: 8, seed: 3)[0];
         var b = scorer.Score(input, new[] { 0.0 }, passes: 8, seed: 3)[0];
         var c = scorer.Score(input, new[] { 0.0 }, passes: 8, seed: 4)[0];
@@ -122,8 +122,8 @@ public class BaselineTests
         var variance = scorer.Score(input, new[] { 0.0 }, passes: 8, statistic: MonteCarloStatistic.Variance, seed: 3)[0];
         Assert.All(Enumerable.Range(0, 6), i => Assert.True(variance[i, 0] <= 0));
         // Deterministic Base on the same model after MC Dropout: dropout is off again.
-        var before = new BaselineScorer(BaselineMethod.Base, new[] { model }).Score(input, new[] { 0.0 })[0];
-        var after = new BaselineScorer(BaselineMethod.Base, new[] { model }).Score(input, new[] { 0.0 })[0];
+        var before = new BaselineScorer(DetectorMethod.Base, new[] { model }).Score(input, new[] { 0.0 })[0];
+        var after = new BaselineScorer(DetectorMethod.Base, new[] { model }).Score(input, new[] { 0.0 })[0];
         Assert.Equal(before[0, 0], after[0, 0]);
     }
 
@@ -132,8 +132,8 @@ public class BaselineTests
     {
         var model = LeNet();
         using var input = FixtureImages(model);
-        var single = new BaselineScorer(BaselineMethod.Base, new[] { model }).Score(input, new[] { 0.0 })[0];
-        var ensemble = new BaselineScorer(BaselineMethod.DeepEnsemble, new[] { model, model }).Score(input, new[] { 0.0 })[0];
+        var single = new BaselineScorer(DetectorMethod.Base, new[] { model }).Score(input, new[] { 0.0 })[0];
+        var ensemble = new BaselineScorer(DetectorMethod.DeepEnsemble, new[] { model, model }).Score(input, new[] { 0.0 })[0];
         for (int i = 0; i < 6; i++) Assert.Equal(single[i, 0], ensemble[i, 0], 6);
     }
 }

@@ -82,7 +82,7 @@ public class ScoringTests
     }
 
     [Fact]
-    public void Noise_centers_are_reproducible_from_their_seed_and_noise_scores_near_zero()
+    public void Noise_centers_are_reproducible_from_their_seed_and_fresh_noise_lies_closer_to_them_than_images_do()
     {
         var model = LeNet();
         var a = CenterEstimator.FromNoise(model, 100, 7, CenterSource.UniformNoise);
@@ -93,6 +93,21 @@ public class ScoringTests
         var authors = CenterEstimator.FromNoise(model, 100, 7, CenterSource.AuthorsNoise);
         Assert.Equal(CenterSource.AuthorsNoise, authors.Source);
         Assert.Equal(model.Taps.Select(t => t.Name), a.Taps.Select(t => t.Name));
+
+        // The paper's premise at the penultimate tap, even in this untrained network: fresh uniform noise (another seed) lands near F*,
+        // structured images do not. The images: bright strokes on black, as FashionMNIST and MNIST are.
+        var random = new Random(11);
+        var noise = Enumerable.Range(0, 50).Select(_ => { var p = new byte[784]; random.NextBytes(p); return p; }).ToList();
+        var strokes = Enumerable.Range(0, 50).Select(i =>
+        {
+            var p = new byte[784];
+            for (int y = 4 + i % 5; y < 24; y++) for (int x = 10 + i % 7; x < 14 + i % 7; x++) p[y * 28 + x] = 255;
+            return p;
+        }).ToList();
+        using var scorer = new FssdScorer(model, a, new[] { FssdScorer.DefaultTap(model) });
+        double noiseMean = scorer.ScoreFirstTap(noise, 0, PerturbationMode.Sign, 64, default).Average();
+        double strokesMean = scorer.ScoreFirstTap(strokes, 0, PerturbationMode.Sign, 64, default).Average();
+        Assert.True(noiseMean < 0.75 * strokesMean, $"fresh noise at {noiseMean:G4} from F*, stroke images at {strokesMean:G4}");
     }
 }
 
@@ -222,18 +237,18 @@ public class PseudoOutlierTests
     public void Each_kind_transforms_as_it_says()
     {
         var inputs = new[] { Image(1), Image(2) };
-        var shuffled = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.PixelShuffle, 1, 28, 28, 5);
+        var shuffled = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, PseudoOutlierKind.PixelShuffle, 1, 28, 28, 5);
         Assert.Equal(inputs[0].OrderBy(b => b), shuffled[0].OrderBy(b => b));
         Assert.NotEqual(inputs[0], shuffled[0]);
-        var inverted = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.Invert, 1, 28, 28, 5);
+        var inverted = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, PseudoOutlierKind.Invert, 1, 28, 28, 5);
         Assert.All(Enumerable.Range(0, 784), i => Assert.Equal(255 - inputs[1][i], inverted[1][i]));
-        var patches = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.PatchShuffle4, 1, 28, 28, 5);
+        var patches = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, PseudoOutlierKind.PatchShuffle4, 1, 28, 28, 5);
         // Every 7 x 7 patch of the result is a patch of the original.
         var originalPatches = Enumerable.Range(0, 16).Select(p => Patch(inputs[0], p)).ToList();
         for (int p = 0; p < 16; p++) Assert.Contains(originalPatches, o => o.SequenceEqual(Patch(patches[0], p)));
-        var again = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, Fssd.Engine.Calibration.PseudoOutlierKind.PixelShuffle, 1, 28, 28, 5);
+        var again = Fssd.Engine.Calibration.PseudoOutliers.Make(inputs, PseudoOutlierKind.PixelShuffle, 1, 28, 28, 5);
         Assert.Equal(shuffled[0], again[0]);
-        var blurred = Fssd.Engine.Calibration.PseudoOutliers.Make(new[] { Enumerable.Repeat((byte)90, 784).ToArray() }, Fssd.Engine.Calibration.PseudoOutlierKind.Blur, 1, 28, 28, 5);
+        var blurred = Fssd.Engine.Calibration.PseudoOutliers.Make(new[] { Enumerable.Repeat((byte)90, 784).ToArray() }, PseudoOutlierKind.Blur, 1, 28, 28, 5);
         Assert.All(blurred[0], b => Assert.Equal(90, b));
     }
 
@@ -249,8 +264,8 @@ public class PseudoOutlierTests
         {
             int grid = dealt[i] switch
             {
-                Fssd.Engine.Calibration.PseudoOutlierKind.PatchShuffle2 => 2,
-                Fssd.Engine.Calibration.PseudoOutlierKind.PatchShuffle4 => 4,
+                PseudoOutlierKind.PatchShuffle2 => 2,
+                PseudoOutlierKind.PatchShuffle4 => 4,
                 _ => 7,
             };
             int cell = 28 / grid;

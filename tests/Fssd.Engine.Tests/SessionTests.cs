@@ -23,13 +23,12 @@ public class SessionTests
     }
 
     [Fact]
-    public void Libtorch_computes_gradients()
+    public void The_session_is_created_once_and_shared_by_every_thread()
     {
-        _ = FssdSession.Current;
-        using var x = torch.tensor(new float[] { 1, -2, 3 }, requires_grad: true);
-        using var y = (x * x).sum();
-        y.backward();
-        Assert.Equal(new float[] { 2, -4, 6 }, x.grad!.data<float>().ToArray());
+        var sessions = new FssdSession[8];
+        System.Threading.Tasks.Parallel.For(0, sessions.Length, i => sessions[i] = FssdSession.Current);
+        Assert.All(sessions, s => Assert.Same(FssdSession.Current, s));
+        Assert.Same(FssdSession.Current.Models, sessions[3].Models);
     }
 
     [Fact]
@@ -105,10 +104,9 @@ public class SessionTests
     public void Bad_device_names_are_refused(string text) =>
         Assert.Throws<ArgumentException>(() => DeviceSpec.Parse(text));
 
-    [Fact]
+    [SkippableCpuBuildFact]
     public void Cuda_on_a_cpu_build_says_so()
     {
-        if (FssdSession.Backend != "cpu") return;
         var error = Assert.Throws<FssdRuntimeException>(() => FssdSession.Current.SetDevice("cuda"));
         Assert.Contains("CPU build", error.Message);
         Assert.Equal("cpu", FssdSession.Current.Describe().Device);
@@ -122,4 +120,13 @@ public class SessionTests
     [InlineData("libc10.so", "c10")]
     public void Native_names_normalize(string name, string expected) =>
         Assert.Equal(expected, NativePlatform.NormalizeName(name));
+}
+
+/// <summary>A test that only means something on a CPU build of the engine: skipped, with the reason, on a CUDA build.</summary>
+public sealed class SkippableCpuBuildFactAttribute : FactAttribute
+{
+    public SkippableCpuBuildFactAttribute()
+    {
+        if (FssdSession.Backend != "cpu") Skip = $"This engine is a {FssdSession.Backend} build; the test checks what a CPU build says about CUDA.";
+    }
 }

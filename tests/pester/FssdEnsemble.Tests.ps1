@@ -9,7 +9,7 @@ AfterAll {
     Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
 }
 
-Describe 'FSSD-Ensem calibrated on FashionMNIST and MNIST validation images (the paper''s Table 2 setting)' -Tag 'RealData' {
+Describe 'FSSD-Ensem calibrated on FashionMNIST and MNIST validation images (the paper''s Table 2 setting)' -Tag 'RealData', 'Slow' {
     BeforeAll {
         Export-FssdDataset -Dataset FashionMNIST/test -Path (Join-Path $work 'fashion')
         Export-FssdDataset -Dataset MNIST -Path (Join-Path $work 'mnist')
@@ -28,7 +28,7 @@ Describe 'FSSD-Ensem calibrated on FashionMNIST and MNIST validation images (the
         $scoresOut = $mnist[1000..9999] | Measure-Fssd -Detector $detector
         $metrics = Get-FssdMetrics $scoresIn $scoresOut -Method 'FSSD-Ensem'
         Write-Host ("    calibrated over {0} values of eps in {1:F0} s; scored 18,000 files in {2:F0} s; chose eps {3}, C {4:G3}" -f
-            $detector.EpsilonCurve.Count, $calibrated, $clock.Elapsed.TotalSeconds, $detector.Epsilon, $detector.RegularizationC)
+            $detector.Trials.Count, $calibrated, $clock.Elapsed.TotalSeconds, $detector.Epsilon, $detector.RegularizationC)
         Write-Host ("    test 9,000 + 9,000: AUROC {0:P2}, AUPRC-In {1:P2}, AUPRC-Out {2:P2}, FPR80 {3:P2}, FPR95 {4:P2}, detection error {5:P2}" -f
             $metrics.AUROC, $metrics.AUPRCIn, $metrics.AUPRCOut, $metrics.FPR80, $metrics.FPR95, $metrics.DetectionError)
         Write-Host ("    weights: {0}" -f (($detector.Layers | ForEach-Object { '{0} {1:F3}' -f $_.Name, $_.Weight }) -join ', '))
@@ -41,11 +41,11 @@ Describe 'FSSD-Ensem calibrated on FashionMNIST and MNIST validation images (the
     }
 
     It 'searches the paper''s grid, 0 to 0.2 in both directions, and records what it found' {
-        $detector.EpsilonCurve | Should -HaveCount 41
-        $detector.EpsilonCurve.Epsilon | Should -Contain -0.2
-        $detector.EpsilonCurve.Epsilon | Should -Contain 0.2
-        $best = ($detector.EpsilonCurve | Measure-Object TnrAt95Tpr -Maximum).Maximum
-        ($detector.EpsilonCurve | Where-Object Epsilon -eq $detector.Epsilon).TnrAt95Tpr | Should -Be $best
+        $detector.Trials | Should -HaveCount 41
+        $detector.Trials.Epsilon | Should -Contain -0.2
+        $detector.Trials.Epsilon | Should -Contain 0.2
+        $best = ($detector.Trials | Measure-Object TnrAt95Tpr -Maximum).Maximum
+        ($detector.Trials | Where-Object Epsilon -eq $detector.Epsilon).TnrAt95Tpr | Should -Be $best
         $detector.Calibration | Should -Be 'OodValidation'
         $detector.Layers.Name | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
         $detector.ValidationMetrics.InCount | Should -Be 500
@@ -60,7 +60,7 @@ Describe 'FSSD-Ensem calibrated on FashionMNIST and MNIST validation images (the
     It 'exports, imports and rescores to identical scores' {
         $file = $detector | Export-FssdDetector -Path (Join-Path $work 'ensemble.fssd.yaml')
         $back = Import-FssdDetector $file.FullName
-        $back.EpsilonCurve.Count | Should -Be 41
+        $back.Trials.Count | Should -Be 41
         $back.ValidationMetrics.AUROC | Should -Be $detector.ValidationMetrics.AUROC
         # The authors' step standardizes the gradient over the batch, so a score depends on its batch:
         # rescore whole batches (2 x 128, the default batch size) in the same order.
@@ -69,7 +69,7 @@ Describe 'FSSD-Ensem calibrated on FashionMNIST and MNIST validation images (the
     }
 }
 
-Describe 'FSSD-Ensem calibrated without OoD data (pseudo-outliers made from FashionMNIST)' -Tag 'RealData' {
+Describe 'FSSD-Ensem calibrated without OoD data (pseudo-outliers made from FashionMNIST)' -Tag 'RealData', 'Slow' {
     BeforeAll {
         if (-not (Test-Path (Join-Path $work 'fashion'))) {
             Export-FssdDataset -Dataset FashionMNIST/test -Path (Join-Path $work 'fashion')
@@ -89,16 +89,17 @@ Describe 'FSSD-Ensem calibrated without OoD data (pseudo-outliers made from Fash
         $freeMetrics = Get-FssdMetrics $freeIn $freeOut -Method 'FSSD-Ensem, outlier-free'
         Write-Host ("    calibrated in {0:F0} s without OoD data: {1}, eps {2}, C {3:G3}" -f $calibrated, $free.Calibration, $free.Epsilon, $free.RegularizationC)
         Write-Host ("    weights: {0}" -f (($free.Layers | ForEach-Object { '{0} {1:F3}' -f $_.Name, $_.Weight }) -join ', '))
-        $free.EpsilonCurve | ForEach-Object { Write-Host ("      eps {0,5}: TNR at 95% TPR {1:P2}, AUROC {2:P2} (held-out pseudo-outliers)" -f $_.Epsilon, $_.TnrAt95Tpr, $_.AUROC) }
+        $free.Trials | ForEach-Object { Write-Host ("      eps {0,5}: TNR at 95% TPR {1:P2}, AUROC {2:P2} (held-out pseudo-outliers)" -f $_.Epsilon, $_.TnrAt95Tpr, $_.AUROC) }
         $free.PseudoOutliers | ForEach-Object { Write-Host ("      {0,-13} AUROC {1:P2}, rejected {2:P2} of {3}{4}" -f $_.Kind, $_.AUROC, $_.Rejected, $_.Count, $(if ($_.Used) { '  (used)' })) }
         Write-Host ("    against MNIST, 9,000 + 9,000: AUROC {0:P2}, AUPRC-In {1:P2}, AUPRC-Out {2:P2}, FPR80 {3:P2}, FPR95 {4:P2}, detection error {5:P2}" -f
             $freeMetrics.AUROC, $freeMetrics.AUPRCIn, $freeMetrics.AUPRCOut, $freeMetrics.FPR80, $freeMetrics.FPR95, $freeMetrics.DetectionError)
     }
 
     It 'never sees OoD data: calibrated against patch shuffles, with evidence on every kind' {
-        $free.Calibration | Should -Be 'OutlierFree (PatchShuffle2+PatchShuffle4+PatchShuffle7)'
+        $free.Calibration | Should -Be 'OutlierFree'
+        $free.PseudoOutlierKinds | Should -Be @('PatchShuffle2', 'PatchShuffle4', 'PatchShuffle7')
         $free.ValidationCount | Should -Be 1000
-        $free.EpsilonCurve.Epsilon | Should -Be @(0, 0.01, -0.01, 0.02, -0.02)
+        $free.Trials.Epsilon | Should -Be @(0, 0.01, -0.01, 0.02, -0.02)
         $free.PseudoOutliers | Should -HaveCount 7
         ($free.PseudoOutliers | Where-Object Used).Kind | Should -Be @('PatchShuffle2', 'PatchShuffle4', 'PatchShuffle7')
         $free.PseudoOutliers | ForEach-Object { $_.Count } | Sort-Object -Unique | Should -Be 500
@@ -130,7 +131,7 @@ Describe 'FSSD-Ensem calibrated without OoD data (pseudo-outliers made from Fash
     }
 }
 
-Describe 'FSSD-Ensem with one shared step for all taps (-PerturbationScope Shared)' -Tag 'RealData' {
+Describe 'FSSD-Ensem with one shared step for all taps (-PerturbationScope Shared)' -Tag 'RealData', 'Slow' {
     BeforeAll {
         if (-not (Test-Path (Join-Path $work 'fashion'))) {
             Export-FssdDataset -Dataset FashionMNIST/test -Path (Join-Path $work 'fashion')
@@ -185,9 +186,19 @@ Describe 'FSSD-Ensem with one shared step for all taps (-PerturbationScope Share
         [Math]::Abs($kept - $shared.TargetTpr) | Should -BeLessOrEqual 0.02
     }
 
-    It 'scores per-tap detectors as before: a detector file without a scope is per tap' {
+    It 'scores per-tap detectors as before: a detector file without a scope is per tap, each tap its own step' {
         $default = Import-FssdDetector
         $default.PerturbationScope | Should -Be 'PerTap'
         $default.StepWeights | Should -HaveCount 0
+        # Scored per tap, the detector's taps are what each tap's own single-tap FSSD gives at its ε.
+        $files = @($sharedIn[0..4].Path)
+        $scores = $files | Measure-Fssd -Detector $default
+        foreach ($layer in $default.Layers) {
+            $own = $files | Measure-Fssd -Model $default.Model -Center $default.Center -Layer $layer.Name -Epsilon $default.Epsilon -Perturbation $default.Perturbation
+            for ($i = 0; $i -lt $files.Count; $i++) {
+                $scores[$i].LayerScores[$layer.Name] | Should -BeGreaterOrEqual ($own[$i].Score * (1 - 1e-5))
+                $scores[$i].LayerScores[$layer.Name] | Should -BeLessOrEqual ($own[$i].Score * (1 + 1e-5))
+            }
+        }
     }
 }

@@ -32,7 +32,8 @@ Describe 'Get-FssdPrediction' {
 
     It 'converts an RGB image to the model''s gray input' {
         $root = Join-Path $work 'rgb'
-        Get-FssdSample FashionMNIST/test -First 1 -ColorMode Rgb | Export-FssdDataset -Path $root -PassThru |
-            Get-FssdPrediction | ForEach-Object { $_.PredictedClass | Should -Be 'Ankle boot' }
+        $predictions = @(Get-FssdSample FashionMNIST/test -First 1 -ColorMode Rgb | Export-FssdDataset -Path $root -PassThru | Get-FssdPrediction)
+        $predictions | Should -HaveCount 1
+        $predictions[0].PredictedClass | Should -Be 'Ankle boot'
     }
 }

@@ -47,7 +47,7 @@ AfterAll {
     Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
 }
 
-Describe 'Hostile image files in a pipeline' -Tag 'Hostile' {
+Describe 'Hostile image files in a pipeline' -Tag 'Hostile', 'Slow' {
     It 'Measure-Fssd scores every good file once and gives every other file exactly one result, in bounded memory' {
         $run = Invoke-HostileRun 'Measure-Fssd' 20261202
         $scored = @($run.Output)

@@ -115,7 +115,7 @@ Describe 'Install-FssdDataset' {
         Join-Path $data 'mnist/SOURCE.txt' | Should -Exist
     }
 
-    It 'draws the KMNIST-like Kana set from Debian''s Japanese fonts: ten classes, 2,000 + 1,000 each, the same images every time' {
+    It 'draws the KMNIST-like Kana set from Debian''s Japanese fonts: ten classes, 2,000 + 1,000 each, the same images every time' -Tag 'Slow' {
         $sets = Install-FssdDataset Kana
         $train = $sets | Where-Object Split -eq 'train'
         $test = $sets | Where-Object Split -eq 'test'

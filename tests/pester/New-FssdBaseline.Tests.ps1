@@ -9,7 +9,7 @@ BeforeAll {
     $testOut = @(Get-FssdSample MNIST -Skip 200 -First 300)
 }
 
-Describe 'New-FssdBaseline' -Tag 'RealData' {
+Describe 'New-FssdBaseline' -Tag 'RealData', 'Slow' {
     It 'Base scores each input by its maximum softmax probability, the classifier''s own confidence' {
         $base = New-FssdBaseline Base -InDistribution $valIn -OutOfDistribution $valOut
         $base.Method | Should -Be 'Base'
@@ -70,10 +70,34 @@ Describe 'New-FssdBaseline' -Tag 'RealData' {
     }
 
     It 'refuses what it cannot do, naming the cause' {
-        { New-FssdBaseline Mahalanobis -InDistribution $valIn -OutOfDistribution $valOut -ErrorAction Stop } | Should -Throw '*-TrainingSet*'
+        { New-FssdBaseline Mahalanobis -InDistribution $valIn -OutOfDistribution $valOut -ErrorAction Stop } | Should -Throw '*training set*'
         { New-FssdBaseline DeepEnsemble -InDistribution $valIn -OutOfDistribution $valOut -ErrorAction Stop } | Should -Throw '*several*'
         $base = New-FssdBaseline Base -InDistribution $valIn -OutOfDistribution $valOut
-        { $testIn[0] | Measure-Fssd -Baseline $base -Epsilon 0.01 -ErrorAction Stop } | Should -Throw '*-Baseline alone*'
+        { $testIn[0] | Measure-Fssd -Baseline $base -Epsilon 0.01 -ErrorAction Stop } | Should -Throw '*-Detector alone*'
+    }
+
+    It 'saves a Mahalanobis detector with its class Gaussians, and a new session scores the same files identically from the file' {
+        $maha = New-FssdBaseline Mahalanobis -InDistribution $valIn -OutOfDistribution $valOut -TrainingSet FashionMNIST/train -TrainingCount 2000 -Layer fc1, logits
+        $maha.Gaussians | Should -HaveCount 2
+        $folder = Join-Path ([IO.Path]::GetTempPath()) "fssd-maha-$([guid]::NewGuid().ToString('N'))"
+        $null = New-Item -ItemType Directory -Path $folder
+        try {
+            $testIn[0..9] + $testOut[0..9] | Export-FssdDataset -Path $folder | Out-Null
+            $files = @(Get-ChildItem -LiteralPath $folder -Recurse -Filter *.png | Sort-Object FullName | ForEach-Object FullName)
+            $files.Count | Should -Be 20
+            $here = ($files | Measure-Fssd -Detector $maha).Score
+            $file = $maha | Export-FssdDetector -Path (Join-Path $folder 'maha.fssd.yaml')
+            $there = Invoke-FreshPwsh -Script @"
+Import-Module '$ModulePath'
+`$d = Import-FssdDetector '$($file.FullName)'
+if (`$d.Method -ne 'Mahalanobis' -or `$d.Gaussians.Count -ne 2) { throw 'not the detector that was saved' }
+'$($files -join "','")'.Split(',') | ForEach-Object { `$_.Trim("'") } | Measure-Fssd -Detector `$d | ForEach-Object { `$_.Score.ToString('R') }
+"@
+            $there | Should -HaveCount $here.Count
+            for ($i = 0; $i -lt $here.Count; $i++) { [double]$there[$i] | Should -Be $here[$i] }
+        } finally {
+            Remove-Item -LiteralPath $folder -Recurse -Force -ErrorAction SilentlyContinue
+        }
     }
 
     It 'averages the softmax of several classifiers for DeepEnsemble' {

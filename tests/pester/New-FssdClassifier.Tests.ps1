@@ -12,7 +12,7 @@ AfterAll {
 }
 
 Describe 'New-FssdClassifier' {
-    It 'trains LeNet on FashionMNIST for one epoch to at least 85% test accuracy' {
+    It 'trains LeNet on FashionMNIST for one epoch to at least 85% test accuracy' -Tag 'Slow' {
         $model = New-FssdClassifier LeNet -TrainingSet FashionMNIST/train -ValidationSet FashionMNIST/test -OutputPath $work -Name one-epoch -Epochs 1
         $model | Should -BeOfType ([Fssd.FssdModel])
         $epoch = $model.Training.Epochs[0]
@@ -25,7 +25,7 @@ Describe 'New-FssdClassifier' {
         Join-Path $work 'one-epoch.safetensors' | Should -Exist
     }
 
-    It 'fine-tunes the default model with outlier exposure, which lowers its confidence on unseen Kana characters' {
+    It 'fine-tunes the default model with outlier exposure, which lowers its confidence on unseen Kana characters' -Tag 'Slow' {
         $default = Import-FssdModel
         $oe = New-FssdClassifier LeNet -TrainingSet $smallTrain -ValidationSet $smallTest -OutputPath $work -Name oe -Epochs 1 `
             -InitialModel $default -OutlierSet (Get-FssdDataset Kana -Split train -First 2000) -LearningRate 0.1
@@ -44,7 +44,7 @@ Describe 'New-FssdClassifier' {
         { New-FssdClassifier ResNet18 -TrainingSet $smallTrain -OutputPath $work -Name wrong -InitialModel $default -ErrorAction Stop } | Should -Throw '*LeNet*'
     }
 
-    It 'records the authors'' recipe and the measured normalization in the manifest' {
+    It 'records the authors'' recipe and the measured normalization in the manifest' -Tag 'Slow' {
         $model = Import-FssdModel (Join-Path $work 'one-epoch.yaml')
         $model.Training.Optimizer | Should -Match '^Adadelta'
         $model.Training.LearningRate | Should -Be 1.0
@@ -127,7 +127,9 @@ Describe 'New-FssdClassifier' {
     }
 
     It 'refuses to overwrite a model without -Force, and an unlabeled training set' {
-        New-FssdClassifier LeNet -TrainingSet $smallTrain -OutputPath $work -Name one-epoch -Epochs 1 -ErrorVariable err -ErrorAction SilentlyContinue |
+        # A model of that name exists already (here: a manifest and weights the test writes itself).
+        Import-FssdModel | Export-FssdModel -Path $work -Name taken | Out-Null
+        New-FssdClassifier LeNet -TrainingSet $smallTrain -OutputPath $work -Name taken -Epochs 1 -ErrorVariable err -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Match 'FssdClassifierExists'
         $loose = Join-Path $work 'unlabeled'

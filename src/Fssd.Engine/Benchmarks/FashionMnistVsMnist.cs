@@ -25,7 +25,10 @@ public sealed class BenchmarkOptions
     /// <summary>Test inputs per class; 0: all the rest (9,000 + 9,000).</summary>
     public int TestCount { get; set; }
 
-    public long Seed { get; set; } = 20261201;
+    public long Seed { get; set; } = DefaultSeed;
+
+    /// <summary>The seed the published figures were made with.</summary>
+    public const long DefaultSeed = 20261201;
 
     /// <summary>Where trained and fine-tuned classifiers are cached, by recipe and seed.</summary>
     public string ModelDirectory { get; set; } = "";
@@ -104,7 +107,7 @@ public static class FashionMnistVsMnist
             ["FSSD"] = (99.6, 99.7, 0.0),
         };
 
-    private const int Batch = 128;
+    private const int Batch = DetectorScorer.DefaultBatchSize;
 
     public static BenchmarkResult Run(BenchmarkOptions options, FssdSession session, Action<string> progress, CancellationToken cancellation)
     {
@@ -163,23 +166,23 @@ public static class FashionMnistVsMnist
                 }
                 else
                 {
-                    var kind = Enum.Parse<BaselineMethod>(method);
+                    var kind = Enum.Parse<DetectorMethod>(method);
                     var models = new List<LoadedModel> { model };
                     List<(int Tap, ClassGaussians Gaussians)>? gaussians = null;
                     string trainingSource = "";
-                    if (kind == BaselineMethod.DeepEnsemble)
+                    if (kind == DetectorMethod.DeepEnsemble)
                     {
                         var training = Stopwatch.StartNew();
                         models = EnsembleMembers(options, model, session, FashionTrain, fashion, progress, cancellation);
                         trainingSeconds = training.Elapsed.TotalSeconds;
                     }
-                    else if (kind == BaselineMethod.OutlierExposure)
+                    else if (kind == DetectorMethod.OutlierExposure)
                     {
                         var training = Stopwatch.StartNew();
                         models = new List<LoadedModel> { OutlierExposureModel(options, model, session, FashionTrain, fashion, () => Load(BenchmarkData.Kana, "train"), progress, cancellation) };
                         trainingSeconds = training.Elapsed.TotalSeconds;
                     }
-                    else if (kind == BaselineMethod.Mahalanobis)
+                    else if (kind == DetectorMethod.Mahalanobis)
                     {
                         var train = FashionTrain();
                         if (options.MahalanobisTrainingCount > 0 && options.MahalanobisTrainingCount < train.Count)
@@ -188,13 +191,23 @@ public static class FashionMnistVsMnist
                         trainingSource = $"{train.Count} FashionMNIST training images";
                     }
                     clock.Restart();
-                    var baseline = BaselineCalibrator.Calibrate(kind, models, valIn, valOut, DetectorMath.DefaultTargetTpr, options.Seed, progress, cancellation,
-                        gaussians, options.Passes, trainingSource);
-                    settings = Describe(baseline);
-                    var scorer = BaselineCalibrator.ScorerFor(baseline, models);
-                    var statistic = baseline.Statistic.Length > 0 ? Enum.Parse<MonteCarloStatistic>(baseline.Statistic) : MonteCarloStatistic.Mean;
-                    score = inputs => BaselineCalibrator.Features(scorer, models[0], inputs, new[] { baseline.Epsilon }, baseline.Temperature, options.Passes,
-                        statistic, options.Seed + 7, null, "test", cancellation)[0].Select(row => BaselineCalibrator.Combine(baseline, row)).ToArray();
+                    FssdDetector detector;
+                    try
+                    {
+                        detector = BaselineCalibrator.Calibrate(kind, models, valIn, valOut, DetectorMath.DefaultTargetTpr, options.Seed, progress, cancellation,
+                            gaussians, options.Passes, trainingSource);
+                    }
+                    finally
+                    {
+                        if (gaussians is not null) foreach (var (_, g) in gaussians) g.Dispose();
+                    }
+                    settings = Describe(detector);
+                    var detectorModels = models;
+                    score = inputs =>
+                    {
+                        using var scorer = DetectorScorer.For(detector, detectorModels);
+                        return ScoreAll(scorer, inputs, cancellation);
+                    };
                 }
                 if (testScores is null) progress($"{method}: scoring {testIn.Count} + {testOut.Count} test inputs.");
                 var (scoresIn, scoresOut) = testScores ?? (score(testIn), score(testOut));
@@ -302,14 +315,29 @@ public static class FashionMnistVsMnist
         return result;
     }
 
-    private static string Describe(FssdBaseline b) => b.Method switch
+    /// <summary>A detector's decision on every input, batch by batch (batch i seeds its random draws).</summary>
+    private static double[] ScoreAll(DetectorScorer scorer, IReadOnlyList<byte[]> inputs, CancellationToken cancellation)
     {
-        "ODIN" => $"T {b.Temperature:G4}, eps {b.Epsilon:G3}",
-        "Mahalanobis" => $"eps {b.Epsilon:G3}, taps {string.Join(", ", b.Layers.Select(l => l.Name))}, {b.TrainingSource}",
-        "MCDropout" => $"{b.Statistic} of {b.Passes} passes",
-        "DeepEnsemble" => $"{b.Models.Count} classifiers: {string.Join(", ", b.Models.Select(m => m.Name))}",
-        "OutlierExposure" => $"{b.Model.Name}",
-        "Energy" => "T 1",
+        var result = new double[inputs.Count];
+        for (int start = 0; start < inputs.Count; start += Batch)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var part = inputs.Skip(start).Take(Batch).ToList();
+            var scores = scorer.Score(part, start / Batch);
+            for (int i = 0; i < part.Count; i++)
+                result[start + i] = scorer.Combine(Enumerable.Range(0, scorer.Keys.Count).Select(k => scores.TapScores[i, k]).ToArray());
+        }
+        return result;
+    }
+
+    private static string Describe(FssdDetector d) => d.Method switch
+    {
+        DetectorMethod.ODIN => $"T {d.Temperature:G4}, eps {d.Epsilon:G3}",
+        DetectorMethod.Mahalanobis => $"eps {d.Epsilon:G3}, taps {string.Join(", ", d.Layers.Select(l => l.Name))}, {d.TrainingSource}",
+        DetectorMethod.MCDropout => $"{d.Statistic} of {d.Passes} passes",
+        DetectorMethod.DeepEnsemble => $"{d.Models.Count} classifiers: {string.Join(", ", d.Models.Select(m => m.Name))}",
+        DetectorMethod.OutlierExposure => $"{d.Model.Name}",
+        DetectorMethod.Energy => "T 1",
         _ => "",
     };
 

@@ -23,7 +23,7 @@ public sealed class CalibrationResult
     public double Threshold { get; init; }
     public double AchievedTpr { get; init; }
     public FssdMetrics Validation { get; init; } = new();
-    public IReadOnlyList<FssdEpsilonTrial> Curve { get; init; } = Array.Empty<FssdEpsilonTrial>();
+    public IReadOnlyList<FssdCalibrationTrial> Curve { get; init; } = Array.Empty<FssdCalibrationTrial>();
     public int InCount { get; init; }
     public int OutCount { get; init; }
 
@@ -54,7 +54,7 @@ public static class DetectorCalibrator
     /// <summary>The TPR at which ε candidates are compared (the authors' criterion).</summary>
     public const double SelectionTpr = 0.95;
 
-    private const int Batch = 128;
+    private const int Batch = DetectorScorer.DefaultBatchSize;
 
     public static CalibrationResult Calibrate(EnsembleScorer scorer, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<byte[]> outOfDistribution,
         IReadOnlyList<double> epsilons, PerturbationMode mode, double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation,
@@ -93,7 +93,7 @@ public static class DetectorCalibrator
         if (paired && outCount != inCount) throw new ArgumentException("Paired calibration needs as many OoD inputs as in-distribution ones.");
         var (fitOut, holdOut) = paired ? (fitIn, holdIn) : Halves(outCount, seed + 1);
 
-        var curve = new List<FssdEpsilonTrial>();
+        var curve = new List<FssdCalibrationTrial>();
         var fits = new List<(LogisticRegression Model, FeatureScaling Scaling)>();
         for (int e = 0; e < epsilons.Count; e++)
         {
@@ -104,10 +104,9 @@ public static class DetectorCalibrator
             var (model, _) = RegularizationSearch.FitWithCrossValidation(rows.Select(scaling.Apply).ToList(), labels);
             var scoresIn = holdIn.Select(i => model.Decision(scaling.Apply(featuresIn[e][i]))).ToList();
             var scoresOut = holdOut.Select(i => model.Decision(scaling.Apply(featuresOut[e][i]))).ToList();
-            var (threshold, _) = DetectorMath.ThresholdAt(scoresIn, SelectionTpr);
-            double tnr = (double)scoresOut.Count(s => s < threshold) / scoresOut.Count;
+            double tnr = OodMetrics.TnrAtTpr(scoresIn, scoresOut, SelectionTpr);
             var metrics = OodMetrics.Compute(scoresIn, scoresOut, "FSSD");
-            curve.Add(new FssdEpsilonTrial { Epsilon = epsilons[e], Perturbation = mode, TnrAt95Tpr = tnr, AUROC = metrics.AUROC, C = model.C });
+            curve.Add(new FssdCalibrationTrial { Epsilon = epsilons[e], Perturbation = mode, TnrAt95Tpr = tnr, AUROC = metrics.AUROC, C = model.C });
             fits.Add((model, scaling));
             progress?.Invoke($"eps {epsilons[e]:G3}: TNR at 95% TPR {tnr:P2}, AUROC {metrics.AUROC:P2}");
         }
@@ -115,6 +114,10 @@ public static class DetectorCalibrator
         // The best TNR; ties go to the better AUROC, then to the smaller step.
         int best = Enumerable.Range(0, epsilons.Count)
             .OrderByDescending(e => curve[e].TnrAt95Tpr).ThenByDescending(e => curve[e].AUROC).ThenBy(e => Math.Abs(epsilons[e])).First();
+        curve[best] = new FssdCalibrationTrial
+        {
+            Epsilon = curve[best].Epsilon, Perturbation = mode, TnrAt95Tpr = curve[best].TnrAt95Tpr, AUROC = curve[best].AUROC, C = curve[best].C, Chosen = true,
+        };
         var (chosen, chosenScaling) = fits[best];
         var heldIn = holdIn.Select(i => chosen.Decision(chosenScaling.Apply(featuresIn[best][i]))).ToList();
         var heldOut = holdOut.Select(i => chosen.Decision(chosenScaling.Apply(featuresOut[best][i]))).ToList();

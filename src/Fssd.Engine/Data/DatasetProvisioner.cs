@@ -251,7 +251,7 @@ public sealed class DatasetProvisioner
                 labels.Add((byte)digit);
             }
         }
-        WriteShuffled(target, "t10k", images, labels, seed: 20261201);
+        WriteShuffled(target, "t10k", images, labels, seed: BenchmarkData.MnistShuffleSeed);
     }
 
     private void RenderKana(string target, CancellationToken cancellation)

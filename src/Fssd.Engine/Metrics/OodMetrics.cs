@@ -35,6 +35,18 @@ public static class OodMetrics
         };
     }
 
+    /// <summary>
+    /// The share of OoD inputs rejected (scored below the threshold) when the threshold keeps
+    /// <paramref name="tpr"/> of the in-distribution inputs (<see cref="Scoring.DetectorMath.ThresholdAt"/>):
+    /// the true-negative rate at that TPR, the criterion calibration chooses settings by.
+    /// </summary>
+    public static double TnrAtTpr(IReadOnlyList<double> inDistribution, IReadOnlyList<double> outOfDistribution, double tpr)
+    {
+        if (outOfDistribution.Count == 0) throw new ArgumentException("There are no out-of-distribution scores.", nameof(outOfDistribution));
+        var (threshold, _) = Scoring.DetectorMath.ThresholdAt(inDistribution, tpr);
+        return (double)outOfDistribution.Count(s => s < threshold) / outOfDistribution.Count;
+    }
+
     /// <summary>The ROC curve from (0, 0) through one point per distinct score, highest first.</summary>
     public static IReadOnlyList<RocPoint> Roc(IReadOnlyList<double> positives, IReadOnlyList<double> negatives)
     {

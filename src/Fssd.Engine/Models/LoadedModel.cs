@@ -125,8 +125,8 @@ public sealed class LoadedModel : IDisposable
     {
         for (int i = 0; i < Taps.Count; i++)
             if (Taps[i].Name.Equals(name, StringComparison.OrdinalIgnoreCase)) return i;
-        throw new ArgumentException(
-            $"The model '{Info.Name}' has no tap '{name}'; its taps are {string.Join(", ", Taps.Select(t => t.Name))}.", nameof(name));
+        throw new FssdTapNotFoundException(name,
+            $"The model '{Info.Name}' has no tap '{name}'; its taps are {string.Join(", ", Taps.Select(t => t.Name))}.");
     }
 
     private readonly object _useGate = new();
@@ -142,7 +142,7 @@ public sealed class LoadedModel : IDisposable
     {
         lock (_useGate)
         {
-            if (_retired) throw new FssdModelException($"The model '{Info.Name}' ({Info.SourcePath}) was removed from this session; import it again.");
+            if (_retired) throw new FssdModelNotLoadedException($"The model '{Info.Name}' ({Info.SourcePath}) was removed from this session; import it again.");
             _users++;
         }
         return new Usage(this);

@@ -2,21 +2,24 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using YamlDotNet.Core;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace Fssd.Engine.Persistence;
 
 /// <summary>
-/// A detector file (YAML): the model's manifest inline (its weights path relative to the detector
-/// file, and their SHA-256), F* per tap as base64 float32 (little-endian, bit-exact), the taps and
-/// weights, ε, the threshold and its target TPR, and provenance. Written atomically.
+/// A detector file (YAML), for every method: the models' manifests inline (weights paths relative to the
+/// detector file, and their SHA-256), what calibration fitted — FSSD's F* per tap as base64 float32,
+/// Mahalanobis's class Gaussians as base64 float64, the taps and their weights, ε, temperature, MC
+/// Dropout's statistic — the threshold and its target TPR, and provenance. Sealed with the SHA-256 of its
+/// content and written atomically.
 /// </summary>
 public sealed class DetectorDocument
 {
     public int FormatVersion { get; set; } = FssdDetector.CurrentFormatVersion;
     public string Name { get; set; } = "";
+
+    /// <summary>FSSD (also when absent, as in format 1) or a baseline's name.</summary>
+    public string? Method { get; set; }
+
     public List<DetectorModel> Models { get; set; } = new();
     public List<DetectorLayer> Layers { get; set; } = new();
     public double Intercept { get; set; }
@@ -27,35 +30,57 @@ public sealed class DetectorDocument
     public string? Scope { get; set; }
 
     public List<double>? StepWeights { get; set; }
+    public double? Temperature { get; set; }
+    public string? Statistic { get; set; }
+    public int? Passes { get; set; }
+    public List<DetectorGaussians>? Gaussians { get; set; }
     public double Threshold { get; set; }
     public double TargetTpr { get; set; }
+
+    /// <summary>ThresholdOnly, OodValidation or OutlierFree (format 1 wrote "OutlierFree (kind+kind)").</summary>
     public string Calibration { get; set; } = "";
+
+    public List<string>? PseudoOutlierKinds { get; set; }
     public DetectorValidation Validation { get; set; } = new();
+    public string? TrainingSource { get; set; }
     public double? RegularizationC { get; set; }
-    public List<DetectorEpsilonTrial>? EpsilonCurve { get; set; }
+    public List<DetectorTrial>? Trials { get; set; }
+
+    /// <summary>Format 1's name for <see cref="Trials"/>.</summary>
+    public List<DetectorTrial>? EpsilonCurve { get; set; }
+
     public List<DetectorPseudoOutlierTrial>? PseudoOutliers { get; set; }
+    public double? CalibrationSeconds { get; set; }
     public DateTime Created { get; set; }
+
+    /// <summary>No tap of a model this module scores has more features than this (a 224 × 224 × 64 map is 3.2 million).</summary>
+    private const int MaxCenterSize = 1 << 28;
+
+    /// <summary>Larger than any layer whose class Gaussians a detector would carry (a 4096-wide feature's precision is 128 MB).</summary>
+    private const int MaxGaussianDimension = 4096;
 
     /// <summary>The document for a detector whose models have <paramref name="manifests"/>, to be written at <paramref name="path"/>.</summary>
     public static DetectorDocument From(FssdDetector detector, IReadOnlyList<ModelManifest> manifests, string path)
     {
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        bool shared = detector.PerturbationScope == PerturbationScope.Shared;
         return new DetectorDocument
         {
             Name = detector.Name,
+            Method = detector.Method.ToString(),
             Models = detector.Models.Select((m, i) =>
             {
                 var manifest = manifests[i].Clone();
                 manifest.Weights = System.IO.Path.GetRelativePath(directory, m.WeightsPath).Replace('\\', '/');
-                var center = detector.Centers[i];
+                var center = i < detector.Centers.Count ? detector.Centers[i] : null;
                 return new DetectorModel
                 {
                     Manifest = manifest,
                     Sha256 = m.Sha256,
-                    Center = new DetectorCenter
+                    Center = center is null ? null : new DetectorCenter
                     {
                         Source = center.Source.ToString(), Samples = center.Samples, Seed = center.Seed,
-                        Taps = center.Taps.Select(t => new DetectorCenterTap { Name = t.Name, Size = t.Size, Float32 = Encode(t.Vector) }).ToList(),
+                        Taps = center.Taps.Select(t => new DetectorCenterTap { Name = t.Name, Size = t.Size, Float32 = PackedValues.Float32(t.Vector) }).ToList(),
                     },
                 };
             }).ToList(),
@@ -63,31 +88,42 @@ public sealed class DetectorDocument
             Intercept = detector.Intercept,
             Epsilon = detector.Epsilon,
             Perturbation = detector.Perturbation.ToString(),
-            Scope = detector.PerturbationScope == PerturbationScope.Shared ? detector.PerturbationScope.ToString() : null,
-            StepWeights = detector.PerturbationScope == PerturbationScope.Shared ? detector.StepWeights.ToList() : null,
+            Scope = shared ? detector.PerturbationScope.ToString() : null,
+            StepWeights = shared ? detector.StepWeights.ToList() : null,
+            Temperature = detector.Method == DetectorMethod.ODIN || detector.Temperature != 1 ? detector.Temperature : null,
+            Statistic = detector.Statistic?.ToString(),
+            Passes = detector.Passes > 0 ? detector.Passes : null,
+            Gaussians = detector.Gaussians.Count == 0 ? null : detector.Gaussians.Select(g => new DetectorGaussians
+            {
+                Model = g.ModelIndex, Tap = g.Tap, Classes = g.Classes, Dimension = g.Dimension,
+                Means = PackedValues.Float64(g.Means), Precision = PackedValues.Float64(g.Precision),
+            }).ToList(),
             Threshold = detector.Threshold,
             TargetTpr = detector.TargetTpr,
-            Calibration = detector.Calibration,
+            Calibration = detector.Calibration.ToString(),
+            PseudoOutlierKinds = detector.PseudoOutlierKinds.Count == 0 ? null : detector.PseudoOutlierKinds.Select(k => k.ToString()).ToList(),
             Validation = new DetectorValidation
             {
                 Source = detector.ValidationSource, Count = detector.ValidationCount, Tpr = detector.ValidationTpr,
-                Metrics = detector.ValidationMetrics is { } m ? new DetectorMetrics
-                {
-                    Method = m.Method, Auroc = m.AUROC, AuprcIn = m.AUPRCIn, AuprcOut = m.AUPRCOut, Fpr80 = m.FPR80, Fpr95 = m.FPR95,
-                    DetectionError = m.DetectionError, InCount = m.InCount, OutCount = m.OutCount,
-                } : null,
+                Metrics = detector.ValidationMetrics is { } m ? DetectorMetrics.From(m) : null,
             },
+            TrainingSource = detector.TrainingSource.Length == 0 ? null : detector.TrainingSource,
             RegularizationC = detector.RegularizationC,
-            EpsilonCurve = detector.EpsilonCurve.Count == 0 ? null : detector.EpsilonCurve.Select(t => new DetectorEpsilonTrial
-            {
-                Epsilon = t.Epsilon, Perturbation = t.Perturbation.ToString(), TnrAt95Tpr = t.TnrAt95Tpr, Auroc = t.AUROC, C = t.C,
-            }).ToList(),
+            Trials = detector.Trials.Count == 0 ? null : detector.Trials.Select(DetectorTrial.From).ToList(),
             PseudoOutliers = detector.PseudoOutliers.Count == 0 ? null : detector.PseudoOutliers.Select(t => new DetectorPseudoOutlierTrial
             {
                 Kind = t.Kind, Used = t.Used, Count = t.Count, Auroc = t.AUROC, Rejected = t.Rejected,
             }).ToList(),
+            CalibrationSeconds = detector.CalibrationSeconds > 0 ? detector.CalibrationSeconds : null,
             Created = detector.CreatedUtc,
         };
+    }
+
+    /// <summary>Writes <paramref name="detector"/>, whose models are <paramref name="models"/>, to <paramref name="path"/> (atomically, sealed).</summary>
+    public static void Save(FssdDetector detector, IReadOnlyList<Models.LoadedModel> models, string path)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        From(detector, models.Select(m => m.Manifest).ToList(), path).Write(path);
     }
 
     /// <summary>Writes the detector atomically, sealed with the SHA-256 of its content.</summary>
@@ -97,7 +133,7 @@ public sealed class DetectorDocument
     /// <summary>
     /// Reads and checks a detector file: its kind, its content hash (a file changed after it was written is
     /// refused unless <see cref="ReadOptions.AcceptModified"/>), its YAML (plain data only), and every value
-    /// in it (finite numbers in range, positive scales, centers of the declared size).
+    /// in it (finite numbers in range, positive scales, centers and Gaussians of the declared size).
     /// </summary>
     public static DetectorDocument Read(string path, ReadOptions? options = null)
     {
@@ -113,7 +149,7 @@ public sealed class DetectorDocument
             string what = $"The detector '{path}' was changed after it was written (its content hashes to {actual![..12]}…, the file records {expected![..Math.Min(12, expected!.Length)]}…)";
             if (!options.AcceptModified)
                 throw new FssdModelException(what + ": its threshold, weights or centers may no longer be what calibration found. " +
-                    "Make it again with New-FssdDetector, or import it with -SkipIntegrityCheck to use it as it is.");
+                    "Make it again, or import it with -SkipIntegrityCheck to use it as it is.");
             options.Warn?.Invoke(what + "; it is used as it is (-SkipIntegrityCheck).");
         }
         var doc = YamlFile.Deserialize<DetectorDocument>(body, path, "detector file");
@@ -123,41 +159,62 @@ public sealed class DetectorDocument
         {
             if (doc.FormatVersion >= 2 && !options.AcceptModified)
                 throw new FssdModelException($"The detector '{path}' has lost its content hash (every detector of format {doc.FormatVersion} is written with one), so edits cannot be ruled out. " +
-                    "Make it again with New-FssdDetector, or import it with -SkipIntegrityCheck to use it as it is.");
+                    "Make it again, or import it with -SkipIntegrityCheck to use it as it is.");
             options.Warn?.Invoke($"The detector '{path}' carries no content hash (format {doc.FormatVersion}), so edits to it cannot be noticed; export it again to add one.");
         }
         doc.Validate(path);
         return doc;
     }
 
+    private DetectorMethod MethodValue => Method is null ? DetectorMethod.FSSD : Parse<DetectorMethod>(Method);
+
     /// <summary>Every value a scorer will use, checked: an edited or corrupted file fails here, not as NaN scores.</summary>
     private void Validate(string path)
     {
         void Fail(string what) => throw new FssdModelException($"The detector '{path}' is not valid: {what}.");
         static bool Finite(double v) => double.IsFinite(v);
+        if (Method is not null && !TryParse<DetectorMethod>(Method, out _)) Fail($"method is '{Method}' ({string.Join(", ", Enum.GetNames<DetectorMethod>())})");
+        var method = MethodValue;
         if (Models.Count == 0) Fail("it names no model");
         if (Models.Count > 64) Fail($"it names {Models.Count} models");
-        if (Layers.Count == 0) Fail("it has no layers");
+        if (method is not (DetectorMethod.FSSD or DetectorMethod.DeepEnsemble) && Models.Count != 1) Fail($"{method} scores with one model; it names {Models.Count}");
+        if (method == DetectorMethod.DeepEnsemble && Models.Count < 2) Fail("a deep ensemble needs two models or more");
         for (int i = 0; i < Models.Count; i++)
         {
             var m = Models[i];
             if (m.Sha256.Length != 64 || !m.Sha256.All(Uri.IsHexDigit)) Fail($"model {i} has no SHA-256 of its weights");
             m.Manifest.Validate(path);
-            if (!TryParse<CenterSource>(m.Center.Source, out _)) Fail($"model {i}'s center has source '{m.Center.Source}'");
-            if (m.Center.Samples < 0) Fail($"model {i}'s center was made from {m.Center.Samples} samples");
-            if (m.Center.Taps.Count == 0) Fail($"model {i}'s center has no taps");
-            if (m.Center.Taps.Select(t => t.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() != m.Center.Taps.Count) Fail($"model {i}'s center names a tap twice");
-            foreach (var t in m.Center.Taps)
+            if (method != DetectorMethod.FSSD) continue;
+            if (m.Center is null) Fail($"model {i} has no center (FSSD needs F* for every model)");
+            var center = m.Center!;
+            if (!TryParse<CenterSource>(center.Source, out _)) Fail($"model {i}'s center has source '{center.Source}'");
+            if (center.Samples < 0) Fail($"model {i}'s center was made from {center.Samples} samples");
+            if (center.Taps.Count == 0) Fail($"model {i}'s center has no taps");
+            if (center.Taps.Select(t => t.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() != center.Taps.Count) Fail($"model {i}'s center names a tap twice");
+            foreach (var t in center.Taps)
                 if (t.Size is < 1 or > MaxCenterSize) Fail($"the center of tap '{t.Name}' declares {t.Size} values");
         }
+        if (method is DetectorMethod.FSSD or DetectorMethod.Mahalanobis && Layers.Count == 0) Fail("it has no layers");
         var seen = new HashSet<(int, string)>();
         foreach (var layer in Layers)
         {
             if (layer.Model < 0 || layer.Model >= Models.Count) Fail($"a layer weighs a tap of model {layer.Model}, but it has {Models.Count} model(s)");
-            if (!Models[layer.Model].Center.Taps.Any(t => t.Name == layer.Name)) Fail($"it weighs tap '{layer.Name}' but the center of model {layer.Model} has no such tap");
+            if (method == DetectorMethod.FSSD && !Models[layer.Model].Center!.Taps.Any(t => t.Name == layer.Name))
+                Fail($"it weighs tap '{layer.Name}' but the center of model {layer.Model} has no such tap");
             if (!seen.Add((layer.Model, layer.Name.ToLowerInvariant()))) Fail($"it weighs tap '{layer.Name}' of model {layer.Model} twice");
             if (!Finite(layer.Weight) || !Finite(layer.Mean)) Fail($"layer '{layer.Name}' has weight {layer.Weight} and mean {layer.Mean}; both must be finite");
             if (!Finite(layer.Std) || layer.Std <= 0) Fail($"layer '{layer.Name}' has std {layer.Std}; it must be a positive number");
+        }
+        if (method == DetectorMethod.Mahalanobis)
+        {
+            if (Gaussians is null || Gaussians.Count != Layers.Count) Fail($"Mahalanobis needs class Gaussians for each of its {Layers.Count} layers");
+            for (int j = 0; j < Layers.Count; j++)
+            {
+                var g = Gaussians![j];
+                if (g.Tap != Layers[j].Name || g.Model != Layers[j].Model) Fail($"the class Gaussians of layer {j} are for tap '{g.Tap}', not '{Layers[j].Name}'");
+                if (g.Classes is < 1 or > 100_000 || g.Dimension is < 1 or > MaxGaussianDimension)
+                    Fail($"the class Gaussians of tap '{g.Tap}' declare {g.Classes} classes in {g.Dimension} dimensions");
+            }
         }
         if (!Finite(Intercept)) Fail($"intercept is {Intercept}");
         if (!Finite(Epsilon) || Math.Abs(Epsilon) > 10) Fail($"epsilon is {Epsilon} (from -10 to 10)");
@@ -166,106 +223,109 @@ public sealed class DetectorDocument
         bool shared = Scope is not null && TryParse<PerturbationScope>(Scope, out var scope) && scope == PerturbationScope.Shared;
         if (shared && StepWeights?.Count != Layers.Count) Fail($"it has a shared step but {StepWeights?.Count ?? 0} step weight(s) for {Layers.Count} layer(s)");
         if (StepWeights is not null && StepWeights.Any(w => !Finite(w))) Fail("a step weight is not a finite number");
+        if (Temperature is { } temperature && (!Finite(temperature) || temperature <= 0)) Fail($"temperature is {temperature}; it must be a positive number");
+        if (Statistic is not null && !TryParse<MonteCarloStatistic>(Statistic, out _)) Fail($"statistic is '{Statistic}' (Mean or Variance)");
+        if (method == DetectorMethod.MCDropout && (Statistic is null || Passes is null or < 2 or > 10_000)) Fail("MC Dropout needs its statistic and 2 passes or more");
         if (!Finite(Threshold)) Fail($"threshold is {Threshold}");
         if (!Finite(TargetTpr) || TargetTpr <= 0 || TargetTpr > 1) Fail($"targetTpr is {TargetTpr} (above 0, at most 1)");
         if (!Finite(Validation.Tpr) || Validation.Tpr < 0 || Validation.Tpr > 1) Fail($"validation.tpr is {Validation.Tpr} (from 0 to 1)");
         if (Validation.Count < 0) Fail($"validation.count is {Validation.Count}");
         if (RegularizationC is { } c && (!Finite(c) || c <= 0)) Fail($"regularizationC is {c}");
+        if (CalibrationKindOf(Calibration) is null) Fail($"calibration is '{Calibration}' (ThresholdOnly, OodValidation or OutlierFree)");
+        if (PseudoOutlierKinds is not null && PseudoOutlierKinds.Any(k => !TryParse<PseudoOutlierKind>(k, out _))) Fail("a pseudo-outlier kind is not one the module makes");
     }
 
-    /// <summary>No tap of a model this module scores has more features than this (a 224 × 224 × 64 map is 3.2 million).</summary>
-    private const int MaxCenterSize = 1 << 28;
+    /// <summary>The calibration kind, reading format 1's "OutlierFree (PatchShuffle2+…)" too; null when it is none.</summary>
+    private static CalibrationKind? CalibrationKindOf(string text)
+    {
+        string head = text.Split(' ', 2)[0];
+        return TryParse<CalibrationKind>(head, out var kind) ? kind : null;
+    }
+
+    /// <summary>Format 1 kept the pseudo-outlier kinds inside the calibration string.</summary>
+    private IReadOnlyList<PseudoOutlierKind> KindsOf()
+    {
+        if (PseudoOutlierKinds is not null) return PseudoOutlierKinds.Select(Parse<PseudoOutlierKind>).ToList();
+        int open = Calibration.IndexOf('(');
+        if (open < 0) return Array.Empty<PseudoOutlierKind>();
+        return Calibration[(open + 1)..].TrimEnd(')').Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(k => TryParse<PseudoOutlierKind>(k, out _)).Select(Parse<PseudoOutlierKind>).ToList();
+    }
 
     private static bool TryParse<T>(string? text, out T value) where T : struct, Enum =>
         Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value) && !int.TryParse(text, out _);
 
+    private static T Parse<T>(string text) where T : struct, Enum => Enum.Parse<T>(text, ignoreCase: true);
+
     /// <summary>The detector object for this document and its loaded models.</summary>
-    public FssdDetector ToDetector(IReadOnlyList<FssdModel> models, string? path) => new()
+    public FssdDetector ToDetector(IReadOnlyList<FssdModel> models, string? path)
     {
-        Name = Name,
-        Models = models,
-        Centers = Models.Select((m, i) => new FssCenter
+        string file = path is null ? "The detector" : $"The detector '{path}'";
+        var method = MethodValue;
+        return new FssdDetector
         {
-            Model = models[i].Name, ModelSha256 = m.Sha256, Source = Enum.Parse<CenterSource>(m.Center.Source, true),
-            Samples = m.Center.Samples, Seed = m.Center.Seed, CreatedUtc = Created,
-            Taps = m.Center.Taps.Select(t => new FssCenterTap { Name = t.Name, Size = t.Size, Vector = Decode(t.Float32, t.Size, t.Name, path) }).ToList(),
-        }).ToList(),
-        Layers = Layers.Select(l => new FssdDetectorLayer
-        {
-            ModelIndex = l.Model, Name = l.Name, Key = LayerKey(l.Model, l.Name, Models.Count), Weight = l.Weight, Mean = l.Mean, Std = l.Std,
-        }).ToList(),
-        Intercept = Intercept,
-        Epsilon = Epsilon,
-        Perturbation = Enum.Parse<PerturbationMode>(Perturbation, true),
-        PerturbationScope = Scope is null ? PerturbationScope.PerTap : Enum.Parse<PerturbationScope>(Scope, true),
-        StepWeights = Scope is not null && Enum.Parse<PerturbationScope>(Scope, true) == PerturbationScope.Shared ? StepWeights!.ToArray() : Array.Empty<double>(),
-        Threshold = Threshold,
-        TargetTpr = TargetTpr,
-        Calibration = Calibration,
-        ValidationSource = Validation.Source,
-        ValidationCount = Validation.Count,
-        ValidationTpr = Validation.Tpr,
-        ValidationMetrics = Validation.Metrics is { } m ? new FssdMetrics
-        {
-            Method = m.Method, AUROC = m.Auroc, AUPRCIn = m.AuprcIn, AUPRCOut = m.AuprcOut, FPR80 = m.Fpr80, FPR95 = m.Fpr95,
-            DetectionError = m.DetectionError, InCount = m.InCount, OutCount = m.OutCount,
-        } : null,
-        RegularizationC = RegularizationC,
-        EpsilonCurve = (EpsilonCurve ?? new List<DetectorEpsilonTrial>()).Select(t => new FssdEpsilonTrial
-        {
-            Epsilon = t.Epsilon, Perturbation = Enum.Parse<PerturbationMode>(t.Perturbation, true), TnrAt95Tpr = t.TnrAt95Tpr, AUROC = t.Auroc, C = t.C,
-        }).ToList(),
-        PseudoOutliers = (PseudoOutliers ?? new List<DetectorPseudoOutlierTrial>()).Select(t => new FssdPseudoOutlierTrial
-        {
-            Kind = t.Kind, Used = t.Used, Count = t.Count, AUROC = t.Auroc, Rejected = t.Rejected,
-        }).ToList(),
-        CreatedUtc = Created,
-        Path = path,
-    };
+            Name = Name,
+            Method = method,
+            Models = models,
+            Centers = method != DetectorMethod.FSSD ? Array.Empty<FssCenter>() : Models.Select((m, i) => new FssCenter
+            {
+                Model = models[i].Name, ModelSha256 = m.Sha256, Source = Parse<CenterSource>(m.Center!.Source),
+                Samples = m.Center.Samples, Seed = m.Center.Seed, CreatedUtc = Created,
+                Taps = m.Center.Taps.Select(t => new FssCenterTap
+                {
+                    Name = t.Name, Size = t.Size, Vector = PackedValues.ReadFloat32(t.Float32, t.Size, file, $"the center of tap '{t.Name}'"),
+                }).ToList(),
+            }).ToList(),
+            Layers = Layers.Select(l => new FssdDetectorLayer
+            {
+                ModelIndex = l.Model, Name = l.Name, Key = LayerKey(l.Model, l.Name, Models.Count), Weight = l.Weight, Mean = l.Mean, Std = l.Std,
+            }).ToList(),
+            Intercept = Intercept,
+            Epsilon = Epsilon,
+            Perturbation = Parse<PerturbationMode>(Perturbation),
+            PerturbationScope = Scope is null ? PerturbationScope.PerTap : Parse<PerturbationScope>(Scope),
+            StepWeights = Scope is not null && Parse<PerturbationScope>(Scope) == PerturbationScope.Shared ? StepWeights!.ToArray() : Array.Empty<double>(),
+            Temperature = Temperature ?? 1,
+            Statistic = Statistic is null ? null : Parse<MonteCarloStatistic>(Statistic),
+            Passes = Passes ?? 0,
+            Gaussians = (Gaussians ?? new List<DetectorGaussians>()).Select(g => new FssdClassGaussians
+            {
+                ModelIndex = g.Model, Tap = g.Tap, Classes = g.Classes, Dimension = g.Dimension,
+                Means = PackedValues.ReadFloat64(g.Means, (long)g.Classes * g.Dimension, file, $"the class means of tap '{g.Tap}'"),
+                Precision = PackedValues.ReadFloat64(g.Precision, (long)g.Dimension * g.Dimension, file, $"the precision of tap '{g.Tap}'"),
+            }).ToList(),
+            Threshold = Threshold,
+            TargetTpr = TargetTpr,
+            Calibration = CalibrationKindOf(Calibration) ?? CalibrationKind.ThresholdOnly,
+            PseudoOutlierKinds = KindsOf(),
+            ValidationSource = Validation.Source,
+            ValidationCount = Validation.Count,
+            ValidationTpr = Validation.Tpr,
+            ValidationMetrics = Validation.Metrics?.ToMetrics(),
+            TrainingSource = TrainingSource ?? "",
+            RegularizationC = RegularizationC,
+            Trials = (Trials ?? EpsilonCurve ?? new List<DetectorTrial>()).Select(t => t.ToTrial()).ToList(),
+            PseudoOutliers = (PseudoOutliers ?? new List<DetectorPseudoOutlierTrial>()).Select(t => new FssdPseudoOutlierTrial
+            {
+                Kind = t.Kind, Used = t.Used, Count = t.Count, AUROC = t.Auroc, Rejected = t.Rejected,
+            }).ToList(),
+            CalibrationSeconds = CalibrationSeconds ?? 0,
+            CreatedUtc = Created,
+            Path = path,
+        };
+    }
 
     /// <summary>How scores name a layer: its tap name, prefixed by "model&lt;i&gt;/" when there are several models.</summary>
     public static string LayerKey(int model, string tap, int models) => models > 1 ? $"model{model}/{tap}" : tap;
-
-    private static string Encode(float[] values)
-    {
-        var bytes = new byte[values.Length * 4];
-        for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), values[i]);
-        return Convert.ToBase64String(bytes);
-    }
-
-    /// <summary>A center's values from base64: the byte count checked in 64 bits before anything is allocated, every value finite.</summary>
-    private static float[] Decode(string base64, int size, string tap, string? path)
-    {
-        string file = path is null ? "The detector" : $"The detector '{path}'";
-        // Four bytes per value, three base64 characters per four bytes: reject a wrong length before decoding.
-        long expectedChars = ((long)size * 4 + 2) / 3 * 4;
-        if (base64.Length != expectedChars)
-            throw new FssdModelException($"{file} is not valid: the center of tap '{tap}' holds {base64.Length} base64 characters, not the {expectedChars} of {size} values.");
-        byte[] bytes;
-        try
-        {
-            bytes = Convert.FromBase64String(base64);
-        }
-        catch (FormatException e)
-        {
-            throw new FssdModelException($"{file} is not valid: the center of tap '{tap}' is not valid base64.", e);
-        }
-        if (bytes.LongLength != (long)size * 4) throw new FssdModelException($"{file} is not valid: the center of tap '{tap}' holds {bytes.Length / 4} values, not {size}.");
-        var values = new float[size];
-        for (int i = 0; i < size; i++)
-        {
-            values[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * i));
-            if (!float.IsFinite(values[i])) throw new FssdModelException($"{file} is not valid: the center of tap '{tap}' holds {values[i]} at {i}.");
-        }
-        return values;
-    }
 }
 
 public sealed class DetectorModel
 {
     public ModelManifest Manifest { get; set; } = new();
     public string Sha256 { get; set; } = "";
-    public DetectorCenter Center { get; set; } = new();
+
+    /// <summary>FSSD's F* for this model; absent for the other methods.</summary>
+    public DetectorCenter? Center { get; set; }
 }
 
 public sealed class DetectorCenter
@@ -283,6 +343,17 @@ public sealed class DetectorCenterTap
 
     /// <summary>The mean feature as little-endian float32, base64.</summary>
     public string Float32 { get; set; } = "";
+}
+
+/// <summary>A layer's class Gaussians: means [classes × dimension] and precision [dimension × dimension] as little-endian float64, base64.</summary>
+public sealed class DetectorGaussians
+{
+    public int Model { get; set; }
+    public string Tap { get; set; } = "";
+    public int Classes { get; set; }
+    public int Dimension { get; set; }
+    public string Means { get; set; } = "";
+    public string Precision { get; set; } = "";
 }
 
 public sealed class DetectorLayer
@@ -314,6 +385,18 @@ public sealed class DetectorMetrics
     public double DetectionError { get; set; }
     public int InCount { get; set; }
     public int OutCount { get; set; }
+
+    public static DetectorMetrics From(FssdMetrics m) => new()
+    {
+        Method = m.Method, Auroc = m.AUROC, AuprcIn = m.AUPRCIn, AuprcOut = m.AUPRCOut, Fpr80 = m.FPR80, Fpr95 = m.FPR95,
+        DetectionError = m.DetectionError, InCount = m.InCount, OutCount = m.OutCount,
+    };
+
+    public FssdMetrics ToMetrics() => new()
+    {
+        Method = Method, AUROC = Auroc, AUPRCIn = AuprcIn, AUPRCOut = AuprcOut, FPR80 = Fpr80, FPR95 = Fpr95,
+        DetectionError = DetectionError, InCount = InCount, OutCount = OutCount,
+    };
 }
 
 public sealed class DetectorPseudoOutlierTrial
@@ -325,13 +408,31 @@ public sealed class DetectorPseudoOutlierTrial
     public double Rejected { get; set; }
 }
 
-public sealed class DetectorEpsilonTrial
+public sealed class DetectorTrial
 {
     public double Epsilon { get; set; }
     public string Perturbation { get; set; } = "";
+    public double? Temperature { get; set; }
+    public string? Statistic { get; set; }
     public double TnrAt95Tpr { get; set; }
     public double Auroc { get; set; }
-    public double C { get; set; }
+    public double? C { get; set; }
+    public bool? Chosen { get; set; }
+
+    public static DetectorTrial From(FssdCalibrationTrial t) => new()
+    {
+        Epsilon = t.Epsilon, Perturbation = t.Perturbation.ToString(), Temperature = t.Temperature != 1 ? t.Temperature : null,
+        Statistic = t.Statistic?.ToString(), TnrAt95Tpr = t.TnrAt95Tpr, Auroc = t.AUROC, C = t.C, Chosen = t.Chosen ? true : null,
+    };
+
+    public FssdCalibrationTrial ToTrial() => new()
+    {
+        Epsilon = Epsilon,
+        Perturbation = Enum.TryParse<PerturbationMode>(Perturbation, true, out var p) ? p : PerturbationMode.Sign,
+        Temperature = Temperature ?? 1,
+        Statistic = Enum.TryParse<MonteCarloStatistic>(Statistic, true, out var s) ? s : null,
+        TnrAt95Tpr = TnrAt95Tpr, AUROC = Auroc, C = C, Chosen = Chosen ?? false,
+    };
 }
 
 /// <summary>How a YAML file of the module is read: whether a changed file is accepted (with a warning), and where warnings go.</summary>
@@ -340,7 +441,7 @@ public sealed record ReadOptions(bool AcceptModified = false, Action<string>? Wa
     public static ReadOptions Default { get; } = new();
 }
 
-/// <summary>Reads a detector file and loads its model into the session's cache, checking the weights' hash.</summary>
+/// <summary>Reads a detector file and loads its models into the session's cache, checking the weights' hashes and the centers' sizes.</summary>
 public static class DetectorLoader
 {
     public static (FssdDetector Detector, IReadOnlyList<Models.LoadedModel> Models) Load(string path, Runtime.ModelCache cache, TorchSharp.torch.Device device,
@@ -359,14 +460,14 @@ public static class DetectorLoader
             string sha = cache.HashFile(weights);
             if (!string.Equals(sha, entry.Sha256, StringComparison.OrdinalIgnoreCase))
                 throw new FssdModelException(
-                    $"The detector '{full}' was made for weights with SHA-256 {entry.Sha256}, but '{weights}' has {sha}; its center and threshold do not fit these weights.");
+                    $"The detector '{full}' was made for weights with SHA-256 {entry.Sha256}, but '{weights}' has {sha}; what it fitted does not fit these weights.");
             loaded.Add(cache.GetOrLoad(entry.Manifest, directory, full, device, out _));
         }
         foreach (var layer in doc.Layers) loaded[layer.Model].TapIndex(layer.Name);
         // Each center must have exactly as many values as its tap gives.
         for (int i = 0; i < doc.Models.Count; i++)
         {
-            foreach (var tap in doc.Models[i].Center.Taps)
+            foreach (var tap in doc.Models[i].Center?.Taps ?? new List<DetectorCenterTap>())
             {
                 var layer = loaded[i].Info.Layers.FirstOrDefault(l => l.Name.Equals(tap.Name, StringComparison.OrdinalIgnoreCase))
                     ?? throw new FssdModelException($"The detector '{full}' has a center for tap '{tap.Name}', which the model '{loaded[i].Info.Name}' does not have.");

@@ -67,7 +67,7 @@ public sealed class ModelCache
     public LoadedModel Get(FssdModel model) =>
         _models.TryGetValue(model.Id, out var lazy) && lazy.IsValueCreated && !lazy.Value.IsRemoved
             ? lazy.Value
-            : throw new FssdModelException($"The model '{model.Name}' ({model.SourcePath}) is no longer loaded in this session; import it again.");
+            : throw new FssdModelNotLoadedException($"The model '{model.Name}' ({model.SourcePath}) is no longer loaded in this session; import it again.");
 
     /// <summary>The loaded models, most recently used first.</summary>
     public IReadOnlyList<LoadedModel> Loaded =>

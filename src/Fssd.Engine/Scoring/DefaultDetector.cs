@@ -4,9 +4,8 @@ using Fssd.Engine.Models;
 namespace Fssd.Engine.Scoring;
 
 /// <summary>
-/// The detector the module ships beside its default model: the model's uniform-noise F*, the fc1
-/// tap, ε = 0, and a threshold that keeps 95% of FashionMNIST validation images
-/// (build/New-DefaultModel.ps1 makes it).
+/// The detector the module ships beside its default model and uses when Measure-Fssd is given neither a
+/// detector nor a model (build/New-DefaultModel.ps1 makes it; README says what it is).
 /// </summary>
 public static class DefaultDetector
 {

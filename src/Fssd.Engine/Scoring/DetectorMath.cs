@@ -10,8 +10,9 @@ public static class DetectorMath
     /// <summary>Default share of in-distribution inputs a threshold keeps (the usual TPR 95% operating point).</summary>
     public const double DefaultTargetTpr = 0.95;
 
-    /// <summary>intercept + Σ weight·(FSSD − mean)/std, over the detector's layers in order.</summary>
-    public static double Combine(FssdDetector detector, IReadOnlyList<double> layerScores) => Combine(detector.Intercept, detector.Layers, layerScores);
+    /// <summary>A detector's score: intercept + Σ weight·(column − mean)/std over its layers in order, or its one column when it has no layers.</summary>
+    public static double Combine(FssdDetector detector, IReadOnlyList<double> layerScores) =>
+        detector.Layers.Count == 0 ? layerScores[0] : Combine(detector.Intercept, detector.Layers, layerScores);
 
     /// <summary>intercept + Σ weight·(score − mean)/std over the layers, in order.</summary>
     public static double Combine(double intercept, IReadOnlyList<FssdDetectorLayer> layers, IReadOnlyList<double> layerScores)

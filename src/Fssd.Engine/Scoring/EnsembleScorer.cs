@@ -17,14 +17,8 @@ public sealed class EnsembleScorer : IDisposable
     public EnsembleScorer(IReadOnlyList<(LoadedModel Model, FssCenter Center, int[] Taps)> models)
     {
         if (models.Count == 0) throw new ArgumentException("An ensemble needs at least one model.", nameof(models));
+        ModelCompatibility.RequireSameInput(models.Select(m => m.Model).ToList());
         var first = models[0].Model.Info.InputSpec;
-        foreach (var (model, _, _) in models)
-        {
-            var spec = model.Info.InputSpec;
-            if (spec.Channels != first.Channels || spec.Height != first.Height || spec.Width != first.Width)
-                throw new FssdModelException(
-                    $"The models of one detector must read the same input size: '{models[0].Model.Info.Name}' reads {first.Channels}x{first.Height}x{first.Width}, '{model.Info.Name}' {spec.Channels}x{spec.Height}x{spec.Width}.");
-        }
         int position = 0;
         var keys = new List<string>();
         for (int m = 0; m < models.Count; m++)

@@ -262,9 +262,8 @@ public sealed class FssdScorer : IDisposable
     /// <summary>
     /// ‖F(x) − F*‖₂ per input, from the tap's raw output. A flattened tap is compared in its own shape
     /// (F* as [C, H, W], in the map's own memory layout), so a feature map held channels-last is read in
-    /// place, and neither it nor its gradient is copied into another order; other reductions reduce
-    /// first. Matching the layout matters: a channels-last conv2 map against an NCHW center took 28.6 µs
-    /// an image, against a channels-last one 17.6 (one thread, batch 128, the 2-core test machine).
+    /// place, and neither it nor its gradient is copied into another order (a mismatched layout costs
+    /// more than half again); other reductions reduce first.
     /// </summary>
     private Tensor Distance(Tensor raw, int tap)
     {

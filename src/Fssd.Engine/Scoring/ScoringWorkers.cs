@@ -34,13 +34,17 @@ public sealed class ScoringWorkers<TTag> : IDisposable
 
     /// <summary>
     /// The workers for scoring on <paramref name="device"/> with <paramref name="threads"/> libtorch
-    /// threads in all: on the CPU one single-threaded worker per thread (see the class remarks); a GPU
-    /// is fed by one worker, which keeps every thread for the work around its kernels.
+    /// threads in all: on the CPU one single-threaded worker per thread (see the class remarks), at most
+    /// <paramref name="maxWorkers"/> of them (the threads shared among those); a GPU is fed by one worker,
+    /// which keeps every thread for the work around its kernels.
     /// </summary>
-    public static ScoringWorkers<TTag> ForDevice(torch.Device device, int threads, CancellationToken cancellation) =>
-        device.type == DeviceType.CPU
-            ? new ScoringWorkers<TTag>(Math.Max(1, threads), 1, cancellation)
-            : new ScoringWorkers<TTag>(1, Math.Max(1, threads), cancellation);
+    public static ScoringWorkers<TTag> ForDevice(torch.Device device, int threads, CancellationToken cancellation, int maxWorkers = int.MaxValue)
+    {
+        threads = Math.Max(1, threads);
+        if (device.type != DeviceType.CPU) return new ScoringWorkers<TTag>(1, threads, cancellation);
+        int workers = Math.Clamp(maxWorkers, 1, threads);
+        return new ScoringWorkers<TTag>(workers, Math.Max(1, threads / workers), cancellation);
+    }
 
     /// <param name="workers">Threads scoring at once (at least 1).</param>
     /// <param name="threadsPerWorker">libtorch intra-op threads of each worker.</param>

@@ -34,9 +34,8 @@ public sealed class ExportFssdDetectorCommand : FssdCmdlet
                 return;
             }
             if (!ShouldProcess(path, $"Export detector '{Detector.Name}'")) return;
-            var manifests = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Select(Detector.Models, m => FssdSession.Current.Models.Get(m).Manifest));
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            DetectorDocument.From(Detector, manifests, path).Write(path);
+            var models = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Select(Detector.Models, m => ResolveModel(m)));
+            DetectorDocument.Save(Detector, models, path);
             WriteObject(new FileInfo(path));
         }
         catch (FssdModelException e)

@@ -73,7 +73,7 @@ public sealed class InvokeFssdBenchmarkCommand : FssdCmdlet
     public PerturbationMode Perturbation { get; set; } = PerturbationMode.Sign;
 
     [Parameter]
-    public long Seed { get; set; } = 20261201;
+    public long Seed { get; set; } = BenchmarkOptions.DefaultSeed;
 
     [Parameter]
     [ValidateNotNullOrEmpty]

@@ -11,7 +11,6 @@ using Fssd.Engine.Models;
 using Fssd.Engine.Persistence;
 using Fssd.Engine.Runtime;
 using Fssd.Engine.Scoring;
-using Fssd.Engine.Scoring.Baselines;
 
 namespace Fssd.PowerShell.Commands;
 
@@ -28,14 +27,9 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     private const string SampleSet = "InputObject";
 
     private OrderedImageStream? _stream;
-    private EnsembleScorer? _scorer;
-    private LoadedModel? _model;
-    private FssdDetector? _detector;
-    private BaselineScorer? _baselineScorer;
+    private DetectorScorer? _scorer;
+    private string _method = "FSSD";
     private long _batchIndex;
-    private string[] _tapNames = Array.Empty<string>();
-    private double _epsilon;
-    private PerturbationMode _mode;
     private int _scored;
     private readonly Stopwatch _clock = new();
     private readonly Stopwatch _progress = new();
@@ -59,16 +53,14 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     public FssdSample[] InputObject { get; set; } = Array.Empty<FssdSample>();
 
     [Parameter]
-    [ValidateNotNull]
-    public FssdBaseline? Baseline { get; set; }
-
-    [Parameter]
     public FssdModel? Model { get; set; }
 
     [Parameter]
     public FssCenter? Center { get; set; }
 
+    /// <summary>A detector of any method (FSSD, or a baseline from New-FssdBaseline).</summary>
     [Parameter]
+    [Alias("Baseline")]
     public FssdDetector? Detector { get; set; }
 
     [Parameter]
@@ -86,80 +78,42 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     [ValidateRange(1, 65536)]
     public int BatchSize { get; set; } = 128;
 
-    private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
-
     protected override void BeginProcessing()
     {
         try
         {
             var session = FssdSession.Current;
             if (Detector is not null && (Model is not null || Center is not null || Bound(nameof(Epsilon)) || Bound(nameof(Layer)) || Bound(nameof(Perturbation))))
-                ThrowFssdError(new ArgumentException("A detector fixes the model, center, layers, ε and perturbation; give -Detector alone, or -Model with its options."),
-                    "FssdDetectorExclusive", ErrorCategory.InvalidArgument, Detector);
-            if (Baseline is not null && (Detector is not null || Model is not null || Center is not null || Bound(nameof(Epsilon)) || Bound(nameof(Layer)) || Bound(nameof(Perturbation))))
-                ThrowFssdError(new ArgumentException("A baseline fixes the model and its settings; give -Baseline alone."),
-                    "FssdBaselineExclusive", ErrorCategory.InvalidArgument, Baseline);
-            IReadOnlyList<LoadedModel>? models = null;
-            if (Baseline is not null)
+                throw new ArgumentException("A detector fixes the model, center, layers, ε and perturbation; give -Detector alone, or -Model with its options.");
+            if (Detector is not null)
             {
-                var baselineModels = Baseline.Models.Select(m => ResolveModel(m)).ToList();
-                _model = baselineModels[0];
-                _baselineScorer = BaselineCalibrator.ScorerFor(Baseline, baselineModels);
-                _tapNames = Baseline.Layers.Count > 0 ? Baseline.Layers.Select(l => l.Name).ToArray() : new[] { Baseline.Method };
-                _stream = new OrderedImageStream(_model.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
-                // Baselines draw their Monte Carlo passes in batch order from one network: one worker.
-                _workers = new ScoringWorkers<List<DecodedInput>>(1, session.Threads, CancellationToken);
-                _clock.Start();
-                _progress.Start();
-                return;
+                _scorer = DetectorScorer.For(Detector, Detector.Models.Select(m => ResolveModel(m)).ToList());
+                _method = Detector.Method.ToString();
             }
-            if (Detector is null && Model is null)
+            else if (Model is null)
             {
                 // Neither: the module's default detector (default model, its noise F*, outlier-free FSSD-Ensem set on FashionMNIST).
-                (_detector, models) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
+                var (detector, models) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
                 foreach (var m in models) Hold(m);
-                WriteVerbose($"Scoring with the default detector {_detector}.");
-            }
-            else if (Detector is not null)
-            {
-                _detector = Detector;
-                models = Detector.Models.Select(m => ResolveModel(m)).ToList();
-            }
-            if (_detector is not null)
-            {
-                _model = models![0];
-                _epsilon = _detector.Epsilon;
-                _mode = _detector.Perturbation;
-                _scorer = EnsembleScorer.ForDetector(_detector, models);
-                var keys = _scorer.Keys.ToArray();
-                _tapNames = keys;
+                _scorer = DetectorScorer.For(detector, models);
+                WriteVerbose($"Scoring with the default detector {detector}.");
             }
             else
             {
-                _model = ResolveModel(Model!);
-                _epsilon = Epsilon;
-                _mode = Perturbation;
-                var center = Center ?? CenterEstimator.FromNoise(_model, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise);
+                var model = ResolveModel(Model);
                 if (Center is null) WriteVerbose($"No -Center: using F* from {CenterEstimator.DefaultNoiseSamples} uniform-noise images (seed 0).");
-                int[] taps = Layer is not null ? FssdScorer.TapIndices(_model, Layer)
-                    : _epsilon == 0 ? Enumerable.Range(0, _model.Taps.Count).OrderBy(i => i == FssdScorer.DefaultTap(_model) ? 0 : 1).ThenBy(i => i).ToArray()
-                    : new[] { FssdScorer.DefaultTap(_model) };
-                _tapNames = taps.Select(i => _model.Taps[i].Name).ToArray();
-                _scorer = new EnsembleScorer(new[] { (_model, center, taps) });
+                var center = Center ?? CenterEstimator.FromNoise(model, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise);
+                _scorer = DetectorScorer.ForTaps(model, center, Layer, Epsilon, Perturbation);
             }
-            _stream = new OrderedImageStream(_model!.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
-            _workers = ScoringWorkers<List<DecodedInput>>.ForDevice(_model.Device, session.Threads, CancellationToken);
+            _stream = new OrderedImageStream(_scorer.Spec, Math.Max(4 * BatchSize, 64), CancellationToken);
+            _workers = ScoringWorkers<List<DecodedInput>>.ForDevice(_scorer.Model.Device, session.Threads, CancellationToken, _scorer.MaxWorkers);
             WriteVerbose($"Scoring on {_workers.Workers} thread(s), batches of {BatchSize}.");
             _clock.Start();
             _progress.Start();
         }
-        catch (FssdModelException e)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
-            ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Detector ?? (object?)Model);
-        }
-        catch (ArgumentException e)
-        {
-            ThrowFssdError(e, "FssdLayerUnknown", ErrorCategory.InvalidArgument, Layer);
+            ThrowFailure(e, Detector ?? (object?)Model);
         }
     }
 
@@ -170,7 +124,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         {
             if (ParameterSetName == SampleSet)
             {
-                var spec = _model!.Info.InputSpec;
+                var spec = _scorer!.Spec;
                 foreach (var sample in InputObject)
                 {
                     _stream!.Add(InputResolver.Prepare(sample, spec));
@@ -216,12 +170,11 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         _waitClock.Stop();
         var good = items.Where(i => i.Pixels is not null).Select(i => i.Pixels!).ToList();
         long batch = _batchIndex++;
-        var weights = _detector?.PerturbationScope == PerturbationScope.Shared ? _detector.StepWeights : null;
         _workers!.Submit(items, () =>
         {
             if (good.Count == 0) return null;
             var clock = Stopwatch.StartNew();
-            var scores = _baselineScorer is not null ? ScoreBaseline(good, batch) : _scorer!.ScoreBytes(good, _epsilon, _mode, weights);
+            var scores = _scorer!.Score(good, batch);
             Interlocked.Add(ref _modelTicks, clock.Elapsed.Ticks);
             return scores;
         });
@@ -253,7 +206,9 @@ public sealed class MeasureFssdCommand : FssdCmdlet
 
     private void WriteResults(List<DecodedInput> items, BatchScores? scores)
     {
-        var names = _model!.Info.ClassNames;
+        var scorer = _scorer!;
+        var names = scorer.Model.Info.ClassNames;
+        var keys = scorer.Keys;
         int g = 0;
         foreach (var item in items)
         {
@@ -263,30 +218,28 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 continue;
             }
             var layers = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
-            var values = new double[_tapNames.Length];
-            for (int k = 0; k < _tapNames.Length; k++)
+            var values = new double[keys.Count];
+            for (int k = 0; k < keys.Count; k++)
             {
                 values[k] = scores!.TapScores[g, k];
-                layers[_tapNames[k]] = values[k];
+                layers[keys[k]] = values[k];
             }
-            double score = Baseline is not null ? BaselineCalibrator.Combine(Baseline, values)
-                : _detector is null ? values[0] : DetectorMath.Combine(_detector, values);
-            double? threshold = Baseline?.Threshold ?? _detector?.Threshold;
+            double score = scorer.Combine(values);
             var result = new FssdScore
             {
                 Path = item.Path,
                 Score = score,
-                Threshold = threshold,
-                IsOutOfDistribution = threshold is null ? null : score < threshold,
-                Method = Baseline?.Method ?? "FSSD",
+                Threshold = scorer.Threshold,
+                IsOutOfDistribution = scorer.Threshold is { } t ? score < t : null,
+                Method = _method,
                 LayerScores = layers,
                 PredictedClass = names[scores!.Predicted[g]],
                 Confidence = scores.Confidence[g],
-                Model = _model.Info.Name,
+                Model = scorer.Model.Info.Name,
             };
             var output = PSObject.AsPSObject(result);
             // One column per tap for Export-Csv.
-            for (int k = 0; k < _tapNames.Length; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + _tapNames[k].Replace('/', '_'), values[k]));
+            for (int k = 0; k < keys.Count; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + keys[k].Replace('/', '_'), values[k]));
             WriteObject(output);
             g++;
             _scored++;
@@ -296,22 +249,6 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             _progress.Restart();
             WriteProgress(new ProgressRecord(1, "Measure-Fssd", $"{_scored} file(s) scored, {_scored / Math.Max(_clock.Elapsed.TotalSeconds, 1e-3):F0}/s"));
         }
-    }
-
-    /// <summary>
-    /// A batch scored by the baseline, in the shape FSSD's scores have (one column per tap or one column).
-    /// The batch's index seeds its Monte Carlo passes, so a baseline's scores do not depend on which
-    /// worker ran the batch or when.
-    /// </summary>
-    private BatchScores ScoreBaseline(List<byte[]> good, long batchIndex)
-    {
-        using var scope = TorchSharp.torch.NewDisposeScope();
-        var input = ImageTensors.FromSamples(good, _model!.Info.InputSpec, _model.Device);
-        var statistic = Baseline!.Statistic.Length > 0 ? Enum.Parse<MonteCarloStatistic>(Baseline.Statistic) : MonteCarloStatistic.Mean;
-        var columns = _baselineScorer!.Score(input, new[] { Baseline.Epsilon }, Baseline.Temperature, Math.Max(Baseline.Passes, 2), statistic,
-            batchIndex * 1_000_003)[0];
-        var (predicted, confidence) = _baselineScorer.Predict(input);
-        return new BatchScores(columns, predicted, confidence);
     }
 
     protected override void DisposeResources()

@@ -14,13 +14,14 @@ namespace Fssd.PowerShell.Commands;
 /// validation data as New-FssdDetector -OutOfDistribution. Measure-Fssd -Baseline scores with it.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "FssdBaseline")]
-[OutputType(typeof(FssdBaseline))]
+[OutputType(typeof(FssdDetector))]
 public sealed class NewFssdBaselineCommand : FssdCmdlet
 {
     private readonly List<object> _inputs = new();
 
     [Parameter(Mandatory = true, Position = 0)]
-    public BaselineMethod Method { get; set; }
+    [ValidateSet("Base", "ODIN", "Mahalanobis", "Energy", "MCDropout", "DeepEnsemble", "OutlierExposure", IgnoreCase = true)]
+    public DetectorMethod Method { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -68,60 +69,26 @@ public sealed class NewFssdBaselineCommand : FssdCmdlet
     {
         try
         {
-            var session = Fssd.Engine.Runtime.FssdSession.Current;
             var models = Model is null ? new List<Fssd.Engine.Models.LoadedModel> { ResolveModel(null) } : Model.Select(m => ResolveModel(m)).ToList();
-            if (Method == BaselineMethod.DeepEnsemble ? models.Count < 2 : models.Count != 1)
-                throw new ArgumentException(Method == BaselineMethod.DeepEnsemble
-                    ? $"DeepEnsemble averages several independently trained classifiers; give them with -Model (got {models.Count})."
-                    : $"{Method} scores with one model; give one with -Model (got {models.Count}).");
-            var model = models[0];
-            static bool SameInput(FssdInputSpec a, FssdInputSpec b) => a.Channels == b.Channels && a.Height == b.Height && a.Width == b.Width
-                && a.Mean.SequenceEqual(b.Mean) && a.Std.SequenceEqual(b.Std) && a.ValueRange.SequenceEqual(b.ValueRange);
-            if (models.Any(m => !SameInput(m.Info.InputSpec, model.Info.InputSpec)))
-                throw new ArgumentException("The ensemble's models must read the same input: size, channels, value range, mean and std.");
-            if (Method == BaselineMethod.Mahalanobis && TrainingSet is null)
-                throw new ArgumentException("Mahalanobis fits class Gaussians on labelled training data: give -TrainingSet (e.g. FashionMNIST/train).");
-            var decodedIn = InputResolver.Decode(this, _inputs, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
-            var decodedOut = InputResolver.Decode(this, OutOfDistribution, model.Info.InputSpec, WriteError, WriteWarning, CancellationToken);
-
-            var activity = $"Calibrating {Method} on {decodedIn.Count} in-distribution and {decodedOut.Count} OoD validation inputs";
-            void Report(string message)
+            var spec = models[0].Info.InputSpec;
+            var decodedIn = InputResolver.Decode(this, _inputs, spec, WriteError, WriteWarning, CancellationToken);
+            var decodedOut = InputResolver.Decode(this, OutOfDistribution, spec, WriteError, WriteWarning, CancellationToken);
+            ImageSet? training = null;
+            if (TrainingSet is not null)
             {
-                WriteProgress(new ProgressRecord(3, activity, message));
-                WriteVerbose(message);
+                training = DatasetReader.Load(TrainingSet, spec.Channels, spec.Height, spec.Width, WriteWarning, CancellationToken);
+                if (TrainingCount > 0 && TrainingCount < training.Count) training = training.Subset(Enumerable.Range(0, TrainingCount).ToList(), training.Name);
             }
-            List<(int Tap, ClassGaussians Gaussians)>? gaussians = null;
-            string trainingSource = "";
-            if (Method == BaselineMethod.Mahalanobis)
-            {
-                var spec = model.Info.InputSpec;
-                var training = DatasetReader.Load(TrainingSet!, spec.Channels, spec.Height, spec.Width, WriteWarning, CancellationToken);
-                if (TrainingCount > 0 && TrainingCount < training.Count)
-                    training = training.Subset(Enumerable.Range(0, TrainingCount).ToList(), training.Name);
-                int[] taps = Layer is null ? Enumerable.Range(0, model.Taps.Count).ToArray() : FssdScorer.TapIndices(model, Layer);
-                gaussians = BaselineCalibrator.FitGaussians(model, taps, training, Report, CancellationToken);
-                trainingSource = $"{training.Count} images of {TrainingSet}";
-            }
-            string source = ValidationSource ?? $"{decodedIn.Count} in-distribution and {decodedOut.Count} OoD input(s) given to New-FssdBaseline";
-            var baseline = BaselineCalibrator.Calibrate(Method, models, decodedIn.Select(d => d.Pixels).ToList(), decodedOut.Select(d => d.Pixels).ToList(),
-                TargetTpr, Seed, Report, CancellationToken, gaussians, Passes, trainingSource, source);
+            string activity = $"Calibrating {Method} on {decodedIn.Count} in-distribution and {decodedOut.Count} OoD validation inputs";
+            string source = ValidationSource ?? $"{decodedIn.Count} in-distribution and {decodedOut.Count} OoD input(s)";
+            var detector = BaselineCalibrator.Create(Method, models, decodedIn.Select(d => d.Pixels).ToList(), decodedOut.Select(d => d.Pixels).ToList(),
+                training, Layer, TargetTpr, Seed, Passes, source, Reporter(3, activity), CancellationToken);
             WriteProgress(new ProgressRecord(3, activity, "Done") { RecordType = ProgressRecordType.Completed });
-            WriteObject(baseline);
+            WriteObject(detector);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
-        }
-        catch (FssdModelException e)
-        {
-            ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Model);
-        }
-        catch (FssdDataException e)
-        {
-            ThrowFssdError(e, "FssdBaselineInputsInvalid", ErrorCategory.InvalidData, null);
-        }
-        catch (ArgumentException e)
-        {
-            ThrowFssdError(e, "FssdBaselineArgumentInvalid", ErrorCategory.InvalidArgument, Method);
+            ThrowFailure(e, Model);
         }
     }
 }

@@ -107,8 +107,6 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
-
     protected override void ProcessRecord()
     {
         var options = TrainingOptions.For(Architecture);

@@ -62,23 +62,14 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     }
 
     /// <summary>
-    /// Channels-last copies of the convolution weights, used in place of the parameters. oneDNN then
-    /// computes conv1 and conv2 in NHWC, their outputs stay channels-last, and the 2×2 max-pool takes
-    /// libtorch's vectorized channels-last kernel: its NCHW kernel is scalar and cost more than conv2
-    /// itself (137 against 80 µs an image at batch 128 on the 2-core test machine). Measured there with
-    /// the module's scorer, same process, alternating: the ε = 0 forward 5,000–5,800 → 6,000–7,300
-    /// images/s; the shared-step FSSD unchanged within the machine's noise (1,600–1,900 either way:
-    /// the backward pass dominates it). Outputs equal to 6e-7 relative.
-    /// <para>
-    /// The one-channel input is handed to conv1 with channels-last strides (the same memory), so conv1
-    /// writes its map channels-last itself: otherwise oneDNN computes it in its blocked layout, reorders
-    /// it to NCHW, and conv2 copies it into channels-last again (one thread, batch 128: conv1 + ReLU 17.7
-    /// → 9.5 µs an image, conv2 + ReLU after it 141 → 120; outputs identical). fc1 reads the pooled
-    /// channels-last map in place through a copy of its weight with the columns in (h, w, c) order,
-    /// instead of flattening it into NCHW order first (37 → 31 µs an image; 4e-7 relative).
-    /// </para>
-    /// The taps keep their [B, C, H, W] shape and meaning, only their strides change; the parameters
-    /// themselves (state_dict, saving, export) are untouched.
+    /// Channels-last copies of the convolution weights, used in place of the parameters: oneDNN computes
+    /// both convolutions in NHWC and the 2×2 max-pool takes libtorch's vectorized channels-last kernel (its
+    /// NCHW kernel is scalar and costs more than conv2 itself). The one-channel input enters conv1 with
+    /// channels-last strides (the same memory), so conv1 writes its map channels-last without a reorder,
+    /// and fc1 reads the pooled channels-last map in place through a copy of its weight whose columns are
+    /// in (h, w, c) order. The taps keep their [B, C, H, W] shape and meaning, only their strides change;
+    /// the parameters (state_dict, saving, export) are untouched. Outputs agree with the plain network to
+    /// float rounding (xunit); the measurements are in docs/design-notes.md.
     /// </summary>
     public override void PrepareForInference()
     {
@@ -147,23 +138,18 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     public Tensor Stem(Tensor input) => functional.conv2d(input, conv1.weight!, conv1.bias);
 
     /// <summary>
-    /// The network from conv1's output on, for input-gradient passes. conv2 reads its weights in their
-    /// own (NCHW) order here, not the channels-last copy, so oneDNN computes it with its blocked kernel,
-    /// as PyTorch does for the authors' NCHW network. The max-pool's window maxima still come from the
-    /// channels-last kernel (see GatherPool). Why not channels-last throughout: once conv1 wrote
-    /// channels-last, that pass was 5–9% faster (one thread, batch 128, 2-core test machine), but the
-    /// gradient's path through the max-pool's exact ties follows conv2's rounding, and agreement with the
-    /// reference fell from 11 to 18 files of 20,000 above 1e-4 (sign step; standardized 9 → 13). Before
-    /// conv1 wrote channels-last, NCHW was also the faster: a tap's backward pass 380–470 µs an image
-    /// channels-last against 290–300 µs NCHW.
+    /// The network from conv1's output on, for input-gradient passes. conv2 reads its weights in NCHW order
+    /// here, as PyTorch does for the authors' NCHW network: the gradient's path through the max-pool's exact
+    /// ties follows conv2's rounding, and computing conv2 as the reference does keeps the perturbed scores in
+    /// agreement with it. The pool's window maxima come from the channels-last kernel (<see cref="GatherPool"/>).
     /// </summary>
     public Tensor[] ForwardFromStem(Tensor stem) => FromConv1(stem, gradientPass: true);
 
     /// <summary>
     /// conv1ᵀ·g: the gradient with respect to conv1's output [N, 32, 26, 26] taken to the input
     /// [N, 1, 28, 28], as one matrix product (each output pixel's 32 channels times the 32×9 kernel
-    /// matrix) and a fold of the 3×3 patches back onto the image. libtorch's own transposed convolution
-    /// takes 60 µs an image for this one-channel case, the product and fold 22 µs (same machine).
+    /// matrix) and a fold of the 3×3 patches back onto the image: for this one-channel case a third of the
+    /// time of libtorch's transposed convolution.
     /// </summary>
     public Tensor StemAdjoint(Tensor gradient)
     {
@@ -179,8 +165,7 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     /// The 2×2 max-pool of an NCHW map for a gradient pass: the window maxima are found by the
     /// channels-last kernel outside the graph (libtorch's NCHW kernel is scalar) and gathered in the
     /// graph, whose backward pass puts each gradient on the element the kernel picked, as max-pool's
-    /// own backward pass does. A copy of the map into channels-last pays for itself: the per-tap
-    /// FSSD 1,703–1,725 → 1,659–1,683 µs an image (one thread, batch 128, test machine, two runs).
+    /// own backward pass does.
     /// </summary>
     private static Tensor GatherPool(Tensor map)
     {

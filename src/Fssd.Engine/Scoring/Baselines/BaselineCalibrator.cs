@@ -32,14 +32,7 @@ public static class BaselineCalibrator
     /// <summary>MC Dropout's stochastic passes (the paper: 32).</summary>
     public const int DefaultPasses = 32;
 
-    private const int Batch = 128;
-    private static readonly ConditionalWeakTable<FssdBaseline, BaselineState> States = new();
-
-    /// <summary>The engine's part of a calibrated baseline: the class Gaussians of Mahalanobis.</summary>
-    private sealed class BaselineState
-    {
-        public IReadOnlyList<(int Tap, ClassGaussians Gaussians)> Gaussians { get; init; } = Array.Empty<(int, ClassGaussians)>();
-    }
+    private const int Batch = DetectorScorer.DefaultBatchSize;
 
     /// <summary>
     /// Fits Mahalanobis's class Gaussians for the given taps on labelled training inputs (decoded,
@@ -83,20 +76,6 @@ public static class BaselineCalibrator
         }
     }
 
-    /// <summary>The scorer a calibrated baseline scores with.</summary>
-    public static BaselineScorer ScorerFor(FssdBaseline baseline, IReadOnlyList<LoadedModel> models)
-    {
-        var method = Enum.Parse<BaselineMethod>(baseline.Method);
-        if (method != BaselineMethod.Mahalanobis) return new BaselineScorer(method, models);
-        if (!States.TryGetValue(baseline, out var state))
-            throw new FssdModelException("This Mahalanobis baseline's class Gaussians are not in this session; calibrate it again with New-FssdBaseline.");
-        return new BaselineScorer(method, models, state.Gaussians);
-    }
-
-    /// <summary>A calibrated baseline's final score of one input from its score columns.</summary>
-    public static double Combine(FssdBaseline baseline, IReadOnlyList<double> columns) =>
-        baseline.Layers.Count == 0 ? columns[0] : DetectorMath.Combine(baseline.Intercept, baseline.Layers, columns);
-
     /// <summary>Scores decoded inputs in batches: [ε][input] → score columns.</summary>
     public static double[][][] Features(BaselineScorer scorer, LoadedModel model, IReadOnlyList<byte[]> inputs, IReadOnlyList<double> epsilons,
         double temperature, int passes, MonteCarloStatistic statistic, long seed, Action<string>? progress, string what, CancellationToken cancellation)
@@ -120,52 +99,91 @@ public static class BaselineCalibrator
         return features;
     }
 
-    /// <summary>Calibrates <paramref name="method"/> on decoded in-distribution and OoD validation inputs.</summary>
-    public static FssdBaseline Calibrate(BaselineMethod method, IReadOnlyList<LoadedModel> models, IReadOnlyList<byte[]> inDistribution,
+    /// <summary>
+    /// A baseline detector from its request: the model count checked for the method, Mahalanobis's class
+    /// Gaussians fitted on <paramref name="training"/> (at the taps named, or every tap), then calibrated.
+    /// </summary>
+    public static FssdDetector Create(DetectorMethod method, IReadOnlyList<LoadedModel> models, IReadOnlyList<byte[]> inDistribution,
+        IReadOnlyList<byte[]> outOfDistribution, ImageSet? training, IReadOnlyList<string>? layers, double targetTpr, long seed, int passes,
+        string validationSource, Action<string>? progress, CancellationToken cancellation)
+    {
+        if (method == DetectorMethod.DeepEnsemble ? models.Count < 2 : models.Count != 1)
+            throw new ArgumentException(method == DetectorMethod.DeepEnsemble
+                ? $"DeepEnsemble averages several independently trained classifiers; give two or more models (got {models.Count})."
+                : $"{method} scores with one model (got {models.Count}).", nameof(models));
+        List<(int Tap, ClassGaussians Gaussians)>? gaussians = null;
+        string trainingSource = "";
+        try
+        {
+            if (method == DetectorMethod.Mahalanobis)
+            {
+                if (training is null)
+                    throw new ArgumentException("Mahalanobis fits class Gaussians on labelled training data: give a training set (e.g. FashionMNIST/train).", nameof(training));
+                var model = models[0];
+                int[] taps = layers is null ? Enumerable.Range(0, model.Taps.Count).ToArray() : FssdScorer.TapIndices(model, layers);
+                gaussians = FitGaussians(model, taps, training, progress, cancellation);
+                trainingSource = $"{training.Count} images of {training.Name}";
+            }
+            return Calibrate(method, models, inDistribution, outOfDistribution, targetTpr, seed, progress, cancellation, gaussians, passes, trainingSource, validationSource);
+        }
+        finally
+        {
+            if (gaussians is not null) foreach (var (_, g) in gaussians) g.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Calibrates <paramref name="method"/> on decoded in-distribution and OoD validation inputs and returns the
+    /// detector, complete: its hyper-parameters, Mahalanobis's class Gaussians, the threshold and every trial.
+    /// </summary>
+    public static FssdDetector Calibrate(DetectorMethod method, IReadOnlyList<LoadedModel> models, IReadOnlyList<byte[]> inDistribution,
         IReadOnlyList<byte[]> outOfDistribution, double targetTpr, long seed, Action<string>? progress, CancellationToken cancellation,
         IReadOnlyList<(int Tap, ClassGaussians Gaussians)>? gaussians = null, int passes = DefaultPasses, string trainingSource = "",
-        string validationSource = "")
+        string validationSource = "", string? name = null)
     {
+        if (method == DetectorMethod.FSSD) throw new ArgumentException("FSSD detectors are calibrated by DetectorFactory.", nameof(method));
         if (inDistribution.Count < 10 || outOfDistribution.Count < 10)
             throw new FssdDataException($"Calibration needs at least 10 in-distribution and 10 OoD validation inputs; it has {inDistribution.Count} and {outOfDistribution.Count}.");
+        ModelCompatibility.RequireSameInput(models);
         var clock = Stopwatch.StartNew();
-        var scorer = new BaselineScorer(method, models, gaussians);
+        using var scorer = new BaselineScorer(method, models, gaussians);
         var model = models[0];
-        var trials = new List<FssdBaselineTrial>();
-        FssdBaseline result;
-        if (method == BaselineMethod.Mahalanobis)
+        var common = new FssdDetector
+        {
+            Name = name ?? $"{model.Info.Name}-{method.ToString().ToLowerInvariant()}",
+            Method = method,
+            Models = models.Select(m => m.Info).ToList(),
+            TargetTpr = targetTpr,
+            Calibration = CalibrationKind.OodValidation,
+            TrainingSource = trainingSource,
+            ValidationSource = validationSource,
+            ValidationCount = inDistribution.Count + outOfDistribution.Count,
+            CreatedUtc = DateTime.UtcNow,
+        };
+        if (method == DetectorMethod.Mahalanobis)
         {
             var grid = MahalanobisEpsilons;
             var featuresIn = Features(scorer, model, inDistribution, grid, 1, passes, MonteCarloStatistic.Mean, seed, progress, "in-distribution", cancellation);
             var featuresOut = Features(scorer, model, outOfDistribution, grid, 1, passes, MonteCarloStatistic.Mean, seed, progress, "OoD", cancellation);
             var calibration = DetectorCalibrator.CalibrateFeatures(featuresIn, featuresOut, grid, PerturbationMode.Sign, targetTpr, seed, progress, cancellation);
-            trials.AddRange(calibration.Curve.Select(c => new FssdBaselineTrial
+            return common with
             {
-                Method = method.ToString(), Epsilon = c.Epsilon, TnrAt95Tpr = c.TnrAt95Tpr, AUROC = c.AUROC, Chosen = c.Epsilon == calibration.Epsilon,
-            }));
-            result = new FssdBaseline
-            {
-                Method = method.ToString(),
-                Models = models.Select(m => m.Info).ToList(),
                 Epsilon = calibration.Epsilon,
+                Perturbation = PerturbationMode.Sign,
                 Layers = gaussians!.Select((g, j) => new FssdDetectorLayer
                 {
                     Name = model.Taps[g.Tap].Name, Key = model.Taps[g.Tap].Name,
                     Weight = calibration.Regression.Weights[j], Mean = calibration.Scaling.Mean[j], Std = calibration.Scaling.Std[j],
                 }).ToList(),
+                Gaussians = gaussians!.Select(g => g.Gaussians.ToData(0, model.Taps[g.Tap].Name)).ToList(),
                 Intercept = calibration.Regression.Intercept,
+                RegularizationC = calibration.Regression.C,
                 Threshold = calibration.Threshold,
-                TargetTpr = targetTpr,
                 ValidationTpr = calibration.AchievedTpr,
                 ValidationMetrics = calibration.Validation,
-                Trials = trials,
-                TrainingSource = trainingSource,
-                ValidationSource = validationSource,
-                ValidationCount = inDistribution.Count + outOfDistribution.Count,
-                Seconds = clock.Elapsed.TotalSeconds,
+                Trials = calibration.Curve,
+                CalibrationSeconds = clock.Elapsed.TotalSeconds,
             };
-            States.Add(result, new BaselineState { Gaussians = gaussians! });
-            return result;
         }
 
         // One score per input: every candidate setting is scored on all the validation data.
@@ -173,16 +191,16 @@ public static class BaselineCalibrator
         void Add(double t, IReadOnlyList<double> epsilons, MonteCarloStatistic stat)
         {
             var fin = Features(scorer, model, inDistribution, epsilons, t, passes, stat, seed, progress, "in-distribution", cancellation);
-            var fout = Features(scorer, model, outOfDistribution, epsilons, t, passes, stat, seed + 1_000_003, progress, "OoD", cancellation);
+            var fout = Features(scorer, model, outOfDistribution, epsilons, t, passes, stat, seed + DetectorScorer.SeedStride, progress, "OoD", cancellation);
             for (int e = 0; e < epsilons.Count; e++)
                 candidates.Add((t, epsilons[e], stat, fin[e].Select(r => r[0]).ToArray(), fout[e].Select(r => r[0]).ToArray()));
         }
         switch (method)
         {
-            case BaselineMethod.ODIN:
+            case DetectorMethod.ODIN:
                 foreach (var t in OdinTemperatures) Add(t, OdinEpsilons, MonteCarloStatistic.Mean);
                 break;
-            case BaselineMethod.MCDropout:
+            case DetectorMethod.MCDropout:
                 Add(1, new[] { 0.0 }, MonteCarloStatistic.Mean);
                 Add(1, new[] { 0.0 }, MonteCarloStatistic.Variance);
                 break;
@@ -190,39 +208,26 @@ public static class BaselineCalibrator
                 Add(1, new[] { 0.0 }, MonteCarloStatistic.Mean);
                 break;
         }
-        var judged = candidates.Select(c =>
-        {
-            var (threshold95, _) = DetectorMath.ThresholdAt(c.In, DetectorCalibrator.SelectionTpr);
-            double tnr = (double)c.Out.Count(s => s < threshold95) / c.Out.Length;
-            return (c, Tnr: tnr, Metrics: OodMetrics.Compute(c.In, c.Out, method.ToString()));
-        }).ToList();
+        var judged = candidates.Select(c => (c, Tnr: OodMetrics.TnrAtTpr(c.In, c.Out, DetectorCalibrator.SelectionTpr), Metrics: OodMetrics.Compute(c.In, c.Out, method.ToString()))).ToList();
         var best = judged.OrderByDescending(j => j.Tnr).ThenByDescending(j => j.Metrics.AUROC).ThenBy(j => j.c.Eps).ThenBy(j => j.c.T).First();
-        string statistic = method == BaselineMethod.MCDropout ? best.c.Stat.ToString() : "";
-        trials.AddRange(judged.Select(j => new FssdBaselineTrial
-        {
-            Method = method.ToString(), Temperature = j.c.T, Epsilon = j.c.Eps,
-            Statistic = method == BaselineMethod.MCDropout ? j.c.Stat.ToString() : "",
-            TnrAt95Tpr = j.Tnr, AUROC = j.Metrics.AUROC, Chosen = ReferenceEquals(j.c.In, best.c.In),
-        }));
+        bool monteCarlo = method == DetectorMethod.MCDropout;
         var (threshold, achieved) = DetectorMath.ThresholdAt(best.c.In, targetTpr);
-        progress?.Invoke($"{method}: chose T {best.c.T:G4}, eps {best.c.Eps:G3}{(statistic.Length > 0 ? ", " + statistic : "")}; TNR at 95% TPR {best.Tnr:P2}, AUROC {best.Metrics.AUROC:P2}.");
-        return new FssdBaseline
+        progress?.Invoke($"{method}: chose T {best.c.T:G4}, eps {best.c.Eps:G3}{(monteCarlo ? ", " + best.c.Stat : "")}; TNR at 95% TPR {best.Tnr:P2}, AUROC {best.Metrics.AUROC:P2}.");
+        return common with
         {
-            Method = method.ToString(),
-            Models = models.Select(m => m.Info).ToList(),
             Temperature = best.c.T,
             Epsilon = best.c.Eps,
-            Statistic = statistic,
-            Passes = method == BaselineMethod.MCDropout ? passes : 0,
+            Statistic = monteCarlo ? best.c.Stat : null,
+            Passes = monteCarlo ? passes : 0,
             Threshold = threshold,
-            TargetTpr = targetTpr,
             ValidationTpr = achieved,
             ValidationMetrics = OodMetrics.Compute(best.c.In, best.c.Out, $"{method} (validation)"),
-            Trials = trials,
-            TrainingSource = trainingSource,
-            ValidationSource = validationSource,
-            ValidationCount = inDistribution.Count + outOfDistribution.Count,
-            Seconds = clock.Elapsed.TotalSeconds,
+            Trials = judged.Select(j => new FssdCalibrationTrial
+            {
+                Temperature = j.c.T, Epsilon = j.c.Eps, Statistic = monteCarlo ? j.c.Stat : null,
+                TnrAt95Tpr = j.Tnr, AUROC = j.Metrics.AUROC, Chosen = ReferenceEquals(j.c.In, best.c.In),
+            }).ToList(),
+            CalibrationSeconds = clock.Elapsed.TotalSeconds,
         };
     }
 }

@@ -8,68 +8,49 @@ using static TorchSharp.torch;
 
 namespace Fssd.Engine.Scoring.Baselines;
 
-/// <summary>The OoD detectors the paper compares FSSD with, and the energy score.</summary>
-public enum BaselineMethod
-{
-    /// <summary>Maximum softmax probability (Hendrycks and Gimpel, 2017).</summary>
-    Base,
-
-    /// <summary>Maximum softmax probability at temperature T after an input step of size ε (Liang et al., 2018).</summary>
-    ODIN,
-
-    /// <summary>Distance to the nearest class-conditional Gaussian per tap, with an input step; taps combined by logistic regression (Lee et al., 2018).</summary>
-    Mahalanobis,
-
-    /// <summary>The negative free energy T · logsumexp(logits / T), T = 1 (Liu et al., 2020).</summary>
-    Energy,
-
-    /// <summary>Mean or variance of the softmax over stochastic passes with dropout on (Gal and Ghahramani, 2016).</summary>
-    MCDropout,
-
-    /// <summary>Maximum of the softmax averaged over independently trained classifiers (Lakshminarayanan et al., 2017).</summary>
-    DeepEnsemble,
-
-    /// <summary>Maximum softmax probability of a classifier fine-tuned to predict uniformly on an auxiliary outlier set (Hendrycks et al., 2019).</summary>
-    OutlierExposure,
-}
-
-/// <summary>Which MC Dropout statistic scores an input.</summary>
-public enum MonteCarloStatistic
-{
-    /// <summary>The largest class probability of the mean prediction.</summary>
-    Mean,
-
-    /// <summary>The negative total variance of the predictions.</summary>
-    Variance,
-}
-
 /// <summary>
 /// Scores a normalized batch with one baseline. Hyper-parameters are fixed at construction; the
 /// calibrator chooses them. Scores are larger for inputs that look in-distribution. For Mahalanobis
 /// the scorer returns one column per tap (the regression combines them); for every other method one column.
 /// </summary>
-public sealed class BaselineScorer
+public sealed class BaselineScorer : IDisposable
 {
-    private readonly BaselineMethod _method;
+    private readonly DetectorMethod _method;
     private readonly IReadOnlyList<LoadedModel> _models;
     private readonly IReadOnlyList<(int Tap, ClassGaussians Gaussians)> _gaussians;
 
-    public BaselineScorer(BaselineMethod method, IReadOnlyList<LoadedModel> models, IReadOnlyList<(int Tap, ClassGaussians Gaussians)>? gaussians = null)
+    public BaselineScorer(DetectorMethod method, IReadOnlyList<LoadedModel> models, IReadOnlyList<(int Tap, ClassGaussians Gaussians)>? gaussians = null)
     {
         if (models.Count == 0) throw new ArgumentException("A baseline needs a model.", nameof(models));
-        if (method != BaselineMethod.DeepEnsemble && models.Count != 1)
+        if (method != DetectorMethod.DeepEnsemble && models.Count != 1)
             throw new ArgumentException($"{method} scores with one model; {models.Count} were given.", nameof(models));
-        if (method == BaselineMethod.Mahalanobis && (gaussians is null || gaussians.Count == 0))
+        if (method == DetectorMethod.Mahalanobis && (gaussians is null || gaussians.Count == 0))
             throw new ArgumentException("Mahalanobis needs class Gaussians fitted on training features.", nameof(gaussians));
         _method = method;
         _models = models;
         _gaussians = gaussians ?? Array.Empty<(int, ClassGaussians)>();
     }
 
-    public BaselineMethod Method => _method;
+    public DetectorMethod Method => _method;
+
+    /// <summary>The scorer of a calibrated baseline detector: its method, with Mahalanobis's Gaussians rebuilt from the detector's data.</summary>
+    public static BaselineScorer For(FssdDetector detector, IReadOnlyList<LoadedModel> models)
+    {
+        if (detector.Method == DetectorMethod.FSSD) throw new ArgumentException("An FSSD detector is scored by FSSD's scorer.", nameof(detector));
+        if (detector.Method != DetectorMethod.Mahalanobis) return new BaselineScorer(detector.Method, models);
+        var model = models[0];
+        var gaussians = detector.Gaussians.Select(g => (model.TapIndex(g.Tap), ClassGaussians.FromData(g, model.Device))).ToList();
+        return new BaselineScorer(detector.Method, models, gaussians);
+    }
+
+    /// <summary>Frees the class Gaussians' tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var (_, g) in _gaussians) g.Dispose();
+    }
 
     /// <summary>How many score columns <see cref="Score"/> returns.</summary>
-    public int Columns => _method == BaselineMethod.Mahalanobis ? _gaussians.Count : 1;
+    public int Columns => _method == DetectorMethod.Mahalanobis ? _gaussians.Count : 1;
 
     /// <summary>
     /// Scores a batch [B, C, H, W] on the models' device at every ε of <paramref name="epsilons"/> (ODIN and
@@ -81,21 +62,21 @@ public sealed class BaselineScorer
         MonteCarloStatistic statistic = MonteCarloStatistic.Mean, long seed = 0)
     {
         if (epsilons.Count == 0) throw new ArgumentException("No ε to score at.", nameof(epsilons));
-        if (_method is not (BaselineMethod.ODIN or BaselineMethod.Mahalanobis) && epsilons.Any(e => e != 0))
+        if (_method is not (DetectorMethod.ODIN or DetectorMethod.Mahalanobis) && epsilons.Any(e => e != 0))
             throw new ArgumentException($"{_method} has no input perturbation; score it at ε = 0.", nameof(epsilons));
         int b = (int)input.shape[0];
         var result = epsilons.Select(_ => new double[b, Columns]).ToArray();
         using var scope = NewDisposeScope();
         switch (_method)
         {
-            case BaselineMethod.Base:
-            case BaselineMethod.OutlierExposure:
+            case DetectorMethod.Base:
+            case DetectorMethod.OutlierExposure:
                 using (no_grad()) ScoringTensors.CopyColumn(BaselineMath.MaxSoftmax(Logits(_models[0], input)), result[0], 0);
                 break;
-            case BaselineMethod.Energy:
+            case DetectorMethod.Energy:
                 using (no_grad()) ScoringTensors.CopyColumn(BaselineMath.NegativeEnergy(Logits(_models[0], input), temperature), result[0], 0);
                 break;
-            case BaselineMethod.DeepEnsemble:
+            case DetectorMethod.DeepEnsemble:
                 using (no_grad())
                 {
                     var mean = MeanSoftmax(input);
@@ -103,13 +84,13 @@ public sealed class BaselineScorer
                     ScoringTensors.CopyColumn(top, result[0], 0);
                 }
                 break;
-            case BaselineMethod.MCDropout:
+            case DetectorMethod.MCDropout:
                 ScoringTensors.CopyColumn(MonteCarlo(input, passes, statistic, seed), result[0], 0);
                 break;
-            case BaselineMethod.ODIN:
+            case DetectorMethod.ODIN:
                 Odin(input, epsilons, temperature, result);
                 break;
-            case BaselineMethod.Mahalanobis:
+            case DetectorMethod.Mahalanobis:
                 Mahalanobis(input, epsilons, result);
                 break;
         }

@@ -61,6 +61,30 @@ public sealed class ClassGaussians : IDisposable
         return BaselineMath.MinSquaredMahalanobis(x, Means, Precision).neg().MoveToOuterDisposeScope();
     }
 
+    /// <summary>The fitted statistics as plain data, for a detector to carry and a file to keep.</summary>
+    public FssdClassGaussians ToData(int modelIndex, string tap)
+    {
+        using var means = Means.to_type(ScalarType.Float64).cpu().contiguous();
+        using var precision = Precision.to_type(ScalarType.Float64).cpu().contiguous();
+        return new FssdClassGaussians
+        {
+            ModelIndex = modelIndex, Tap = tap, Classes = Classes, Dimension = Dimension,
+            Means = means.data<double>().ToArray(), Precision = precision.data<double>().ToArray(),
+        };
+    }
+
+    /// <summary>Rebuilds the Gaussians from a detector's data on <paramref name="device"/>.</summary>
+    public static ClassGaussians FromData(FssdClassGaussians data, Device device)
+    {
+        if (data.Classes < 1 || data.Dimension < 1 || data.Means.LongLength != (long)data.Classes * data.Dimension
+            || data.Precision.LongLength != (long)data.Dimension * data.Dimension)
+            throw new FssdModelException($"The class Gaussians of tap '{data.Tap}' do not have the declared {data.Classes} x {data.Dimension} shape.");
+        var means = tensor(data.Means, new long[] { data.Classes, data.Dimension }, device: device);
+        var precision = tensor(data.Precision, new long[] { data.Dimension, data.Dimension }, device: device);
+        // Owned by the Gaussians, not by whatever dispose scope the caller is in.
+        return new ClassGaussians(means.DetachFromDisposeScope(), precision.DetachFromDisposeScope());
+    }
+
     public void Dispose()
     {
         Means.Dispose();

@@ -1,0 +1,174 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Fssd.Engine.Models;
+using Fssd.Engine.Scoring;
+
+namespace Fssd.Engine.Calibration;
+
+/// <summary>What an FSSD detector is made from, besides its validation inputs. Defaults are the module's.</summary>
+public sealed class FssdDetectorRequest
+{
+    /// <summary>One model, or several (the paper's network ensembles: one regression over all their taps).</summary>
+    public IReadOnlyList<LoadedModel> Models { get; init; } = Array.Empty<LoadedModel>();
+
+    /// <summary>Centers to use, matched to the models by their weights' hash (one center for one model is used as it is); the others are estimated from noise.</summary>
+    public IReadOnlyList<FssCenter>? Centers { get; init; }
+
+    /// <summary>Taps by name (of every model); null: every tap (ensembles) or the default tap (threshold only).</summary>
+    public IReadOnlyList<string>? Layers { get; init; }
+
+    /// <summary>A fixed ε instead of a search.</summary>
+    public double? Epsilon { get; init; }
+
+    /// <summary>The ε values to search; null: the paper's grid with OoD data, the small outlier-free grid without.</summary>
+    public IReadOnlyList<double>? EpsilonGrid { get; init; }
+
+    public PerturbationMode Perturbation { get; init; } = PerturbationMode.Sign;
+    public PerturbationScope Scope { get; init; } = PerturbationScope.PerTap;
+    public double TargetTpr { get; init; } = DetectorMath.DefaultTargetTpr;
+    public long Seed { get; init; }
+
+    /// <summary>Calibrate the taps' weights against pseudo-outliers made from the in-distribution inputs.</summary>
+    public bool OutlierFree { get; init; }
+
+    /// <summary>The kinds of pseudo-outlier (outlier-free only); null: the default mixture.</summary>
+    public IReadOnlyList<PseudoOutlierKind>? PseudoOutliers { get; init; }
+
+    public string? Name { get; init; }
+
+    /// <summary>What the validation inputs were, in words; null: counted from the inputs.</summary>
+    public string? ValidationSource { get; init; }
+}
+
+/// <summary>
+/// Makes FSSD detectors, whichever way they are calibrated: from in-distribution inputs alone (one tap
+/// and a threshold), with OoD validation inputs (FSSD-Ensem, the paper's protocol), or outlier-free
+/// (FSSD-Ensem against pseudo-outliers). The one entry point New-FssdDetector and C# callers use.
+/// </summary>
+public static class DetectorFactory
+{
+    public static FssdDetector Create(FssdDetectorRequest request, IReadOnlyList<byte[]> inDistribution, IReadOnlyList<byte[]>? outOfDistribution,
+        Action<string>? progress, Action<string>? warn, CancellationToken cancellation)
+    {
+        var models = request.Models;
+        if (models.Count == 0) throw new ArgumentException("A detector needs a model.", nameof(request));
+        ModelCompatibility.RequireSameInput(models);
+        if (inDistribution.Count == 0) throw new FssdDataException("There are no in-distribution inputs to calibrate on.");
+        if (request.OutlierFree && outOfDistribution is not null)
+            throw new ArgumentException("Outlier-free calibration uses no OoD data; give OoD validation inputs, or ask for outlier-free calibration, not both.");
+        if (request.Epsilon is not null && request.EpsilonGrid is not null)
+            throw new ArgumentException("Give a fixed ε or a grid of ε to search, not both.");
+        bool ensemble = outOfDistribution is not null || request.OutlierFree;
+        if (models.Count > 1 && !ensemble)
+            throw new ArgumentException("Several models need weights, and weights need OoD validation inputs or outlier-free calibration.");
+        var centers = CentersFor(models, request.Centers);
+        if (!ensemble)
+        {
+            if (request.Scope == PerturbationScope.Shared)
+                warn?.Invoke("A shared step has no effect on a threshold-only detector: it scores one tap, whose step is its own. " +
+                    "Give OoD validation inputs or ask for outlier-free calibration for an ensemble that shares one step among its taps.");
+            return ThresholdOnly(request, models[0], centers[0], inDistribution, cancellation);
+        }
+        return Ensemble(request, models, centers, inDistribution, outOfDistribution, progress, cancellation);
+    }
+
+    /// <summary>Each model's center: the one given for its weights, a lone one for a lone model, else 100 uniform-noise images (seed 0).</summary>
+    public static IReadOnlyList<FssCenter> CentersFor(IReadOnlyList<LoadedModel> models, IReadOnlyList<FssCenter>? given) =>
+        models.Select(m => given?.FirstOrDefault(c => c.ModelSha256 == m.Info.Sha256)
+            ?? (given is { Count: 1 } && models.Count == 1 ? given[0] : null)
+            ?? CenterEstimator.FromNoise(m, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise)).ToList();
+
+    private static FssdDetector ThresholdOnly(FssdDetectorRequest request, LoadedModel model, FssCenter center, IReadOnlyList<byte[]> inputs,
+        CancellationToken cancellation)
+    {
+        if (request.Layers is { Count: > 1 })
+            throw new ArgumentException("Several layers need weights, and weights need OoD validation inputs or outlier-free calibration.");
+        if (request.EpsilonGrid is not null)
+            throw new ArgumentException("An ε grid is searched against OoD or pseudo-outlier inputs; a threshold-only detector takes one ε.");
+        int tap = request.Layers is null ? FssdScorer.DefaultTap(model) : model.TapIndex(request.Layers[0]);
+        double epsilon = request.Epsilon ?? 0;
+        double[] scores;
+        using (var scorer = new FssdScorer(model, center, new[] { tap }))
+            scores = scorer.ScoreFirstTap(inputs, epsilon, request.Perturbation, DetectorScorer.DefaultBatchSize, cancellation);
+        var (threshold, achieved) = DetectorMath.ThresholdAt(scores, request.TargetTpr);
+        string name = model.Taps[tap].Name;
+        return new FssdDetector
+        {
+            Name = request.Name ?? $"{model.Info.Name}-{name}",
+            Models = new[] { model.Info },
+            Centers = new[] { center },
+            Layers = new[] { new FssdDetectorLayer { Name = name, Key = name, Weight = 1, Mean = 0, Std = 1 } },
+            Epsilon = epsilon,
+            Perturbation = request.Perturbation,
+            Threshold = threshold,
+            TargetTpr = request.TargetTpr,
+            Calibration = CalibrationKind.ThresholdOnly,
+            ValidationSource = request.ValidationSource ?? $"{inputs.Count} in-distribution input(s)",
+            ValidationCount = inputs.Count,
+            ValidationTpr = achieved,
+            CreatedUtc = DateTime.UtcNow,
+        };
+    }
+
+    private static FssdDetector Ensemble(FssdDetectorRequest request, IReadOnlyList<LoadedModel> models, IReadOnlyList<FssCenter> centers,
+        IReadOnlyList<byte[]> inDistribution, IReadOnlyList<byte[]>? outOfDistribution, Action<string>? progress, CancellationToken cancellation)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var model = models[0];
+        // The layers name taps of every model; without them, every tap of every model.
+        var parts = models.Select((m, i) => (m, centers[i], request.Layers is null ? Enumerable.Range(0, m.Taps.Count).ToArray() : FssdScorer.TapIndices(m, request.Layers))).ToList();
+        var grid = request.EpsilonGrid ?? (request.Epsilon is { } fixedEpsilon ? new[] { fixedEpsilon }
+            : request.OutlierFree ? OutlierFreeCalibrator.DefaultGrid : DetectorCalibrator.PaperGrid);
+        using var scorer = new EnsembleScorer(parts);
+        CalibrationResult result;
+        IReadOnlyList<FssdPseudoOutlierTrial> evidence = Array.Empty<FssdPseudoOutlierTrial>();
+        IReadOnlyList<PseudoOutlierKind> kinds = Array.Empty<PseudoOutlierKind>();
+        string source;
+        int outCount = 0;
+        if (request.OutlierFree)
+        {
+            kinds = (request.PseudoOutliers ?? PseudoOutliers.DefaultKinds).Distinct().ToList();
+            (result, evidence) = OutlierFreeCalibrator.Calibrate(scorer, model.Info.InputSpec, inDistribution, grid, request.Perturbation, request.TargetTpr,
+                request.Seed, progress, cancellation, kinds, request.Scope);
+            source = request.ValidationSource ?? $"{inDistribution.Count} in-distribution input(s); no OoD data";
+        }
+        else
+        {
+            result = DetectorCalibrator.Calibrate(scorer, inDistribution, outOfDistribution!, grid, request.Perturbation, request.TargetTpr, request.Seed,
+                progress, cancellation, scope: request.Scope);
+            outCount = outOfDistribution!.Count;
+            source = request.ValidationSource ?? $"{inDistribution.Count} in-distribution and {outCount} OoD input(s)";
+        }
+        return new FssdDetector
+        {
+            Name = request.Name ?? $"{model.Info.Name}-ensemble",
+            Models = models.Select(m => m.Info).ToList(),
+            Centers = centers,
+            Layers = parts.SelectMany((p, i) => p.Item3.Select(t => (Model: i, Tap: p.m.Taps[t].Name))).Select((l, j) => new FssdDetectorLayer
+            {
+                ModelIndex = l.Model, Name = l.Tap, Key = scorer.Keys[j],
+                Weight = result.Regression.Weights[j], Mean = result.Scaling.Mean[j], Std = result.Scaling.Std[j],
+            }).ToList(),
+            Intercept = result.Regression.Intercept,
+            Epsilon = result.Epsilon,
+            Perturbation = result.Perturbation,
+            PerturbationScope = result.Scope,
+            StepWeights = result.StepWeights,
+            Threshold = result.Threshold,
+            TargetTpr = request.TargetTpr,
+            Calibration = request.OutlierFree ? CalibrationKind.OutlierFree : CalibrationKind.OodValidation,
+            PseudoOutlierKinds = kinds,
+            ValidationSource = source,
+            ValidationCount = inDistribution.Count + outCount,
+            PseudoOutliers = evidence,
+            ValidationTpr = result.AchievedTpr,
+            Trials = result.Curve,
+            RegularizationC = result.Regression.C,
+            ValidationMetrics = result.Validation,
+            CalibrationSeconds = clock.Elapsed.TotalSeconds,
+            CreatedUtc = DateTime.UtcNow,
+        };
+    }
+}

@@ -1,0 +1,174 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fssd.Engine.Data;
+using Fssd.Engine.Models;
+using Fssd.Engine.Scoring.Baselines;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Scoring;
+
+/// <summary>
+/// Scores decoded inputs with a detector of any method, or with raw FSSD taps: score columns per input
+/// (one per layer), the detector's score from them, its threshold, and the prediction of the first model.
+/// The one scoring path Measure-Fssd, the benchmarks and C# callers share.
+/// </summary>
+public abstract class DetectorScorer : IDisposable
+{
+    /// <summary>Decoded inputs per batch unless a caller says otherwise.</summary>
+    public const int DefaultBatchSize = 128;
+
+    /// <summary>
+    /// The stride between batches' seeds: batch i of a run seeds its random draws (MC Dropout's masks) with
+    /// seed + i · stride, so a score depends on the batch, never on which thread ran it or when.
+    /// </summary>
+    public const long SeedStride = 1_000_003;
+
+    protected DetectorScorer(LoadedModel predicting, IReadOnlyList<string> keys, double? threshold)
+    {
+        Model = predicting;
+        Keys = keys;
+        Threshold = threshold;
+    }
+
+    /// <summary>The model whose classes predictions name (a detector's first model).</summary>
+    public LoadedModel Model { get; }
+
+    /// <summary>The score columns' names, in order ("tap", "model1/tap", or the method's name).</summary>
+    public IReadOnlyList<string> Keys { get; }
+
+    /// <summary>Scores below it are out of distribution; null for raw taps.</summary>
+    public double? Threshold { get; }
+
+    /// <summary>The input every model reads.</summary>
+    public FssdInputSpec Spec => Model.Info.InputSpec;
+
+    /// <summary>How many threads may score batches at once (1 where a method draws random numbers in batch order).</summary>
+    public virtual int MaxWorkers => int.MaxValue;
+
+    /// <summary>Scores one batch of decoded inputs (channels first, at the model's size, 0..255); <paramref name="batch"/> seeds its random draws.</summary>
+    public abstract BatchScores Score(IReadOnlyList<byte[]> samples, long batch);
+
+    /// <summary>An input's score from its columns.</summary>
+    public abstract double Combine(IReadOnlyList<double> columns);
+
+    public abstract void Dispose();
+
+    /// <summary>The scorer of a detector of any method, on its loaded models (in the detector's order).</summary>
+    public static DetectorScorer For(FssdDetector detector, IReadOnlyList<LoadedModel> models)
+    {
+        if (models.Count != detector.Models.Count)
+            throw new ArgumentException($"The detector '{detector.Name}' has {detector.Models.Count} model(s); {models.Count} were given.", nameof(models));
+        return detector.Method == DetectorMethod.FSSD ? new Fssd(detector, models) : new Baseline(detector, models);
+    }
+
+    /// <summary>
+    /// Raw FSSD of a model's taps against a center, no weights and no threshold: the score is the default
+    /// tap's FSSD, or the first named tap's. Without <paramref name="layers"/>, the taps of <see cref="TapSelection.ForScoring"/>.
+    /// </summary>
+    public static DetectorScorer ForTaps(LoadedModel model, FssCenter center, IReadOnlyList<string>? layers, double epsilon, PerturbationMode mode)
+    {
+        int[] taps = TapSelection.ForScoring(model, layers, epsilon);
+        int scored = layers is null ? Array.IndexOf(taps, FssdScorer.DefaultTap(model)) : 0;
+        return new Taps(new EnsembleScorer(new[] { (model, center, taps) }), model, epsilon, mode, scored);
+    }
+
+    private sealed class Fssd : DetectorScorer
+    {
+        private readonly EnsembleScorer _scorer;
+        private readonly FssdDetector _detector;
+        private readonly IReadOnlyList<double>? _stepWeights;
+
+        public Fssd(FssdDetector detector, IReadOnlyList<LoadedModel> models)
+            : this(detector, models, EnsembleScorer.ForDetector(detector, models))
+        {
+        }
+
+        private Fssd(FssdDetector detector, IReadOnlyList<LoadedModel> models, EnsembleScorer scorer) : base(models[0], scorer.Keys, detector.Threshold)
+        {
+            _scorer = scorer;
+            _detector = detector;
+            _stepWeights = detector.PerturbationScope == PerturbationScope.Shared ? detector.StepWeights : null;
+        }
+
+        public override BatchScores Score(IReadOnlyList<byte[]> samples, long batch) =>
+            _scorer.ScoreBytes(samples, _detector.Epsilon, _detector.Perturbation, _stepWeights);
+
+        public override double Combine(IReadOnlyList<double> columns) => DetectorMath.Combine(_detector, columns);
+
+        public override void Dispose() => _scorer.Dispose();
+    }
+
+    private sealed class Taps : DetectorScorer
+    {
+        private readonly EnsembleScorer _scorer;
+        private readonly double _epsilon;
+        private readonly PerturbationMode _mode;
+        private readonly int _scored;
+
+        public Taps(EnsembleScorer scorer, LoadedModel model, double epsilon, PerturbationMode mode, int scored) : base(model, scorer.Keys, null)
+        {
+            _scorer = scorer;
+            _epsilon = epsilon;
+            _mode = mode;
+            _scored = scored;
+        }
+
+        public override BatchScores Score(IReadOnlyList<byte[]> samples, long batch) => _scorer.ScoreBytes(samples, _epsilon, _mode);
+
+        /// <summary>The default tap's FSSD (or the first tap named).</summary>
+        public override double Combine(IReadOnlyList<double> columns) => columns[_scored];
+
+        public override void Dispose() => _scorer.Dispose();
+    }
+
+    private sealed class Baseline : DetectorScorer
+    {
+        private readonly FssdDetector _detector;
+        private readonly BaselineScorer _scorer;
+        private readonly IDisposable[] _uses;
+
+        public Baseline(FssdDetector detector, IReadOnlyList<LoadedModel> models)
+            : base(models[0], detector.Layers.Count > 0 ? detector.Layers.Select(l => l.Key).ToArray() : new[] { detector.Method.ToString() }, detector.Threshold)
+        {
+            _detector = detector;
+            _scorer = BaselineScorer.For(detector, models);
+            _uses = models.Select(m => m.Use()).ToArray();
+        }
+
+        // Monte Carlo passes switch the shared network's dropout on and draw from libtorch's generator in batch order.
+        public override int MaxWorkers => 1;
+
+        public override BatchScores Score(IReadOnlyList<byte[]> samples, long batch)
+        {
+            using var scope = NewDisposeScope();
+            var input = ImageTensors.FromSamples(samples, Spec, Model.Device);
+            var columns = _scorer.Score(input, new[] { _detector.Epsilon }, _detector.Temperature, Math.Max(_detector.Passes, 2),
+                _detector.Statistic ?? MonteCarloStatistic.Mean, batch * SeedStride)[0];
+            var (predicted, confidence) = _scorer.Predict(input);
+            return new BatchScores(columns, predicted, confidence);
+        }
+
+        public override double Combine(IReadOnlyList<double> columns) => DetectorMath.Combine(_detector, columns);
+
+        public override void Dispose()
+        {
+            _scorer.Dispose();
+            foreach (var use in _uses) use.Dispose();
+        }
+    }
+}
+
+/// <summary>Which taps a model scores when nobody says.</summary>
+public static class TapSelection
+{
+    /// <summary>
+    /// The taps named (in that order), or, without names: every tap in the model's order at ε = 0 (one
+    /// forward pass gives them all); with a step, the default tap alone (each tap costs its own step).
+    /// </summary>
+    public static int[] ForScoring(LoadedModel model, IReadOnlyList<string>? layers, double epsilon)
+    {
+        if (layers is not null) return layers.Select(model.TapIndex).ToArray();
+        return epsilon == 0 ? Enumerable.Range(0, model.Taps.Count).ToArray() : new[] { FssdScorer.DefaultTap(model) };
+    }
+}

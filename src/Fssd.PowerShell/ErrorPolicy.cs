@@ -1,0 +1,36 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using Fssd.Engine;
+
+namespace Fssd.PowerShell;
+
+/// <summary>
+/// One error policy for every cmdlet: the cause of a failure — its exception type — gives the error id and
+/// category, and the target is the input at fault. Cmdlets decide only whether a failure ends the call
+/// (the model, detector or an argument is unusable) or is one input's (a file that cannot be decoded).
+/// </summary>
+public static class ErrorPolicy
+{
+    public static ErrorRecord Record(Exception exception, object? target)
+    {
+        var (id, category) = Classify(exception);
+        return new ErrorRecord(exception, id, category, exception is FssdTapNotFoundException tap ? tap.Tap : target);
+    }
+
+    /// <summary>The error id and category of a cause.</summary>
+    public static (string Id, ErrorCategory Category) Classify(Exception exception) => exception switch
+    {
+        FssdTapNotFoundException => ("FssdLayerUnknown", ErrorCategory.InvalidArgument),
+        FssdModelNotLoadedException => ("FssdModelNotLoaded", ErrorCategory.ObjectNotFound),
+        FssdModelException => ("FssdModelInvalid", ErrorCategory.InvalidData),
+        FssdDataException => ("FssdInputInvalid", ErrorCategory.InvalidData),
+        FssdRuntimeException => ("FssdRuntimeUnavailable", ErrorCategory.ResourceUnavailable),
+        FileNotFoundException or DirectoryNotFoundException or ItemNotFoundException => ("FssdPathNotFound", ErrorCategory.ObjectNotFound),
+        UnauthorizedAccessException => ("FssdAccessDenied", ErrorCategory.PermissionDenied),
+        IOException => ("FssdWriteFailed", ErrorCategory.WriteError),
+        ArgumentException => ("FssdArgumentInvalid", ErrorCategory.InvalidArgument),
+        OperationCanceledException => ("FssdCancelled", ErrorCategory.OperationStopped),
+        _ => ("FssdInternalError", ErrorCategory.NotSpecified),
+    };
+}
