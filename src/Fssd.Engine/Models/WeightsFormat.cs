@@ -20,6 +20,9 @@ public enum WeightsFormat
 
     /// <summary>TorchSharp's own module.save format.</summary>
     TorchSharp,
+
+    /// <summary>An ONNX model (a protobuf ModelProto: the graph and its weights).</summary>
+    Onnx,
 }
 
 /// <summary>Tells a weights file's format from its first bytes, not its extension.</summary>
@@ -55,6 +58,9 @@ public static class WeightsFormatDetector
         if (read >= 2 && head[0] == 0x80 && head[1] <= 5)
             throw new FssdModelException(
                 $"'{path}' is a PyTorch file in the legacy (pre-1.6) pickle format; re-save it with torch.save(model.state_dict(), path) from PyTorch 1.6 or newer.");
+
+        using (var stream = File.OpenRead(path))
+            if (Onnx.OnnxFile.LooksLikeModel(stream)) return WeightsFormat.Onnx;
 
         return WeightsFormat.TorchSharp;
     }

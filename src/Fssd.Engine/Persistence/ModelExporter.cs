@@ -16,7 +16,12 @@ public static class ModelExporter
     public static (string Manifest, string Weights) PlannedPaths(LoadedModel model, string directory, string? name)
     {
         string stem = FileNames.Safe(name ?? model.Info.Name, "model");
-        string ext = model.Info.Architecture == ArchitectureCatalog.TorchScript ? ".pt" : ".safetensors";
+        string ext = model.Info.Architecture switch
+        {
+            ArchitectureCatalog.TorchScript => ".pt",
+            ArchitectureCatalog.Onnx => ".onnx",
+            _ => ".safetensors",
+        };
         return (Path.Combine(directory, stem + ".yaml"), Path.Combine(directory, stem + ext));
     }
 
@@ -26,7 +31,8 @@ public static class ModelExporter
         Directory.CreateDirectory(directory);
         var (manifestPath, weightsPath) = PlannedPaths(model, directory, name);
         string tempWeights = weightsPath + ".tmp";
-        if (model.Info.Architecture == ArchitectureCatalog.TorchScript)
+        // TorchScript and ONNX files are the network itself: copied as they are.
+        if (model.Info.Architecture is ArchitectureCatalog.TorchScript or ArchitectureCatalog.Onnx)
         {
             File.Copy(model.Info.WeightsPath, tempWeights, overwrite: true);
         }
@@ -41,6 +47,13 @@ public static class ModelExporter
         // The cached model's manifest is shared; write a copy.
         var manifest = model.Manifest.Clone();
         manifest.Weights = Path.GetFileName(weightsPath);
+        if (manifest.Preprocessing is not null)
+        {
+            string preprocessing = Path.ChangeExtension(weightsPath, ".preprocessing.onnx");
+            File.Copy(manifest.Preprocessing, preprocessing + ".tmp", overwrite: true);
+            File.Move(preprocessing + ".tmp", preprocessing, overwrite: true);
+            manifest.Preprocessing = Path.GetFileName(preprocessing);
+        }
         manifest.Name = name ?? manifest.Name;
         string yaml = manifest.ToYaml();
         AtomicFile.WriteAllText(manifestPath, "# Fssd model manifest: Import-FssdModel -Path <this file>\n" + yaml);

@@ -279,8 +279,8 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 IsOutOfDistribution = threshold is null ? null : score < threshold,
                 Method = Baseline?.Method ?? "FSSD",
                 LayerScores = layers,
-                PredictedClass = names[scores!.Predicted[g]],
-                Confidence = scores.Confidence[g],
+                PredictedClass = scores!.Predicted.Length > g ? names[scores.Predicted[g]] : null,
+                Confidence = scores.Confidence.Length > g ? scores.Confidence[g] : null,
                 Model = _model.Info.Name,
             };
             var output = PSObject.AsPSObject(result);
