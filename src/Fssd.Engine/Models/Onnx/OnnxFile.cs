@@ -10,7 +10,9 @@ namespace Fssd.Engine.Models.Onnx;
 internal static class OnnxDataType
 {
     public const int Float = 1;
+    public const int Int32 = 6;
     public const int Int64 = 7;
+    public const int Bool = 9;
 
     public static string Name(int type) => type switch
     {
@@ -31,7 +33,7 @@ internal sealed class OnnxTensor
     /// <summary>The values of a float32 tensor, row-major.</summary>
     public float[]? Floats { get; init; }
 
-    /// <summary>The values of an int64 tensor, row-major.</summary>
+    /// <summary>The values of an int64 tensor (or an int32 one, widened), row-major.</summary>
     public long[]? Longs { get; init; }
 
     public long ElementCount => Dims.Aggregate(1L, (a, b) => a * b);
@@ -383,6 +385,7 @@ internal sealed class OnnxFile
         string name = "";
         var floats = new List<float>();
         var longs = new List<long>();
+        var ints = new List<long>();
         var packedFloats = new List<(int Offset, int Length)>();
         (int Offset, int Length)? raw = null;
         bool external = false;
@@ -401,6 +404,7 @@ internal sealed class OnnxFile
                     break;
                 case 4: r.ReadFloats(wire, floats); break;
                 case 7: r.ReadInt64s(wire, longs); break;
+                case 5: r.ReadInt64s(wire, ints); break;
                 case 8 when wire == WireType.LengthDelimited: name = r.ReadString(); break;
                 case 9 when wire == WireType.LengthDelimited: raw = r.ReadSpan(); break;
                 case 14 when wire == WireType.Varint: external = r.ReadInt32() == 1; break;
@@ -449,7 +453,27 @@ internal sealed class OnnxFile
             long[] values = raw is { } rv ? MemoryMarshal.Cast<byte, long>(buffer.AsSpan(rv.Offset, rv.Length)).ToArray() : longs.ToArray();
             return new OnnxTensor { Name = name, Dims = dims.ToArray(), DataType = dataType, Longs = values };
         }
-        throw new OnnxFormatException($"{described} is {OnnxDataType.Name(dataType)}; this module reads float32 weights and int64 shapes");
+        if (dataType == OnnxDataType.Int32)
+        {
+            // Indices and shapes some exporters write as int32: widened to int64, which is what the operators read.
+            long present = raw is { } rw ? rw.Length / 4L : ints.Count;
+            if (raw is { } rr && rr.Length % 4 != 0) throw new OnnxFormatException($"{described} has {rr.Length} raw bytes, not a multiple of 4");
+            if (present != count) throw new OnnxFormatException($"{described} needs {count} int32 value(s) but holds {present}");
+            long[] values = raw is { } rv
+                ? Array.ConvertAll(MemoryMarshal.Cast<byte, int>(buffer.AsSpan(rv.Offset, rv.Length)).ToArray(), v => (long)v)
+                : ints.Select(v => (long)(int)v).ToArray();
+            return new OnnxTensor { Name = name, Dims = dims.ToArray(), DataType = OnnxDataType.Int64, Longs = values };
+        }
+        if (dataType == OnnxDataType.Bool)
+        {
+            // Flags (e.g. Dropout's training_mode) read as 0 and 1.
+            long present = raw is { } rw ? rw.Length : ints.Count;
+            if (present != count) throw new OnnxFormatException($"{described} needs {count} bool value(s) but holds {present}");
+            long[] values = raw is { } rv ? buffer.AsSpan(rv.Offset, rv.Length).ToArray().Select(b => b != 0 ? 1L : 0L).ToArray()
+                : ints.Select(v => v != 0 ? 1L : 0L).ToArray();
+            return new OnnxTensor { Name = name, Dims = dims.ToArray(), DataType = OnnxDataType.Int64, Longs = values };
+        }
+        throw new OnnxFormatException($"{described} is {OnnxDataType.Name(dataType)}; this module reads float32 weights and int64 (or int32, bool) integers");
     }
 
     /// <summary>A TensorProto file on its own (ONNX's test data: input_N.pb, output_N.pb).</summary>

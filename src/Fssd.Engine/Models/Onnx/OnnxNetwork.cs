@@ -266,11 +266,15 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
                 if (lastUse.TryGetValue(i, out int last) && last == s && values.Remove(i, out var done)) done.Dispose();
             }
         }
+        // A wanted value may be a constant (a graph that returns a Constant node's value).
+        foreach (string w in wanted)
+            if (!values.ContainsKey(w) && _buffers.ContainsKey(w)) values[w] = Constant(w).alias();
         return values;
     }
 
-    private static Tensor ToTensor(OnnxTensor t)
+    internal static Tensor ToTensor(OnnxTensor t)
     {
+        if (t.ElementCount == 0) return zeros(t.Dims, t.Floats is not null ? ScalarType.Float32 : ScalarType.Int64);
         if (t.Floats is { } f) return tensor(f, t.Dims, ScalarType.Float32);
         if (t.Longs is { } l) return tensor(l, t.Dims, ScalarType.Int64);
         throw new FssdModelException($"The ONNX tensor {t} has no values.");

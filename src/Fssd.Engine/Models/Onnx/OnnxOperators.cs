@@ -99,7 +99,7 @@ internal static class OnnxOperators
             case "Sigmoid": return One(c.Input(0).sigmoid());
             case "Tanh": return One(c.Input(0).tanh());
             case "LeakyRelu": return One(F.leaky_relu(c.Input(0), c.Float("alpha", 0.01f)));
-            case "Add": return One(Broadcast(c).add(Second(c), HeldScalars.One));
+            case "Add": return One(Add(Broadcast(c), Second(c)));
             case "Sub": return One(Broadcast(c).sub(Second(c)));
             case "Mul": return One(Broadcast(c).mul(Second(c)));
             case "Div": return One(Divide(Broadcast(c), Second(c)));
@@ -152,6 +152,9 @@ internal static class OnnxOperators
         }
         return b.alias();
     }
+
+    private static Tensor Add(Tensor a, Tensor b) =>
+        a.add(b, a.dtype.IsIntegral() && b.dtype.IsIntegral() ? HeldScalars.IntegerOne : HeldScalars.One);
 
     private static Tensor Divide(Tensor a, Tensor b) =>
         a.dtype.IsIntegral() && b.dtype.IsIntegral() ? a.div(b, RoundingMode.trunc) : a.div(b);
@@ -336,8 +339,9 @@ internal static class OnnxOperators
         {
             for (int i = 0; i < rank; i++)
             {
+                // A negative total (an output larger than the full extent) splits like ONNX's reference: floor division.
                 long total = full[i] + extra[i] - outputShape[i];
-                long small = total / 2;
+                long small = (long)Math.Floor(total / 2.0);
                 (begin[i], end[i]) = autoPad == "SAME_UPPER" ? (small, total - small) : (total - small, small);
             }
         }
