@@ -103,7 +103,8 @@ public static class ModelLoader
         }
         else if (architecture == ArchitectureCatalog.Onnx)
         {
-            if (format != WeightsFormat.Onnx)
+            // TorchSharp is what an unrecognised file is taken for: parse it as ONNX, for the precise error.
+            if (format is not (WeightsFormat.Onnx or WeightsFormat.TorchSharp))
                 throw new FssdModelException($"'{weightsPath}' is {StateDictReader.Describe(format)}, not an ONNX model.");
             string? preprocessing = given.Preprocessing is null ? null : System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, given.Preprocessing));
             onnx = OnnxNetwork.Load(weightsPath, preprocessing);
