@@ -206,6 +206,26 @@ Describe 'Import-FssdModel -Pretrained ResNet18' {
         $err.Exception.Message | Should -BeLike '*no classifier head*'
     }
 
+    It 'goes into a detector file and an exported manifest that load back with its preprocessing graph' {
+        $files = @((Join-Path $images 'large-3000x2000.png'), (Join-Path $images 'cmyk.jpg'), (Join-Path $images 'bitmap.bmp'), (Join-Path $images 'lossless.webp'))
+        $center = New-FssCenter -Model $pretrained -NoiseSamples 8 -Seed 0
+        $detector = New-FssdDetector -Model $pretrained -Center $center -InDistribution $files -Layer Pooling395_Output_0 -Epsilon 0
+        $path = $detector | Export-FssdDetector -Path (Join-Path $work 'pretrained/det.fssd.yaml')
+        (Get-Content $path -Raw) | Should -Match 'preprocessing: \.\./'
+        $back = Import-FssdDetector $path
+        $before = $files | Measure-Fssd -Detector $detector
+        $after = $files | Measure-Fssd -Detector $back
+        $after.Score | Should -Be $before.Score
+
+        $manifest = $pretrained | Export-FssdModel -Path (Join-Path $work 'pretrained') -Name copy
+        Join-Path $work 'pretrained/copy.onnx' | Should -Exist
+        Join-Path $work 'pretrained/copy.preprocessing.onnx' | Should -Exist
+        $copy = Import-FssdModel $manifest.FullName
+        $copy.Sha256 | Should -Be $pretrained.Sha256
+        $copy.Layers.Name | Should -Be $pretrained.Layers.Name
+        $copy.HasClassifier | Should -BeFalse
+    }
+
     It 'shows no classes in the model table' {
         ($pretrained | Format-Table | Out-String) | Should -Match 'Onnx\s+cpu\s+3x224x224\s+none'
     }
