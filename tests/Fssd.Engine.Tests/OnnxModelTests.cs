@@ -342,36 +342,50 @@ public class OnnxModelTests
             OnnxWriter.Model(13, new[] { node }, initializers, new[] { input }, new[] { output });
 
         // An initializer that claims 2^20 x 2^20 values and holds four.
-        yield return new object[] { "huge initializer", Graph(OnnxWriter.Node("Add", new[] { "x", "w" }, new[] { "y" }),
+        yield return new object[] { "huge initializer", 4, Graph(OnnxWriter.Node("Add", new[] { "x", "w" }, new[] { "y" }),
             OnnxWriter.FloatTensor("w", new[] { 1L << 20, 1L << 20 }, new float[4])), "needs" };
         // Dimensions whose product overflows 64 bits.
-        yield return new object[] { "overflowing dimensions", Graph(OnnxWriter.Node("Add", new[] { "x", "w" }, new[] { "y" }),
+        yield return new object[] { "overflowing dimensions", 4, Graph(OnnxWriter.Node("Add", new[] { "x", "w" }, new[] { "y" }),
             OnnxWriter.FloatTensor("w", new[] { 1L << 62, 1L << 62, 4 }, new float[4])), "overflows" };
         // A Reshape to 2^40 x 4 values.
-        yield return new object[] { "huge reshape target", Graph(OnnxWriter.Node("Reshape", new[] { "x", "s" }, new[] { "y" }),
+        yield return new object[] { "huge reshape target", 4, Graph(OnnxWriter.Node("Reshape", new[] { "x", "s" }, new[] { "y" }),
             OnnxWriter.Int64Tensor("s", new long[] { 2 }, new[] { 1L << 40, 4 })), "cannot reshape" };
         // Padding by 2^40 on each side.
-        yield return new object[] { "huge pads", Graph(OnnxWriter.Node("Pad", new[] { "x", "p" }, new[] { "y" }),
+        yield return new object[] { "huge pads", 4, Graph(OnnxWriter.Node("Pad", new[] { "x", "p" }, new[] { "y" }),
             OnnxWriter.Int64Tensor("p", new long[] { 8 }, new[] { 0, 0, 1L << 40, 1L << 40, 0, 0, 1L << 40, 1L << 40 })), "would make a tensor" };
         // A max-pool whose pads would make it allocate 2^60 values.
-        yield return new object[] { "huge pooling pads", Graph(OnnxWriter.Node("MaxPool", new[] { "x" }, new[] { "y" },
+        yield return new object[] { "huge pooling pads", 4, Graph(OnnxWriter.Node("MaxPool", new[] { "x" }, new[] { "y" },
             OnnxWriter.Ints("kernel_shape", 2, 2), OnnxWriter.Ints("pads", 1L << 30, 1L << 30, 1L << 30, 1L << 30))), "would make a tensor" };
+        // A 1x1 convolution to 2^20 channels: 4 MB of weights, 2^32 values out of a 64x64 input.
+        var wide = OnnxWriter.Model(13, new[] { OnnxWriter.Node("Conv", new[] { "x", "w" }, new[] { "y" }) },
+            new[] { OnnxWriter.FloatTensor("w", new[] { 1L << 20, 1, 1, 1 }, new float[1 << 20]) },
+            new[] { OnnxWriter.Value("x", OnnxWriter.Float, null, 1, 64, 64) }, new[] { output });
+        yield return new object[] { "huge convolution output", 64, wide, "would make a tensor" };
+        // Two constants [2^15, 1] and [1, 2^15] broadcast into 2^30 values.
+        yield return new object[] { "huge broadcast", 4, OnnxWriter.Model(13,
+            new[]
+            {
+                OnnxWriter.Node("Mul", new[] { "a", "b" }, new[] { "ab" }),
+                OnnxWriter.Node("Relu", new[] { "x" }, new[] { "y" }),
+            },
+            new[] { OnnxWriter.FloatTensor("a", new[] { 1L << 15, 1 }, new float[1 << 15]), OnnxWriter.FloatTensor("b", new[] { 1, 1L << 15 }, new float[1 << 15]) },
+            new[] { input }, new[] { output, OnnxWriter.Value("ab", OnnxWriter.Float, 1L << 15, 1L << 15) }), "would make a tensor" };
         // A graph reading a value nothing defines.
-        yield return new object[] { "undefined input", Graph(OnnxWriter.Node("Relu", new[] { "nowhere" }, new[] { "y" })), "no graph input" };
+        yield return new object[] { "undefined input", 4, Graph(OnnxWriter.Node("Relu", new[] { "nowhere" }, new[] { "y" })), "no graph input" };
         // A length-delimited field that claims more bytes than the file has.
         var model = Graph(OnnxWriter.Node("Relu", new[] { "x" }, new[] { "y" }));
-        yield return new object[] { "truncated", model.Take(model.Length - 7).ToArray(), "not a valid ONNX model" };
+        yield return new object[] { "truncated", 4, model.Take(model.Length - 7).ToArray(), "not a valid ONNX model" };
     }
 
     [Theory]
     [MemberData(nameof(HostileFiles))]
-    public void A_hostile_or_damaged_file_is_a_model_error_and_allocates_nothing_large(string what, byte[] bytes, string says)
+    public void A_hostile_or_damaged_file_is_a_model_error_and_allocates_nothing_large(string what, int side, byte[] bytes, string says)
     {
         string path = OnnxWriter.Save(bytes, what.Replace(' ', '-') + ".onnx");
         try
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
-            var e = Assert.ThrowsAny<FssdModelException>(() => Import(new ModelLoadRequest { Path = path, Architecture = "Onnx", InputSize = new[] { 4, 4 }, ColorMode = ColorMode.Gray }));
+            var e = Assert.ThrowsAny<FssdModelException>(() => Import(new ModelLoadRequest { Path = path, Architecture = "Onnx", InputSize = new[] { side, side }, ColorMode = ColorMode.Gray }));
             Assert.Contains(says, e.Message);
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             Assert.True(allocated < 64L << 20, $"{what}: {allocated >> 20} MiB allocated");

@@ -217,6 +217,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
             if (!_program.Inputs.Any(i => i.Name == name)) throw new FssdModelException($"'{_source}' has no input '{name}'.");
             values[name] = value;
         }
+        long batch = inputs.Values.Select(t => t.dim() > 0 ? t.shape[0] : 1).DefaultIfEmpty(1).Max();
         Tensor Value(string name) => values.TryGetValue(name, out var t) ? t : _buffers.ContainsKey(name) ? Constant(name)
             : throw new FssdModelException($"'{_source}' needs the input '{name}', which was not given.");
 
@@ -237,7 +238,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
             Tensor?[] outputs;
             try
             {
-                outputs = OnnxOperators.Run(new OnnxNodeCall(node, opset, args, Integers));
+                outputs = OnnxOperators.Run(new OnnxNodeCall(node, opset, args, Integers, batch));
             }
             catch (Exception e) when (e is ExternalException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
             {

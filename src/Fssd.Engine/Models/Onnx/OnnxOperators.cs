@@ -13,13 +13,17 @@ internal sealed class OnnxNodeCall
 {
     private readonly Func<int, long[]> _integers;
 
-    public OnnxNodeCall(OnnxNode node, long opset, Tensor?[] inputs, Func<int, long[]> integers)
+    public OnnxNodeCall(OnnxNode node, long opset, Tensor?[] inputs, Func<int, long[]> integers, long batch)
     {
         Node = node;
         Opset = opset;
         Inputs = inputs;
         _integers = integers;
+        Batch = batch;
     }
+
+    /// <summary>The batch size of the graph's input, which scales what a sane tensor size is.</summary>
+    public long Batch { get; }
 
     public OnnxNode Node { get; }
     public long Opset { get; }
@@ -99,10 +103,10 @@ internal static class OnnxOperators
             case "Sigmoid": return One(c.Input(0).sigmoid());
             case "Tanh": return One(c.Input(0).tanh());
             case "LeakyRelu": return One(F.leaky_relu(c.Input(0), c.Float("alpha", 0.01f)));
-            case "Add": return One(Add(Broadcast(c), Second(c)));
-            case "Sub": return One(Broadcast(c).sub(Second(c)));
-            case "Mul": return One(Broadcast(c).mul(Second(c)));
-            case "Div": return One(Divide(Broadcast(c), Second(c)));
+            case "Add": return One(Binary(c, Add));
+            case "Sub": return One(Binary(c, (a, b) => a.sub(b)));
+            case "Mul": return One(Binary(c, (a, b) => a.mul(b)));
+            case "Div": return One(Binary(c, Divide));
             case "Clip": return One(Clip(c));
             case "Conv": return One(Convolution(c));
             case "ConvTranspose": return One(TransposedConvolution(c));
@@ -112,7 +116,7 @@ internal static class OnnxOperators
             case "GlobalAveragePool": return One(c.Input(0).mean(SpatialDims(c.Input(0)), keepdim: true));
             case "GlobalMaxPool": return One(c.Input(0).amax(SpatialDims(c.Input(0)), keepdim: true));
             case "Gemm": return One(Gemm(c));
-            case "MatMul": return One(c.Input(0).matmul(c.Input(1)));
+            case "MatMul": return One(MatMul(c));
             case "Flatten": return One(Flatten(c));
             case "Reshape": return One(Reshape(c));
             case "Transpose": return One(Transpose(c));
@@ -136,9 +140,43 @@ internal static class OnnxOperators
 
     private static long[] SpatialDims(Tensor x) => Enumerable.Range(2, Math.Max(0, (int)x.dim() - 2)).Select(i => (long)i).ToArray();
 
-    /// <summary>The first operand; before opset 7 a second operand could be aligned at an axis instead of numpy-style.</summary>
-    private static Tensor Broadcast(OnnxNodeCall c) => c.Input(0);
+    /// <summary>An elementwise operator on two operands, broadcast numpy-style; the result's size is checked first.</summary>
+    private static Tensor Binary(OnnxNodeCall c, Func<Tensor, Tensor, Tensor> op)
+    {
+        var a = c.Input(0);
+        var b = Second(c);
+        CheckSize(c, BroadcastShape(c, a.shape, b.shape));
+        return op(a, b);
+    }
 
+    private static long[] BroadcastShape(OnnxNodeCall c, long[] a, long[] b)
+    {
+        int rank = Math.Max(a.Length, b.Length);
+        var shape = new long[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            long x = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            long y = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (x != y && x != 1 && y != 1)
+                throw c.Fail($"cannot broadcast [{string.Join(", ", a)}] with [{string.Join(", ", b)}]");
+            shape[i] = x == 1 ? y : x;
+        }
+        return shape;
+    }
+
+    private static Tensor MatMul(OnnxNodeCall c)
+    {
+        var a = c.Input(0);
+        var b = c.Input(1);
+        if (a.dim() >= 2 && b.dim() >= 2)
+        {
+            var batch = BroadcastShape(c, a.shape.SkipLast(2).ToArray(), b.shape.SkipLast(2).ToArray());
+            CheckSize(c, batch.Concat(new[] { a.shape[^2], b.shape[^1] }).ToArray());
+        }
+        return a.matmul(b);
+    }
+
+    /// <summary>The second operand; before opset 7 it could be aligned at an axis instead of numpy-style.</summary>
     private static Tensor Second(OnnxNodeCall c)
     {
         var b = c.Input(1);
@@ -256,18 +294,21 @@ internal static class OnnxOperators
         return F.pad(x, TorchPads(begin, end), PaddingModes.Constant, value);
     }
 
+    /// <summary>
+    /// Refuses a tensor the file's sizes would make unreasonably large (more than
+    /// <see cref="MaxElementsPerItem"/> values per input of the batch), before anything is allocated.
+    /// </summary>
     private static void CheckSize(OnnxNodeCall c, long[] shape)
     {
-        long perItem = 1;
-        for (int i = 1; i < shape.Length; i++)
+        if (shape.Any(d => d < 0)) throw c.Fail($"cannot make a tensor of shape [{string.Join(", ", shape)}]");
+        long limit = MaxElementsPerItem * Math.Max(1, c.Batch);
+        long total = 1;
+        foreach (long d in shape)
         {
-            if (shape[i] < 0) throw c.Fail($"would make a tensor of shape [{string.Join(", ", shape)}]");
-            if (shape[i] > 0 && perItem > MaxElementsPerItem / shape[i])
+            if (d > 0 && total > limit / d)
                 throw c.Fail($"would make a tensor of shape [{string.Join(", ", shape)}], more than {MaxElementsPerItem} values per input");
-            perItem *= shape[i];
+            total *= d;
         }
-        if (perItem > MaxElementsPerItem)
-            throw c.Fail($"would make a tensor of shape [{string.Join(", ", shape)}], more than {MaxElementsPerItem} values per input");
     }
 
     private static int SpatialRank(OnnxNodeCall c, Tensor x)
@@ -294,6 +335,10 @@ internal static class OnnxOperators
         long groups = c.Int("group", 1);
         if (groups < 1) throw c.Fail($"has group {groups}");
         var g = Geometry(c, Spatial(x), kernel, dilated: true);
+        var spatial = Spatial(x);
+        var outShape = new[] { x.shape[0], w.shape[0] }.Concat(Enumerable.Range(0, rank).Select(i =>
+            (spatial[i] + g.Begin[i] + g.End[i] - ((kernel[i] - 1) * g.Dilations[i] + 1)) / g.Strides[i] + 1)).ToArray();
+        CheckSize(c, outShape);
         var padding = g.Begin;
         if (!g.Symmetric)
         {
@@ -451,6 +496,7 @@ internal static class OnnxOperators
         if (a.dim() != 2 || b.dim() != 2) throw c.Fail($"multiplies [{string.Join(", ", a.shape)}] by [{string.Join(", ", b.shape)}]; Gemm takes matrices");
         if (c.Int("transA", 0) != 0) a = a.t();
         if (c.Int("transB", 0) != 0) b = b.t();
+        CheckSize(c, new[] { a.shape[0], b.shape[1] });
         float alpha = c.Float("alpha", 1f);
         float beta = c.Float("beta", 1f);
         var bias = c.Optional(2);
@@ -537,6 +583,9 @@ internal static class OnnxOperators
         if (parts.Length == 0) throw c.Fail("has no inputs");
         if (!c.Has("axis")) throw c.Fail("has no axis");
         long axis = Axis(c, c.Int("axis", 0), parts[0].dim());
+        var shape = parts[0].shape.ToArray();
+        shape[axis] = parts.Aggregate(0L, (sum, p) => checked(sum + (p.dim() > axis ? p.shape[axis] : 0)));
+        CheckSize(c, shape);
         return cat(parts, axis);
     }
 
@@ -702,9 +751,10 @@ internal static class OnnxOperators
         var flat = indices.to_type(ScalarType.Int64).flatten();
         var host = flat.cpu().data<long>().ToArray();
         if (host.Any(i => i < -size || i >= size)) throw c.Fail($"gathers indices [{string.Join(", ", host.Take(8))}] from an axis of {size}");
+        var shape = data.shape.Take((int)axis).Concat(indices.shape).Concat(data.shape.Skip((int)axis + 1)).ToArray();
+        CheckSize(c, shape);
         var wrapped = tensor(host.Select(i => i < 0 ? i + size : i).ToArray(), new long[] { host.Length }, ScalarType.Int64, data.device);
         var picked = data.index_select(axis, wrapped);
-        var shape = data.shape.Take((int)axis).Concat(indices.shape).Concat(data.shape.Skip((int)axis + 1)).ToArray();
         return picked.reshape(shape);
     }
 
