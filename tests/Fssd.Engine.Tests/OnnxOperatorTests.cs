@@ -15,6 +15,13 @@ namespace Fssd.Engine.Tests;
 /// </summary>
 public class OnnxOperatorTests
 {
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
+
+    public OnnxOperatorTests(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
     internal const string TestDataRoot = "/usr/share/libonnx-testdata/data";
 
     internal static string CasePath(string name)
@@ -119,6 +126,7 @@ public class OnnxOperatorTests
     public void Operator_matches_the_ONNX_reference_output_within_1e_5(string name)
     {
         double error = RunCase(name);
+        _output.WriteLine($"{name}: {error:E2}");
         Assert.True(error <= 1e-5, $"{name}: the largest difference from ONNX's reference output is {error:E2} (relative to max(1, |reference|))");
     }
 
