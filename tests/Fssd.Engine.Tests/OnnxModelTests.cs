@@ -370,6 +370,10 @@ public class OnnxModelTests
             },
             new[] { OnnxWriter.FloatTensor("a", new[] { 1L << 15, 1 }, new float[1 << 15]), OnnxWriter.FloatTensor("b", new[] { 1, 1L << 15 }, new float[1 << 15]) },
             new[] { input }, new[] { output, OnnxWriter.Value("ab", OnnxWriter.Float, 1L << 15, 1L << 15) }), "would make a tensor" };
+        // Weights kept in an external file (ONNX's format for models over 2 GiB).
+        var location = new OnnxWriter.Message().String(1, "location").String(2, "weights.bin").ToArray();
+        var external = new OnnxWriter.Message().Varint(1, 16).Varint(2, OnnxWriter.Float).String(8, "w").Bytes(13, location).Varint(14, 1).ToArray();
+        yield return new object[] { "external data", 4, Graph(OnnxWriter.Node("Add", new[] { "x", "w" }, new[] { "y" }), external), "external file" };
         // A graph reading a value nothing defines.
         yield return new object[] { "undefined input", 4, Graph(OnnxWriter.Node("Relu", new[] { "nowhere" }, new[] { "y" })), "no graph input" };
         // A length-delimited field that claims more bytes than the file has.
