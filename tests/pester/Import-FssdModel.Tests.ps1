@@ -106,6 +106,131 @@ taps:
     }
 }
 
+Describe 'Import-FssdModel with ONNX models' {
+    BeforeAll {
+        $images = Join-Path $RepoRoot 'tests/fixtures/images'
+        $samples = Join-Path $RepoRoot 'examples/samples'
+    }
+
+    It 'imports an ONNX export of LeNet without -Architecture, tapped at its stages and its classifier''s input' {
+        $m = Import-FssdModel (Join-Path $fixtures 'lenet.onnx')
+        $m.Architecture | Should -Be 'Onnx'
+        $m.HasClassifier | Should -BeTrue
+        $m.ClassNames | Should -HaveCount 10
+        $m.Layers.Name | Should -Be @('/Relu_output_0', '/Relu_1_output_0', '/Relu_2_output_0')
+        $m.Layers.FeatureSize | Should -Be @(32, 64, 128)
+        '{0}x{1}x{2} {3}' -f $m.InputSpec.Channels, $m.InputSpec.Height, $m.InputSpec.Width, $m.InputSpec.ColorMode | Should -Be '1x28x28 Gray'
+    }
+
+    It 'scores PNG files with the ONNX LeNet and predicts their classes' {
+        $m = Import-FssdModel (Join-Path $fixtures 'lenet.onnx') -Mean 0.2860 -Std 0.3530
+        $files = Get-ChildItem $samples -Filter *.png
+        $center = New-FssCenter -Model $m -NoiseSamples 32 -Seed 0
+        $scores = $files | Measure-Fssd -Model $m -Center $center -Epsilon 0.001
+        $scores | Should -HaveCount $files.Count
+        $scores.Path | Should -Be $files.FullName
+        foreach ($s in $scores) {
+            $s.Score | Should -BeGreaterThan 0
+            [double]::IsFinite($s.Score) | Should -BeTrue
+            $s.PredictedClass | Should -BeIn $m.ClassNames
+            $s.Confidence | Should -BeGreaterThan 0
+        }
+        ($scores.Score | Sort-Object -Unique).Count | Should -Be $files.Count
+    }
+
+    It 'stops with a categorised error naming an operator it does not run and its node' {
+        $path = Join-Path $fixtures 'unknown_operator.onnx'
+        $err = try { Import-FssdModel $path; $null } catch { $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -BeLike 'FssdOnnxOperatorNotSupported*'
+        $err.CategoryInfo.Category | Should -Be 'NotImplemented'
+        $err.TargetObject | Should -Be $path
+        $err.Exception.Message | Should -BeLike "*'FancyNorm'*"
+        $err.Exception.Message | Should -BeLike "*'fancy_norm_1'*"
+    }
+
+    It 'refuses options for a manifest, which sets them itself' {
+        $err = try { Import-FssdModel (Join-Path $ModulePath 'models/fashion-mnist-lenet.yaml') -InputSize 32, 32; $null } catch { $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'FssdModelInvalid*'
+        $err.Exception.Message | Should -BeLike '*-InputSize*'
+    }
+}
+
+Describe 'Import-FssdModel -Pretrained ResNet18' {
+    BeforeAll {
+        $images = Join-Path $RepoRoot 'tests/fixtures/images'
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $pretrained = Import-FssdModel -Pretrained ResNet18
+        Write-Host ("    -Pretrained ResNet18 imported in {0:F0} ms (load {1:F0} ms)" -f $clock.Elapsed.TotalMilliseconds, $pretrained.LoadMilliseconds)
+    }
+
+    It 'is the ImageNet ResNet18 from ML.NET''s package, pinned by SHA-256, with no classifier' {
+        $pretrained.Name | Should -Be 'resnet18-imagenet'
+        $pretrained.Architecture | Should -Be 'Onnx'
+        $pretrained.HasClassifier | Should -BeFalse
+        $pretrained.ClassNames | Should -HaveCount 0
+        $pretrained.SourcePath | Should -Be (Join-Path $ModulePath 'models/pretrained/resnet18-imagenet.yaml')
+        $pretrained.Sha256 | Should -Be 'e2552f19db2dfdb01b3669537b6a0f1b44da38d18279535492ed5dfc2ef1ff8f'
+        (Get-FileHash $pretrained.WeightsPath -Algorithm SHA256).Hash.ToLowerInvariant() | Should -Be $pretrained.Sha256
+        '{0}x{1}x{2} {3}' -f $pretrained.InputSpec.Channels, $pretrained.InputSpec.Height, $pretrained.InputSpec.Width, $pretrained.InputSpec.ColorMode | Should -Be '3x224x224 Rgb'
+        (Import-FssdModel -Pretrained resnet18).Id | Should -Be $pretrained.Id
+    }
+
+    It 'taps the stem, the four stages and the pooled feature' {
+        $pretrained.Layers.Name | Should -Be @('ReLU253_Output_0', 'ReLU283_Output_0', 'ReLU315_Output_0', 'ReLU347_Output_0', 'ReLU393_Output_0', 'Pooling395_Output_0')
+        $pretrained.Layers.FeatureSize | Should -Be @(64, 64, 128, 256, 512, 512)
+        $pretrained.Layers.Reduction | Sort-Object -Unique | Should -Be 'SpatialMean'
+        (Import-FssdModel -Pretrained ResNet18 -Layer Pooling395_Output_0).Layers.Name | Should -Be 'Pooling395_Output_0'
+    }
+
+    It 'scores a PNG and a JPEG of any size, and predicts no class' {
+        $files = @((Join-Path $images 'large-3000x2000.png'), (Join-Path $images 'cmyk.jpg'))
+        $center = New-FssCenter -Model $pretrained -NoiseSamples 8 -Seed 0
+        $scores = $files | Measure-Fssd -Model $pretrained -Center $center
+        $scores | Should -HaveCount 2
+        $scores.Path | Should -Be $files
+        foreach ($s in $scores) {
+            $s.LayerScores.Keys | Should -Be @('Pooling395_Output_0', 'ReLU253_Output_0', 'ReLU283_Output_0', 'ReLU315_Output_0', 'ReLU347_Output_0', 'ReLU393_Output_0')
+            foreach ($v in $s.LayerScores.Values) { $v | Should -BeGreaterThan 0 }
+            $s.PredictedClass | Should -BeNullOrEmpty
+            $s.Confidence | Should -BeNullOrEmpty
+        }
+        $scores[0].Score | Should -Not -Be $scores[1].Score
+        ($scores | Format-Table | Out-String) | Should -Match 'cmyk.jpg'
+    }
+
+    It 'refuses class predictions, which it cannot make' {
+        $err = try { Get-FssdPrediction -Path (Join-Path $images 'cmyk.jpg') -Model $pretrained; $null } catch { $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'FssdModelHasNoClassifier*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -BeLike '*no classifier head*'
+    }
+
+    It 'goes into a detector file and an exported manifest that load back with its preprocessing graph' {
+        $files = @((Join-Path $images 'large-3000x2000.png'), (Join-Path $images 'cmyk.jpg'), (Join-Path $images 'bitmap.bmp'), (Join-Path $images 'lossless.webp'))
+        $center = New-FssCenter -Model $pretrained -NoiseSamples 8 -Seed 0
+        $detector = New-FssdDetector -Model $pretrained -Center $center -InDistribution $files -Layer Pooling395_Output_0 -Epsilon 0
+        $path = $detector | Export-FssdDetector -Path (Join-Path $work 'pretrained/det.fssd.yaml')
+        (Get-Content $path -Raw) | Should -Match 'preprocessing: \.\./'
+        $back = Import-FssdDetector $path
+        $before = $files | Measure-Fssd -Detector $detector
+        $after = $files | Measure-Fssd -Detector $back
+        $after.Score | Should -Be $before.Score
+
+        $manifest = $pretrained | Export-FssdModel -Path (Join-Path $work 'pretrained') -Name copy
+        Join-Path $work 'pretrained/copy.onnx' | Should -Exist
+        Join-Path $work 'pretrained/copy.preprocessing.onnx' | Should -Exist
+        $copy = Import-FssdModel $manifest.FullName
+        $copy.Sha256 | Should -Be $pretrained.Sha256
+        $copy.Layers.Name | Should -Be $pretrained.Layers.Name
+        $copy.HasClassifier | Should -BeFalse
+    }
+
+    It 'shows no classes in the model table' {
+        ($pretrained | Format-Table | Out-String) | Should -Match 'Onnx\s+cpu\s+3x224x224\s+none'
+    }
+}
+
 Describe 'Import-FssdModel on bad input' {
     BeforeAll {
         function Get-ImportError([scriptblock] $Action) {

@@ -7,7 +7,10 @@ using static TorchSharp.torch;
 
 namespace Fssd.Engine.Models;
 
-/// <summary>The logits and the reduced taps [B, D_k] of one forward pass, in tap order.</summary>
+/// <summary>
+/// The logits and the reduced taps [B, D_k] of one forward pass, in tap order. For a network without a
+/// classifier head, Logits is its output (a feature), which nothing reads as class scores.
+/// </summary>
 public sealed class ModelOutput : IDisposable
 {
     public ModelOutput(Tensor logits, IReadOnlyList<Tensor> features)
@@ -119,6 +122,14 @@ public sealed class LoadedModel : IDisposable
         using var scope = NewDisposeScope();
         var raw = Network.ForwardUntil(input, Taps[tap].OutputIndex);
         return Taps[tap].Reduce(raw).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Throws when the network has no classifier head: <paramref name="purpose"/> says what needed its classes.</summary>
+    public void RequireClassifier(string purpose)
+    {
+        if (!Info.HasClassifier)
+            throw new FssdModelException(
+                $"The model '{Info.Name}' has no classifier head (its output is a feature, not class logits), so it cannot give {purpose}. FSSD scores it all the same: Measure-Fssd and New-FssdDetector read its layers.");
     }
 
     public int TapIndex(string name)

@@ -2,10 +2,14 @@ using System.Collections.Generic;
 
 namespace Fssd.Engine.Models;
 
-/// <summary>What Import-FssdModel asks for: a manifest, or a weights file with an architecture and options.</summary>
+/// <summary>What Import-FssdModel asks for: a manifest, a weights or model file with options, or a pretrained model by name.</summary>
 public sealed class ModelLoadRequest
 {
     public string Path { get; init; } = "";
+
+    /// <summary>A pretrained model that ships with the module (see <see cref="PretrainedModels"/>); Path is then not read.</summary>
+    public string? Pretrained { get; init; }
+
     public string? Architecture { get; init; }
     public string? Name { get; init; }
     public IReadOnlyList<string>? ClassNames { get; init; }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using Fssd.Engine.Models.Architectures;
+using Fssd.Engine.Models.Onnx;
 using Fssd.Engine.Persistence;
 using Fssd.Engine.Runtime;
 using TorchSharp;
@@ -17,6 +18,7 @@ public static class ModelLoader
     /// <summary>Reads the request into a manifest and the directory its relative paths start from.</summary>
     public static (ModelManifest Manifest, string BaseDirectory, string SourcePath) Describe(ModelLoadRequest request)
     {
+        if (request.Pretrained is not null) return PretrainedModels.Describe(request);
         string path = System.IO.Path.GetFullPath(request.Path);
         if (Directory.Exists(path)) throw new FssdModelException($"'{path}' is a directory; give a model manifest (.yaml) or a weights file.");
         if (!File.Exists(path)) throw new FssdModelException($"The model file '{path}' does not exist.");
@@ -25,14 +27,22 @@ public static class ModelLoader
         {
             if (request.Architecture is not null)
                 throw new FssdModelException($"'{path}' is a manifest; it names its own architecture, so leave -Architecture out.");
+            var options = ManifestOptions(request);
+            if (options.Count > 0)
+                throw new FssdModelException($"'{path}' is a manifest; it sets the model's options itself, so leave {string.Join(", ", options)} out (or edit the manifest).");
             return (ModelManifest.Load(path, request.ReadOptions), System.IO.Path.GetDirectoryName(path)!, path);
         }
-        if (request.Architecture is null)
-            throw new FssdModelException(
+        string? architecture = request.Architecture;
+        if (architecture is null)
+        {
+            // ONNX files describe their own network; weights files need to be told which one.
+            if (WeightsFormatDetector.Detect(path) == WeightsFormat.Onnx) architecture = ArchitectureCatalog.Onnx;
+            else throw new FssdModelException(
                 $"'{path}' is a weights file; say which network it belongs to with -Architecture ({string.Join(", ", ArchitectureCatalog.Names)}), or import a manifest (.yaml).");
+        }
         var manifest = new ModelManifest
         {
-            Architecture = ArchitectureCatalog.Canonical(request.Architecture),
+            Architecture = ArchitectureCatalog.Canonical(architecture),
             Name = request.Name,
             Weights = System.IO.Path.GetFileName(path),
             Stem = request.Stem?.ToLowerInvariant(),
@@ -57,6 +67,21 @@ public static class ModelLoader
         return (manifest, System.IO.Path.GetDirectoryName(path)!, path);
     }
 
+    /// <summary>The options of a request that only a weights file takes (a manifest sets them itself).</summary>
+    private static List<string> ManifestOptions(ModelLoadRequest r)
+    {
+        var given = new List<string>();
+        if (r.Name is not null) given.Add("-Name");
+        if (r.ClassNames is not null) given.Add("-ClassNames");
+        if (r.InputSize is not null) given.Add("-InputSize");
+        if (r.ColorMode is not null) given.Add("-ColorMode");
+        if (r.Mean is not null) given.Add("-Mean");
+        if (r.Std is not null) given.Add("-Std");
+        if (r.Stem is not null) given.Add("-Stem");
+        if (r.Layers is not null) given.Add("-Layer");
+        return given;
+    }
+
     /// <summary>Builds the network, loads its weights and probes its taps.</summary>
     public static LoadedModel Load(string id, ModelManifest given, string baseDirectory, string sourcePath, string sha256, Device device)
     {
@@ -68,6 +93,7 @@ public static class ModelLoader
         resolved.Architecture = architecture;
 
         ITappedNetwork network;
+        OnnxNetwork? onnx = null;
         ResNetStem stem = ResNetStem.Cifar;
         if (architecture == ArchitectureCatalog.TorchScript)
         {
@@ -75,10 +101,24 @@ public static class ModelLoader
                 throw new FssdModelException($"'{weightsPath}' is {StateDictReader.Describe(format)}, not a TorchScript archive (torch.jit.save).");
             network = LoadTorchScript(weightsPath, device);
         }
+        else if (architecture == ArchitectureCatalog.Onnx)
+        {
+            // TorchSharp is what an unrecognised file is taken for: parse it as ONNX, for the precise error.
+            if (format is not (WeightsFormat.Onnx or WeightsFormat.TorchSharp))
+                throw new FssdModelException($"'{weightsPath}' is {StateDictReader.Describe(format)}, not an ONNX model.");
+            string? preprocessing = given.Preprocessing is null ? null : System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, given.Preprocessing));
+            onnx = OnnxNetwork.Load(weightsPath, preprocessing);
+            // Absolute, so that a detector or an export can find it from wherever it is written.
+            resolved.Preprocessing = preprocessing;
+            network = onnx;
+            network.Module.to(device);
+        }
         else
         {
             if (format == WeightsFormat.TorchScript)
                 throw new FssdModelException($"'{weightsPath}' is a TorchScript archive; import it with -Architecture TorchScript.");
+            if (format == WeightsFormat.Onnx)
+                throw new FssdModelException($"'{weightsPath}' is an ONNX model, which describes its own network; import it without -Architecture (or with -Architecture Onnx).");
             Dictionary<string, Tensor>? state = format == WeightsFormat.TorchSharp ? null : StateDictReader.Read(weightsPath, format);
             try
             {
@@ -108,15 +148,40 @@ public static class ModelLoader
         foreach (var parameter in network.Module.parameters()) parameter.requires_grad = false;
         network.PrepareForInference();
 
-        var input = ResolveInput(given, architecture, stem);
-        var rawTaps = ProbeTaps(network, input, device, weightsPath, out int classCount, out var sizes);
-        var taps = SelectTaps(given, rawTaps, architecture, weightsPath);
+        var input = ResolveInput(given, onnx is null ? ArchitectureCatalog.DefaultInput(architecture, stem) : OnnxDefaultInput(onnx, given));
+        IReadOnlyList<TapDefinition> taps;
+        List<FssdLayerInfo> layers;
+        int classCount;
+        bool hasClassifier = true;
+        if (onnx is not null)
+        {
+            (taps, layers, classCount, hasClassifier) = ProbeOnnx(onnx, given, input, device, weightsPath);
+        }
+        else
+        {
+            var rawTaps = ProbeTaps(network, input, device, weightsPath, out classCount, out var sizes);
+            taps = SelectTaps(given, rawTaps, architecture, weightsPath);
+            layers = taps.Select(t => new FssdLayerInfo { Name = t.Name, FeatureSize = sizes[t.OutputIndex](t), Reduction = t.Reduction }).ToList();
+        }
 
-        var classNames = given.ClassNames ?? Enumerable.Range(0, classCount).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        if (classNames.Count != classCount)
-            throw new FssdModelException($"'{sourcePath}' names {classNames.Count} classes but the network has {classCount} outputs.");
-        resolved.ClassCount = classCount;
-        resolved.ClassNames = classNames.ToList();
+        List<string> classNames;
+        if (hasClassifier)
+        {
+            classNames = given.ClassNames ?? Enumerable.Range(0, classCount).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            if (classNames.Count != classCount)
+                throw new FssdModelException($"'{sourcePath}' names {classNames.Count} classes but the network has {classCount} outputs.");
+            resolved.ClassCount = classCount;
+            resolved.ClassNames = classNames.ToList();
+        }
+        else
+        {
+            if (given.ClassNames is { Count: > 0 } || given.ClassCount is not null)
+                throw new FssdModelException(
+                    $"'{sourcePath}' names classes, but the network has no classifier head: its output '{onnx!.OutputName}' is a feature, not logits [batch, classes].");
+            classNames = new List<string>();
+            resolved.ClassCount = null;
+            resolved.ClassNames = null;
+        }
         resolved.Input = new InputManifest
         {
             Channels = input.Channels, Height = input.Height, Width = input.Width,
@@ -133,8 +198,9 @@ public static class ModelLoader
             Architecture = architecture,
             Device = new DeviceSpec(device.type == DeviceType.CUDA, device.index < 0 ? 0 : (int)device.index).ToString(),
             InputSpec = input,
-            Layers = taps.Select(t => new FssdLayerInfo { Name = t.Name, FeatureSize = sizes[t.OutputIndex](t), Reduction = t.Reduction }).ToList(),
+            Layers = layers,
             ClassNames = classNames,
+            HasClassifier = hasClassifier,
             SourcePath = sourcePath,
             WeightsPath = weightsPath,
             Sha256 = sha256,
@@ -184,9 +250,66 @@ public static class ModelLoader
         return (manifest.Input?.Height ?? 32) > 64 ? ResNetStem.ImageNet : ResNetStem.Cifar;
     }
 
-    private static FssdInputSpec ResolveInput(ModelManifest manifest, string architecture, ResNetStem stem)
+    /// <summary>An ONNX model's input as its graph declares it (channels, height, width), unnormalized pixels in [0, 1].</summary>
+    private static FssdInputSpec OnnxDefaultInput(OnnxNetwork onnx, ModelManifest manifest)
     {
-        var d = ArchitectureCatalog.DefaultInput(architecture, stem);
+        var (c, h, w) = onnx.InputSize;
+        int channels = c ?? manifest.Input?.Channels ?? (manifest.Input?.ColorMode is { } mode && mode.Equals("gray", StringComparison.OrdinalIgnoreCase) ? 1 : 3);
+        return new FssdInputSpec
+        {
+            Channels = channels, Height = h ?? DynamicInputSize, Width = w ?? DynamicInputSize,
+            ColorMode = channels == 1 ? ColorMode.Gray : ColorMode.Rgb,
+            ValueRange = new[] { 0.0, 1.0 }, Mean = Enumerable.Repeat(0.0, channels).ToArray(), Std = Enumerable.Repeat(1.0, channels).ToArray(),
+        };
+    }
+
+    /// <summary>The height and width an ONNX model with a dynamic image size is fed unless told otherwise (ImageNet's).</summary>
+    private const int DynamicInputSize = 224;
+
+    /// <summary>
+    /// Runs an ONNX model once to find its default taps, whether it has a classifier and each tap's size;
+    /// then keeps the taps the manifest names (any node output) or the defaults.
+    /// </summary>
+    private static (IReadOnlyList<TapDefinition> Taps, List<FssdLayerInfo> Layers, int ClassCount, bool HasClassifier) ProbeOnnx(
+        OnnxNetwork onnx, ModelManifest manifest, FssdInputSpec input, Device device, string weightsPath)
+    {
+        IReadOnlyDictionary<string, long[]> shapes;
+        using (var scope = NewDisposeScope())
+        {
+            var example = zeros(new long[] { 1, input.Channels, input.Height, input.Width }, device: device);
+            try
+            {
+                shapes = onnx.Probe(example);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException && (e is not FssdModelException || e.InnerException is not null))
+            {
+                string cause = e is FssdModelException ? e.Message : TorchError(e.Message);
+                throw new FssdModelException(
+                    $"The network from '{weightsPath}' does not accept a {input.Channels}x{input.Height}x{input.Width} input: {cause} Check -InputSize and -ColorMode.", e);
+            }
+        }
+        var chosen = manifest.Taps is { Count: > 0 }
+            ? manifest.Taps.Select(t => (t.Name, Reduction: ParseReduction(t.Reduction))).ToList()
+            : onnx.DefaultTaps.Select(t => (t.Name, Reduction: (TapReduction?)t.Reduction)).ToList();
+        onnx.SetTaps(chosen.Select(t => t.Name).ToList());
+        var taps = new List<TapDefinition>();
+        var layers = new List<FssdLayerInfo>();
+        for (int i = 0; i < chosen.Count; i++)
+        {
+            var (name, reduction) = chosen[i];
+            if (!shapes.TryGetValue(name, out var shape))
+                throw new FssdModelException($"The tap '{name}' of '{weightsPath}' is not a float32 feature.");
+            var r = reduction ?? (shape.Length > 2 ? TapReduction.SpatialMean : TapReduction.Flatten);
+            long size = r == TapReduction.SpatialMean && shape.Length > 2 ? shape[1] : shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+            taps.Add(new TapDefinition(name, i + 1, r));
+            layers.Add(new FssdLayerInfo { Name = name, FeatureSize = (int)Math.Min(size, int.MaxValue), Reduction = r });
+        }
+        int classes = onnx.HasClassifier ? (int)shapes[onnx.LogitsName][1] : 0;
+        return (taps, layers, classes, onnx.HasClassifier);
+    }
+
+    private static FssdInputSpec ResolveInput(ModelManifest manifest, FssdInputSpec d)
+    {
         var m = manifest.Input;
         if (m is null) return d;
         var color = m.ColorMode is not null ? Enum.Parse<ColorMode>(m.ColorMode, true)

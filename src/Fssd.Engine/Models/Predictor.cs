@@ -15,6 +15,7 @@ public static class Predictor
     /// <summary>Converts each image to the model's channels and size, then predicts in one batch.</summary>
     public static IReadOnlyList<ClassPrediction> Predict(LoadedModel model, IReadOnlyList<RawImage> images)
     {
+        model.RequireClassifier("class predictions");
         if (images.Count == 0) return Array.Empty<ClassPrediction>();
         var spec = model.Info.InputSpec;
         using var scope = NewDisposeScope();

@@ -34,6 +34,7 @@ public static class StateDictReader
         WeightsFormat.PyTorchStateDict => "a PyTorch state_dict",
         WeightsFormat.Safetensors => "a safetensors file",
         WeightsFormat.TorchScript => "a TorchScript archive",
+        WeightsFormat.Onnx => "an ONNX model",
         _ => "a TorchSharp weights file",
     };
 }

@@ -20,6 +20,9 @@ public enum WeightsFormat
 
     /// <summary>TorchSharp's own module.save format.</summary>
     TorchSharp,
+
+    /// <summary>An ONNX model (a protobuf ModelProto: the graph and its weights).</summary>
+    Onnx,
 }
 
 /// <summary>Tells a weights file's format from its first bytes, not its extension.</summary>
@@ -56,10 +59,13 @@ public static class WeightsFormatDetector
             throw new FssdModelException(
                 $"'{path}' is a PyTorch file in the legacy (pre-1.6) pickle format; re-save it with torch.save(model.state_dict(), path) from PyTorch 1.6 or newer.");
 
+        using (var stream = File.OpenRead(path))
+            if (Onnx.OnnxFile.LooksLikeModel(stream)) return WeightsFormat.Onnx;
+
         if (LooksLikeTorchSharp(head.AsSpan(0, read))) return WeightsFormat.TorchSharp;
         throw new FssdModelException(
             $"'{path}' is {Persistence.FileKind.Describe(path)}, not a model file: give a model manifest (.yaml), a PyTorch state_dict (.pt, .pth), " +
-            ".safetensors, TorchSharp weights or a TorchScript archive.");
+            ".safetensors, an ONNX model, TorchSharp weights or a TorchScript archive.");
     }
 
     /// <summary>

@@ -72,6 +72,8 @@ public sealed class DetectorDocument
             {
                 var manifest = manifests[i].Clone();
                 manifest.Weights = System.IO.Path.GetRelativePath(directory, m.WeightsPath).Replace('\\', '/');
+                if (manifest.Preprocessing is not null)
+                    manifest.Preprocessing = System.IO.Path.GetRelativePath(directory, manifest.Preprocessing).Replace('\\', '/');
                 var center = i < detector.Centers.Count ? detector.Centers[i] : null;
                 return new DetectorModel
                 {

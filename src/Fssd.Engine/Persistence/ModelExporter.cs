@@ -15,7 +15,12 @@ public static class ModelExporter
     public static (string Manifest, string Weights) PlannedPaths(LoadedModel model, string directory, string? name)
     {
         string stem = FileNames.Safe(name ?? model.Info.Name, "model");
-        string ext = model.Info.Architecture == ArchitectureCatalog.TorchScript ? ".pt" : ".safetensors";
+        string ext = model.Info.Architecture switch
+        {
+            ArchitectureCatalog.TorchScript => ".pt",
+            ArchitectureCatalog.Onnx => ".onnx",
+            _ => ".safetensors",
+        };
         return (Path.Combine(directory, stem + ".yaml"), Path.Combine(directory, stem + ext));
     }
 
@@ -24,20 +29,29 @@ public static class ModelExporter
     {
         Directory.CreateDirectory(directory);
         var (manifestPath, weightsPath) = PlannedPaths(model, directory, name);
-        if (model.Info.Architecture == ArchitectureCatalog.TorchScript)
-            AtomicFile.Write(weightsPath, stream =>
-            {
-                using var source = File.OpenRead(model.Info.WeightsPath);
-                source.CopyTo(stream);
-            });
+        // TorchScript and ONNX files are the network itself: copied as they are.
+        if (model.Info.Architecture is ArchitectureCatalog.TorchScript or ArchitectureCatalog.Onnx)
+            CopyAtomically(model.Info.WeightsPath, weightsPath);
         else
             SafetensorsFile.Write(weightsPath, model.Network.Module.state_dict().ToList());
 
         // The cached model's manifest is shared; write a copy.
         var manifest = model.Manifest.Clone();
         manifest.Weights = Path.GetFileName(weightsPath);
+        if (manifest.Preprocessing is not null)
+        {
+            string preprocessing = Path.ChangeExtension(weightsPath, ".preprocessing.onnx");
+            CopyAtomically(manifest.Preprocessing, preprocessing);
+            manifest.Preprocessing = Path.GetFileName(preprocessing);
+        }
         manifest.Name = name ?? manifest.Name;
         manifest.Write(manifestPath, "# Fssd model manifest: Import-FssdModel -Path <this file>\n");
         return manifestPath;
     }
+
+    private static void CopyAtomically(string source, string target) => AtomicFile.Write(target, stream =>
+    {
+        using var input = File.OpenRead(source);
+        input.CopyTo(stream);
+    });
 }

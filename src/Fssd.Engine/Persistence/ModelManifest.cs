@@ -16,14 +16,23 @@ public sealed class ModelManifest
     public int FormatVersion { get; set; } = CurrentFormatVersion;
     public string? Name { get; set; }
 
-    /// <summary>LeNet, ResNet18, ResNet34 or TorchScript.</summary>
+    /// <summary>LeNet, ResNet18, ResNet34, TorchScript or Onnx.</summary>
     public string Architecture { get; set; } = "";
 
     /// <summary>ResNet only: cifar (3×3, no max-pool) or imagenet (7×7 and max-pool).</summary>
     public string? Stem { get; set; }
 
-    /// <summary>The weights or TorchScript file, relative to the manifest.</summary>
+    /// <summary>The weights, TorchScript or ONNX file, relative to the manifest.</summary>
     public string Weights { get; set; } = "";
+
+    /// <summary>When given, the SHA-256 (hex) the weights file must have: a pinned download.</summary>
+    public string? WeightsSha256 { get; set; }
+
+    /// <summary>Onnx only: an ONNX graph, relative to the manifest, that runs in front of the model (e.g. its own input normalization).</summary>
+    public string? Preprocessing { get; set; }
+
+    /// <summary>When given, the SHA-256 (hex) the preprocessing file must have.</summary>
+    public string? PreprocessingSha256 { get; set; }
 
     public int? ClassCount { get; set; }
     public List<string>? ClassNames { get; set; }
@@ -68,7 +77,8 @@ public sealed class ModelManifest
     public ModelManifest Clone() => new()
     {
         FormatVersion = FormatVersion, Name = Name, Architecture = Architecture, Stem = Stem,
-        Weights = Weights, ClassCount = ClassCount, ClassNames = ClassNames?.ToList(),
+        Weights = Weights, WeightsSha256 = WeightsSha256, Preprocessing = Preprocessing, PreprocessingSha256 = PreprocessingSha256,
+        ClassCount = ClassCount, ClassNames = ClassNames?.ToList(),
         Input = Input, Taps = Taps?.ToList(), Training = Training,
     };
 
@@ -78,10 +88,15 @@ public sealed class ModelManifest
         void Fail(string what) => throw new FssdModelException($"The manifest '{path}' is not valid: {what}.");
         if (FormatVersion != CurrentFormatVersion)
             Fail($"formatVersion is {FormatVersion}; this module reads version {CurrentFormatVersion}");
-        if (string.IsNullOrWhiteSpace(Architecture)) Fail("architecture is missing (LeNet, ResNet18, ResNet34 or TorchScript)");
+        if (string.IsNullOrWhiteSpace(Architecture)) Fail("architecture is missing (LeNet, ResNet18, ResNet34, TorchScript or Onnx)");
         if (!Models.Architectures.ArchitectureCatalog.IsKnown(Architecture))
             Fail($"architecture '{Architecture}' is not one of {string.Join(", ", Models.Architectures.ArchitectureCatalog.Names)}");
         if (string.IsNullOrWhiteSpace(Weights)) Fail("weights is missing (the weights file, relative to the manifest)");
+        if (Preprocessing is not null && !Architecture.Equals(Models.Architectures.ArchitectureCatalog.Onnx, StringComparison.OrdinalIgnoreCase))
+            Fail($"preprocessing is an ONNX graph run in front of an Onnx model; architecture is {Architecture}");
+        foreach (var (field, hash) in new[] { ("weightsSha256", WeightsSha256), ("preprocessingSha256", PreprocessingSha256) })
+            if (hash is not null && (hash.Length != 64 || !hash.All(Uri.IsHexDigit)))
+                Fail($"{field} '{hash}' is not a SHA-256 (64 hex digits)");
         if (Stem is not null && !Stem.Equals("cifar", StringComparison.OrdinalIgnoreCase) && !Stem.Equals("imagenet", StringComparison.OrdinalIgnoreCase))
             Fail($"stem '{Stem}' is neither cifar nor imagenet");
         if (ClassCount is <= 0 or > 1_000_000) Fail($"classCount {ClassCount} must be from 1 to a million");

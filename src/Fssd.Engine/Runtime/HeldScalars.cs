@@ -16,4 +16,7 @@ public static class HeldScalars
 {
     /// <summary>1, the alpha of a plain addition: <c>a.add(b, HeldScalars.One)</c> is a + b.</summary>
     public static readonly Scalar One = 1.0.ToScalar();
+
+    /// <summary>1 as an integer: the alpha of an addition of integer tensors (libtorch refuses a floating-point one there).</summary>
+    public static readonly Scalar IntegerOne = 1L.ToScalar();
 }

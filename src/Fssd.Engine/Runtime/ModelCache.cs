@@ -32,9 +32,18 @@ public sealed class ModelCache
         manifest.Validate(source);
         string weights = Path.GetFullPath(Path.Combine(baseDir, manifest.Weights));
         string sha = HashFile(weights);
+        Pinned(manifest.WeightsSha256, sha, weights, source);
         // The weights' content stands for the weights; the rest of the manifest for the options.
         var options = manifest.Clone();
         options.Weights = "";
+        if (manifest.Preprocessing is not null)
+        {
+            string preprocessing = Path.GetFullPath(Path.Combine(baseDir, manifest.Preprocessing));
+            if (!File.Exists(preprocessing)) throw new FssdModelException($"The preprocessing graph '{preprocessing}' named by '{source}' does not exist.");
+            string preprocessingSha = HashFile(preprocessing);
+            Pinned(manifest.PreprocessingSha256, preprocessingSha, preprocessing, source);
+            options.Preprocessing = preprocessingSha;
+        }
         string id = Key(sha, options.ToYaml(), device.ToString());
         bool created = false;
         var lazy = _models.GetOrAdd(id, key => new Lazy<LoadedModel>(() =>
@@ -93,6 +102,13 @@ public sealed class ModelCache
             using var stream = info.OpenRead();
             return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
         });
+    }
+
+    private static void Pinned(string? expected, string actual, string file, string source)
+    {
+        if (expected is not null && !expected.Equals(actual, StringComparison.OrdinalIgnoreCase))
+            throw new FssdModelException(
+                $"'{file}' has SHA-256 {actual}, but '{source}' pins {expected.ToLowerInvariant()}: it is not the file the manifest was made for (a damaged download or another version).");
     }
 
     private static string Key(params string[] parts) =>

@@ -21,7 +21,10 @@ public sealed class BatchScores
 
     /// <summary>[input, tap] — FSSD of each input at each requested tap.</summary>
     public double[,] TapScores { get; }
+    /// <summary>The predicted class of each input; empty when the model has no classifier.</summary>
     public int[] Predicted { get; }
+
+    /// <summary>The largest softmax probability of each input; empty when the model has no classifier.</summary>
     public double[] Confidence { get; }
 }
 
@@ -292,8 +295,10 @@ public sealed class FssdScorer : IDisposable
         return shaped.MoveToOuterDisposeScope().DetachFromDisposeScope();
     }
 
-    private static (int[] Predicted, double[] Confidence) Predict(Tensor logits)
+    private (int[] Predicted, double[] Confidence) Predict(Tensor logits)
     {
+        // A feature extractor has no classes to predict; its scores stand alone.
+        if (!_model.Info.HasClassifier) return (Array.Empty<int>(), Array.Empty<double>());
         using var probabilities = logits.softmax(1);
         var (values, indices) = probabilities.max(1);
         using (values)

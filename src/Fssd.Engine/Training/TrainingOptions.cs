@@ -79,8 +79,8 @@ public sealed class TrainingOptions
     public static TrainingOptions For(string architecture)
     {
         string canonical = ArchitectureCatalog.Canonical(architecture);
-        if (canonical == ArchitectureCatalog.TorchScript)
-            throw new ArgumentException("A TorchScript model cannot be trained here; train one of LeNet, ResNet18, ResNet34.", nameof(architecture));
+        if (canonical is ArchitectureCatalog.TorchScript or ArchitectureCatalog.Onnx)
+            throw new ArgumentException($"A {canonical} model cannot be trained here; train one of LeNet, ResNet18, ResNet34.", nameof(architecture));
         return canonical == ArchitectureCatalog.LeNet
             ? new TrainingOptions
             {

@@ -43,6 +43,14 @@ public sealed class GetFssdPredictionCommand : FssdCmdlet
         {
             ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Model);
         }
+        try
+        {
+            _model!.RequireClassifier("class predictions");
+        }
+        catch (FssdModelException e)
+        {
+            ThrowFssdError(e, "FssdModelHasNoClassifier", ErrorCategory.InvalidArgument, Model);
+        }
     }
 
     protected override void ProcessRecord()

@@ -2,75 +2,85 @@ using System;
 using System.Management.Automation;
 using Fssd.Engine;
 using Fssd.Engine.Models;
+using Fssd.Engine.Models.Onnx;
 using Fssd.Engine.Runtime;
 
 namespace Fssd.PowerShell.Commands;
 
-/// <summary>Import-FssdModel: load a trained classifier from a manifest, weights or TorchScript file.</summary>
+/// <summary>Import-FssdModel: load a model from a manifest, a weights, TorchScript or ONNX file, or a pretrained backbone.</summary>
 [Cmdlet(VerbsData.Import, "FssdModel", DefaultParameterSetName = DefaultSet)]
 [OutputType(typeof(FssdModel))]
 public sealed class ImportFssdModelCommand : FssdCmdlet
 {
-    private const string ManifestSet = "Manifest";
-    private const string WeightsSet = "Weights";
+    private const string PathSet = "Path";
+    private const string PretrainedSet = "Pretrained";
     private const string DefaultSet = "Default";
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = ManifestSet)]
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = WeightsSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
     [Alias("FullName", "PSPath")]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
-    [Parameter(Mandatory = true, ParameterSetName = WeightsSet)]
-    [ValidateSet("LeNet", "ResNet18", "ResNet34", "TorchScript", IgnoreCase = true)]
-    public string Architecture { get; set; } = "";
+    [Parameter(Mandatory = true, ParameterSetName = PretrainedSet)]
+    [ValidateSet("ResNet18", IgnoreCase = true)]
+    public string Pretrained { get; set; } = "";
 
-    [Parameter(ParameterSetName = WeightsSet)]
+    [Parameter(ParameterSetName = PathSet)]
+    [ValidateSet("LeNet", "ResNet18", "ResNet34", "TorchScript", "Onnx", IgnoreCase = true)]
+    public string? Architecture { get; set; }
+
+    [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = PretrainedSet)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
-    [Parameter(ParameterSetName = WeightsSet)]
+    [Parameter(ParameterSetName = PathSet)]
     [ValidateNotNullOrEmpty]
     public string[]? ClassNames { get; set; }
 
-    [Parameter(ParameterSetName = WeightsSet)]
+    [Parameter(ParameterSetName = PathSet)]
     [ValidateCount(2, 2)]
     [ValidateRange(1, 16384)]
     public int[]? InputSize { get; set; }
 
-    [Parameter(ParameterSetName = WeightsSet)]
+    [Parameter(ParameterSetName = PathSet)]
     public ColorMode ColorMode { get; set; }
 
-    [Parameter(ParameterSetName = WeightsSet)]
+    [Parameter(ParameterSetName = PathSet)]
     [ValidateNotNullOrEmpty]
     public double[]? Mean { get; set; }
 
-    [Parameter(ParameterSetName = WeightsSet)]
+    [Parameter(ParameterSetName = PathSet)]
     [ValidateNotNullOrEmpty]
     public double[]? Std { get; set; }
 
-    [Parameter(ParameterSetName = WeightsSet)]
+    [Parameter(ParameterSetName = PathSet)]
     [ValidateSet("Cifar", "ImageNet", IgnoreCase = true)]
     public string? Stem { get; set; }
 
-    [Parameter(ParameterSetName = WeightsSet)]
+    [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = PretrainedSet)]
     [ValidateNotNullOrEmpty]
     public string[]? Layer { get; set; }
 
     /// <summary>Accept a manifest changed since the module wrote it, with a warning.</summary>
-    [Parameter(ParameterSetName = ManifestSet)]
+    [Parameter(ParameterSetName = PathSet)]
     public SwitchParameter SkipIntegrityCheck { get; set; }
 
     protected override void ProcessRecord()
     {
         // Without a path: the module's own model, LeNet trained on FashionMNIST.
-        string path = ParameterSetName == DefaultSet
-            ? DefaultModel.ManifestPath
-            : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        string path = ParameterSetName switch
+        {
+            DefaultSet => DefaultModel.ManifestPath,
+            PretrainedSet => PretrainedModels.ManifestPath(Pretrained),
+            _ => SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path),
+        };
         var request = new ModelLoadRequest
         {
             Path = path,
-            Architecture = ParameterSetName == WeightsSet ? Architecture : null,
+            Pretrained = ParameterSetName == PretrainedSet ? Pretrained : null,
+            Architecture = Architecture,
             Name = Name,
             ClassNames = ClassNames,
             InputSize = InputSize,
@@ -89,6 +99,10 @@ public sealed class ImportFssdModelCommand : FssdCmdlet
                 ? $"'{path}' was already loaded in this session (model {model.Info.Id})."
                 : $"Loaded '{path}' as {model.Info.Architecture} in {model.Info.LoadMilliseconds:F0} ms.");
             WriteObject(model.Info);
+        }
+        catch (UnknownOnnxOperatorException e)
+        {
+            ThrowFssdError(e, "FssdOnnxOperatorNotSupported", ErrorCategory.NotImplemented, path);
         }
         catch (FssdModelException e)
         {

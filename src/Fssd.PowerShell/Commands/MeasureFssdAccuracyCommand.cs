@@ -25,6 +25,17 @@ public sealed class MeasureFssdAccuracyCommand : FssdCmdlet
         try
         {
             var model = ResolveModel(Model);
+            if (!model.Info.HasClassifier)
+            {
+                try
+                {
+                    model.RequireClassifier("an accuracy");
+                }
+                catch (FssdModelException e)
+                {
+                    ThrowFssdError(e, "FssdModelHasNoClassifier", ErrorCategory.InvalidArgument, Model);
+                }
+            }
             var spec = model.Info.InputSpec;
             if (!Dataset.IsLabeled)
             {

@@ -233,8 +233,8 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 IsOutOfDistribution = scorer.Threshold is { } t ? score < t : null,
                 Method = _method,
                 LayerScores = layers,
-                PredictedClass = names[scores!.Predicted[g]],
-                Confidence = scores.Confidence[g],
+                PredictedClass = scores!.Predicted.Length > g ? names[scores.Predicted[g]] : null,
+                Confidence = scores.Confidence.Length > g ? scores.Confidence[g] : null,
                 Model = scorer.Model.Info.Name,
             };
             var output = PSObject.AsPSObject(result);

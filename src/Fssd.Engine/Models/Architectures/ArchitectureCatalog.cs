@@ -11,8 +11,9 @@ public static class ArchitectureCatalog
     public const string ResNet18 = "ResNet18";
     public const string ResNet34 = "ResNet34";
     public const string TorchScript = "TorchScript";
+    public const string Onnx = "Onnx";
 
-    public static IReadOnlyList<string> Names { get; } = new[] { LeNet, ResNet18, ResNet34, TorchScript };
+    public static IReadOnlyList<string> Names { get; } = new[] { LeNet, ResNet18, ResNet34, TorchScript, Onnx };
 
     public static bool IsKnown(string name) => Names.Any(n => n.Equals(name, StringComparison.OrdinalIgnoreCase));
 

@@ -41,6 +41,7 @@ public static class BaselineCalibrator
     public static List<(int Tap, ClassGaussians Gaussians)> FitGaussians(LoadedModel model, IReadOnlyList<int> taps, ImageSet training,
         Action<string>? progress, CancellationToken cancellation)
     {
+        model.RequireClassifier("Mahalanobis's class Gaussians");
         if (training.Labels is null) throw new FssdDataException($"Mahalanobis needs labelled training data; '{training.Name}' has no labels.");
         int classes = model.Info.ClassNames.Count;
         var spec = model.Info.InputSpec;

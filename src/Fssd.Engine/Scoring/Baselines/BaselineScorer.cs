@@ -22,6 +22,7 @@ public sealed class BaselineScorer : IDisposable
     public BaselineScorer(DetectorMethod method, IReadOnlyList<LoadedModel> models, IReadOnlyList<(int Tap, ClassGaussians Gaussians)>? gaussians = null)
     {
         if (models.Count == 0) throw new ArgumentException("A baseline needs a model.", nameof(models));
+        foreach (var m in models) m.RequireClassifier($"the {method} baseline, which reads class scores");
         if (method != DetectorMethod.DeepEnsemble && models.Count != 1)
             throw new ArgumentException($"{method} scores with one model; {models.Count} were given.", nameof(models));
         if (method == DetectorMethod.Mahalanobis && (gaussians is null || gaussians.Count == 0))

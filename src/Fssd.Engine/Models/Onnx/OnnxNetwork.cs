@@ -1,0 +1,283 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Models.Onnx;
+
+/// <summary>
+/// An ONNX model run as TorchSharp operations, node by node, so that input gradients and perturbations
+/// work as for every other model. Its initializers are buffers of the module (Module.to moves them). Its
+/// outputs are the logits (or, for a network without a classifier head, its output) and then the node
+/// outputs chosen as taps.
+/// </summary>
+public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
+{
+    private readonly OnnxProgram _program;
+    private readonly string _source;
+    private readonly Dictionary<string, string> _buffers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long[]> _integers = new(StringComparer.Ordinal);
+    private string[] _returned;
+    private IReadOnlyList<TapDefinition> _defaultTaps = Array.Empty<TapDefinition>();
+
+    internal OnnxNetwork(OnnxProgram program, string source) : base("onnx")
+    {
+        _program = program;
+        _source = source;
+        int k = 0;
+        foreach (var (name, value) in program.Constants)
+        {
+            string buffer = "c" + k++.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            // Buffers belong to the module, not to whatever dispose scope the loader runs in.
+            register_buffer(buffer, ToTensor(value).DetachFromDisposeScope());
+            _buffers[name] = buffer;
+            if (value.Longs is not null) _integers[name] = value.Longs;
+        }
+        _returned = new[] { program.Outputs[0] };
+        OutputName = program.Outputs[0];
+        LogitsName = OutputName;
+    }
+
+    /// <summary>Reads an ONNX model file, and optionally a preprocessing graph to run in front of it.</summary>
+    public static OnnxNetwork Load(string path, string? preprocessingPath = null)
+    {
+        var program = OnnxProgram.FromFile(OnnxFile.Read(path), path);
+        if (preprocessingPath is not null)
+            program = program.After(OnnxProgram.FromFile(OnnxFile.Read(preprocessingPath), preprocessingPath), preprocessingPath, path);
+        if (program.Inputs.Count != 1)
+            throw new FssdModelException(
+                $"'{path}' has {program.Inputs.Count} inputs ({string.Join(", ", program.Inputs.Select(i => i.Name))}); the module feeds a model one image batch.");
+        var input = program.Inputs[0];
+        if (input.ElementType is not (0 or OnnxDataType.Float))
+            throw new FssdModelException($"'{path}' takes '{input.Name}' as {OnnxDataType.Name(input.ElementType)}; the module feeds float32 images.");
+        if (input.Shape is { } shape && shape.Count != 4)
+            throw new FssdModelException(
+                $"'{path}' takes '{input.Name}' of shape [{string.Join(", ", shape.Select(Describe))}]; the module feeds images [batch, channels, height, width].");
+        return new OnnxNetwork(program, path);
+    }
+
+    private static string Describe(OnnxDimension d) => d.Value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Parameter ?? "?";
+
+    /// <summary>The graph's input.</summary>
+    public string InputName => _program.Inputs[0].Name;
+
+    /// <summary>The graph input's channels, height and width where the file fixes them (null where dynamic).</summary>
+    public (int? Channels, int? Height, int? Width) InputSize
+    {
+        get
+        {
+            var shape = _program.Inputs[0].Shape;
+            int? At(int i) => shape is { Count: 4 } && shape[i].Value is > 0 and <= int.MaxValue ? (int)shape[i].Value!.Value : null;
+            return (At(1), At(2), At(3));
+        }
+    }
+
+    /// <summary>The graph's first output.</summary>
+    public string OutputName { get; }
+
+    /// <summary>What the module reads as logits: the first output, or the input of the Softmax that makes it.</summary>
+    public string LogitsName { get; private set; }
+
+    /// <summary>Whether the network ends in a classifier (a Gemm or MatMul writing [batch, classes]), found by <see cref="Probe"/>.</summary>
+    public bool HasClassifier { get; private set; }
+
+    public nn.Module Module => this;
+
+    /// <summary>The stage outputs and the last feature, found by <see cref="Probe"/>.</summary>
+    public IReadOnlyList<TapDefinition> DefaultTaps => _defaultTaps;
+
+    /// <summary>Every value a node computes, in graph order (what -Layer may name).</summary>
+    public IEnumerable<string> NodeOutputs => _program.Steps.SelectMany(s => s.Node.Outputs).Where(o => o.Length > 0);
+
+    /// <summary>
+    /// Runs the graph once on an example input and chooses the default taps: the output of each stage (the
+    /// last value at a spatial resolution before the network downsamples, counting only values computed
+    /// from a learned layer) and the last feature (the input of a final Gemm or MatMul classifier, or the
+    /// output when there is no classifier). Returns the shape of every float value.
+    /// </summary>
+    public IReadOnlyDictionary<string, long[]> Probe(Tensor example)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var everything = NodeOutputs.ToList();
+        var values = Run(new Dictionary<string, Tensor> { [InputName] = example }, everything);
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var (name, value) in values)
+            if (value.dtype == ScalarType.Float32 && !_buffers.ContainsKey(name)) shapes[name] = value.shape;
+
+        LogitsName = OutputName;
+        if (Producer(OutputName) is { OpType: "Softmax" } softmax && softmax.Inputs.Count == 1) LogitsName = softmax.Inputs[0];
+        string? feature = ClassifierInput(LogitsName, shapes);
+        HasClassifier = feature is not null;
+        if (!HasClassifier) LogitsName = OutputName;
+
+        var learned = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var step in _program.Steps)
+            if (step.Node.OpType is "Conv" or "ConvTranspose" or "Gemm" or "MatMul" || step.Node.Inputs.Any(learned.Contains))
+                foreach (var o in step.Node.Outputs) learned.Add(o);
+        var taps = new List<string>();
+        string? current = null;
+        long currentSize = 0;
+        foreach (string name in everything)
+        {
+            if (!learned.Contains(name) || !shapes.TryGetValue(name, out var shape) || shape.Length < 3) continue;
+            long size = shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+            if (current is not null && size < currentSize && !taps.Contains(current)) taps.Add(current);
+            current = name;
+            currentSize = size;
+        }
+        string last = feature ?? OutputName;
+        if (!taps.Contains(last)) taps.Add(last);
+        _defaultTaps = taps.Select((t, i) => new TapDefinition(t, i + 1, shapes.TryGetValue(t, out var s) && s.Length > 2 ? TapReduction.SpatialMean : TapReduction.Flatten)).ToList();
+        return shapes;
+    }
+
+    /// <summary>The data operand of the Gemm or MatMul (with its bias Add) that writes <paramref name="logits"/> as [batch, classes].</summary>
+    private string? ClassifierInput(string logits, IReadOnlyDictionary<string, long[]> shapes)
+    {
+        if (!shapes.TryGetValue(logits, out var shape) || shape.Length != 2 || shape[1] < 2) return null;
+        var node = Producer(logits);
+        if (node is { OpType: "Add" })
+            node = node.Inputs.Select(Producer).FirstOrDefault(p => p is { OpType: "MatMul" });
+        if (node is null || node.OpType is not ("Gemm" or "MatMul") || node.Inputs.Count < 2) return null;
+        bool firstIsData = !_program.Constants.ContainsKey(node.Inputs[0]);
+        return firstIsData ? node.Inputs[0] : node.Inputs[1];
+    }
+
+    private OnnxNode? Producer(string value) => _program.Producers.TryGetValue(value, out int i) ? _program.Steps[i].Node : null;
+
+    /// <summary>Chooses what <see cref="Forward"/> returns after the logits: these values, in order (tap k is output k + 1).</summary>
+    public void SetTaps(IReadOnlyList<string> taps)
+    {
+        foreach (string t in taps)
+            if (!_program.Producers.ContainsKey(t))
+                throw new FssdModelException(
+                    $"'{_source}' has no node output '{t}'; its default taps are {string.Join(", ", _defaultTaps.Select(d => d.Name))}, and any node output may be named.");
+        _returned = new[] { LogitsName }.Concat(taps).ToArray();
+    }
+
+    public Tensor[] Forward(Tensor input) => forward(input);
+
+    public override Tensor[] forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var values = Run(new Dictionary<string, Tensor> { [InputName] = input }, _returned);
+        var result = _returned.Select(n => values[n].alias()).ToArray();
+        foreach (var r in result) r.MoveToOuterDisposeScope();
+        return result;
+    }
+
+    /// <inheritdoc cref="ITappedNetwork.ForwardUntil"/>
+    public Tensor ForwardUntil(Tensor input, int outputIndex)
+    {
+        using var scope = NewDisposeScope();
+        string wanted = _returned[outputIndex];
+        var values = Run(new Dictionary<string, Tensor> { [InputName] = input }, new[] { wanted });
+        return values[wanted].alias().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs the nodes that <paramref name="wanted"/> depends on and returns the wanted values (and, for
+    /// <see cref="Probe"/>, every value). Intermediate values are disposed after their last use.
+    /// </summary>
+    internal Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyCollection<string> wanted)
+    {
+        var buffers = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in named_buffers(recurse: false)) buffers[name] = tensor;
+        Tensor Constant(string value) => buffers[_buffers[value]];
+
+        // The steps the wanted values need, and the last step that reads each value.
+        var needed = new bool[_program.Steps.Count];
+        var pending = new Stack<string>(wanted);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (pending.Count > 0)
+        {
+            string v = pending.Pop();
+            if (!seen.Add(v)) continue;
+            if (_program.Producers.TryGetValue(v, out int p) && !needed[p])
+            {
+                needed[p] = true;
+                foreach (string i in _program.Steps[p].Node.Inputs) if (i.Length > 0) pending.Push(i);
+            }
+            else if (!_program.Producers.ContainsKey(v) && !inputs.ContainsKey(v) && !_buffers.ContainsKey(v))
+            {
+                throw new FssdModelException($"'{_source}' has no value '{v}'.");
+            }
+        }
+        var lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int s = 0; s < needed.Length; s++)
+            if (needed[s]) foreach (string i in _program.Steps[s].Node.Inputs) if (i.Length > 0) lastUse[i] = s;
+        var keep = new HashSet<string>(wanted, StringComparer.Ordinal);
+
+        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, value) in inputs)
+        {
+            if (!_program.Inputs.Any(i => i.Name == name)) throw new FssdModelException($"'{_source}' has no input '{name}'.");
+            values[name] = value;
+        }
+        long batch = inputs.Values.Select(t => t.dim() > 0 ? t.shape[0] : 1).DefaultIfEmpty(1).Max();
+        Tensor Value(string name) => values.TryGetValue(name, out var t) ? t : _buffers.ContainsKey(name) ? Constant(name)
+            : throw new FssdModelException($"'{_source}' needs the input '{name}', which was not given.");
+
+        for (int s = 0; s < needed.Length; s++)
+        {
+            if (!needed[s]) continue;
+            var (node, opset) = _program.Steps[s];
+            var args = node.Inputs.Select(n => n.Length == 0 ? null : Value(n)).ToArray();
+            long[] Integers(int index)
+            {
+                string name = node.Inputs[index];
+                if (_integers.TryGetValue(name, out var known)) return known;
+                var t = args[index]!;
+                if (t.dtype is not (ScalarType.Int64 or ScalarType.Int32))
+                    throw new FssdModelException($"The ONNX node {node.Label} ({node.OpType}) reads '{name}' as integers, but it is {t.dtype}.");
+                return t.to_type(ScalarType.Int64).cpu().data<long>().ToArray();
+            }
+            Tensor?[] outputs;
+            try
+            {
+                outputs = OnnxOperators.Run(new OnnxNodeCall(node, opset, args, Integers, batch));
+            }
+            catch (Exception e) when (e is ExternalException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+            {
+                string message = e.Message.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? e.GetType().Name;
+                throw new FssdModelException($"'{_source}': the ONNX node {node.Label} ({node.OpType}) failed on inputs of shape {string.Join(" and ", args.Select(a => a is null ? "(none)" : "[" + string.Join(", ", a.shape) + "]"))}: {message}", e);
+            }
+            for (int j = 0; j < node.Outputs.Count; j++)
+            {
+                string name = node.Outputs[j];
+                var t = j < outputs.Length ? outputs[j] : null;
+                if (name.Length == 0 || t is null)
+                {
+                    t?.Dispose();
+                    continue;
+                }
+                if (!lastUse.ContainsKey(name) && !keep.Contains(name))
+                {
+                    t.Dispose();
+                    continue;
+                }
+                values[name] = t;
+            }
+            foreach (string i in node.Inputs)
+            {
+                if (i.Length == 0 || keep.Contains(i) || !_program.Producers.ContainsKey(i)) continue;
+                if (lastUse.TryGetValue(i, out int last) && last == s && values.Remove(i, out var done)) done.Dispose();
+            }
+        }
+        // A wanted value may be a constant (a graph that returns a Constant node's value).
+        foreach (string w in wanted)
+            if (!values.ContainsKey(w) && _buffers.ContainsKey(w)) values[w] = Constant(w).alias();
+        return values;
+    }
+
+    internal static Tensor ToTensor(OnnxTensor t)
+    {
+        if (t.ElementCount == 0) return zeros(t.Dims, t.Floats is not null ? ScalarType.Float32 : ScalarType.Int64);
+        if (t.Floats is { } f) return tensor(f, t.Dims, ScalarType.Float32);
+        if (t.Longs is { } l) return tensor(l, t.Dims, ScalarType.Int64);
+        throw new FssdModelException($"The ONNX tensor {t} has no values.");
+    }
+}
