@@ -190,7 +190,7 @@ Describe 'Import-FssdModel -Pretrained ResNet18' {
         $scores | Should -HaveCount 2
         $scores.Path | Should -Be $files
         foreach ($s in $scores) {
-            $s.LayerScores.Keys | Should -Be @('Pooling395_Output_0', 'ReLU253_Output_0', 'ReLU283_Output_0', 'ReLU315_Output_0', 'ReLU347_Output_0', 'ReLU393_Output_0')
+            $s.LayerScores.Keys | Should -Be @('ReLU253_Output_0', 'ReLU283_Output_0', 'ReLU315_Output_0', 'ReLU347_Output_0', 'ReLU393_Output_0', 'Pooling395_Output_0')
             foreach ($v in $s.LayerScores.Values) { $v | Should -BeGreaterThan 0 }
             $s.PredictedClass | Should -BeNullOrEmpty
             $s.Confidence | Should -BeNullOrEmpty

@@ -63,6 +63,9 @@ public static class WeightsFormatDetector
             if (Onnx.OnnxFile.LooksLikeModel(stream)) return WeightsFormat.Onnx;
 
         if (LooksLikeTorchSharp(head.AsSpan(0, read))) return WeightsFormat.TorchSharp;
+        // A damaged ONNX file no longer looks like one; its name says what it was meant to be, and the
+        // ONNX reader says what is wrong with it.
+        if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase)) return WeightsFormat.Onnx;
         throw new FssdModelException(
             $"'{path}' is {Persistence.FileKind.Describe(path)}, not a model file: give a model manifest (.yaml), a PyTorch state_dict (.pt, .pth), " +
             ".safetensors, an ONNX model, TorchSharp weights or a TorchScript archive.");
