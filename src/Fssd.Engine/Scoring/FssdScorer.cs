@@ -88,119 +88,66 @@ public sealed class FssdScorer : IDisposable
     /// </summary>
     public BatchScores Score(Tensor input, double epsilon, PerturbationMode mode, IReadOnlyList<double>? stepWeights = null)
     {
-        int b = (int)input.shape[0];
-        var scores = new double[b, _taps.Length];
-        int[] predicted;
-        double[] confidence;
-        using var scope = NewDisposeScope();
-        if (epsilon == 0)
-        {
-            using var noGrad = no_grad();
-            using var output = _model.ForwardRaw(input);
-            (predicted, confidence) = Predict(output.Logits);
-            for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(output.Features[_taps[j]], _taps[j]), scores, j);
-            return new BatchScores(scores, predicted, confidence);
-        }
-
-        predicted = Array.Empty<int>();
-        confidence = Array.Empty<double>();
-        using var std = ScoringTensors.ChannelStd(_model, input.device);
-        if (stepWeights is not null)
-        {
-            Tensor direction;
-            using (enable_grad())
-            {
-                using var pass = _model.ForwardForGradients(input);
-                (predicted, confidence) = Predict(pass.Output.Logits.detach());
-                direction = Direction(SharedGradient(pass, stepWeights), mode, std);
-            }
-            using (no_grad())
-            {
-                using var step = epsilon.ToScalar();
-                using var after = _model.ForwardRaw(input.add(direction.mul(step), HeldScalars.One));
-                for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), scores, j);
-            }
-            return new BatchScores(scores, predicted, confidence);
-        }
-        // Each tap its own step: one forward pass serves every tap's backward pass (the graph is kept
-        // between them); then a forward pass per tap on its own stepped input.
-        Tensor[] gradients;
-        using (enable_grad())
-        {
-            using var pass = _model.ForwardForGradients(input);
-            (predicted, confidence) = Predict(pass.Output.Logits.detach());
-            gradients = TapGradients(pass);
-        }
-        using (no_grad())
-        {
-            using var step = epsilon.ToScalar();
-            for (int j = 0; j < _taps.Length; j++)
-            {
-                using var inner = NewDisposeScope();
-                var after = _model.ForwardTapRaw(input.add(Direction(gradients[j], mode, std).mul(step), HeldScalars.One), _taps[j]);
-                ScoringTensors.CopyColumn(Distance(after, _taps[j]), scores, j);
-            }
-        }
-        return new BatchScores(scores, predicted, confidence);
+        var (scores, predicted, confidence) = Run(input, new[] { epsilon }, mode, stepWeights);
+        return new BatchScores(scores[0], predicted, confidence);
     }
 
     /// <summary>
     /// Scores one batch at every ε of a grid: the FSSD gradient does not depend on ε, so each tap
     /// needs one backward pass and then one forward pass per ε. Returns [ε][input, tap].
     /// </summary>
-    public double[][,] ScoreGrid(Tensor input, IReadOnlyList<double> epsilons, PerturbationMode mode, IReadOnlyList<double>? stepWeights = null)
+    public double[][,] ScoreGrid(Tensor input, IReadOnlyList<double> epsilons, PerturbationMode mode, IReadOnlyList<double>? stepWeights = null) =>
+        Run(input, epsilons, mode, stepWeights).Scores;
+
+    /// <summary>
+    /// The one scoring path: the step directions once (only where some ε ≠ 0: a forward pass whose graph
+    /// serves every tap's backward pass, or one backward pass for the shared step), then per ε a forward
+    /// pass — one for every tap when nothing is stepped or the step is shared, else one per tap on its own
+    /// stepped input, stopping at that tap. Predictions come from the first forward pass.
+    /// </summary>
+    private (double[][,] Scores, int[] Predicted, double[] Confidence) Run(Tensor input, IReadOnlyList<double> epsilons, PerturbationMode mode,
+        IReadOnlyList<double>? stepWeights)
     {
         int b = (int)input.shape[0];
         var result = epsilons.Select(_ => new double[b, _taps.Length]).ToArray();
+        int[]? predicted = null;
+        double[]? confidence = null;
         using var scope = NewDisposeScope();
-        using var std = ScoringTensors.ChannelStd(_model, input.device);
-        if (stepWeights is not null)
+        Tensor? shared = null;
+        Tensor[]? perTap = null;
+        if (epsilons.Any(e => e != 0))
         {
-            Tensor direction;
+            using var std = ScoringTensors.ChannelStd(_model, input.device);
             using (enable_grad())
             {
                 using var pass = _model.ForwardForGradients(input);
-                direction = Direction(SharedGradient(pass, stepWeights), mode, std);
+                (predicted, confidence) = Predict(pass.Output.Logits.detach());
+                if (stepWeights is not null) shared = Direction(SharedGradient(pass, stepWeights), mode, std);
+                else perTap = TapGradients(pass).Select(g => Direction(g, mode, std)).ToArray();
             }
-            using (no_grad())
-            {
-                for (int e = 0; e < epsilons.Count; e++)
-                {
-                    using var pass = NewDisposeScope();
-                    using var step = epsilons[e].ToScalar();
-                    using var after = _model.ForwardRaw(epsilons[e] == 0 ? input : input.add(direction.mul(step), HeldScalars.One));
-                    for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(after.Features[_taps[j]], _taps[j]), result[e], j);
-                }
-            }
-            return result;
-        }
-        Tensor[] directions;
-        using (enable_grad())
-        {
-            using var pass = _model.ForwardForGradients(input);
-            directions = TapGradients(pass).Select(g => Direction(g, mode, std)).ToArray();
         }
         using (no_grad())
         {
             for (int e = 0; e < epsilons.Count; e++)
             {
                 using var pass = NewDisposeScope();
-                if (epsilons[e] == 0)
+                using var step = epsilons[e].ToScalar();
+                if (epsilons[e] == 0 || shared is not null)
                 {
-                    // No step: one forward pass gives every tap.
-                    using var plain = _model.ForwardRaw(input);
-                    for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(plain.Features[_taps[j]], _taps[j]), result[e], j);
+                    using var output = _model.ForwardRaw(epsilons[e] == 0 ? input : input.add(shared!.mul(step), HeldScalars.One));
+                    if (predicted is null) (predicted, confidence) = Predict(output.Logits);
+                    for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(output.Features[_taps[j]], _taps[j]), result[e], j);
                     continue;
                 }
-                using var step = epsilons[e].ToScalar();
                 for (int j = 0; j < _taps.Length; j++)
                 {
-                    var after = _model.ForwardTapRaw(input.add(directions[j].mul(step), HeldScalars.One), _taps[j]);
+                    using var tap = NewDisposeScope();
+                    var after = _model.ForwardTapRaw(input.add(perTap![j].mul(step), HeldScalars.One), _taps[j]);
                     ScoringTensors.CopyColumn(Distance(after, _taps[j]), result[e], j);
                 }
             }
         }
-        return result;
+        return (result, predicted!, confidence!);
     }
 
     /// <summary>Scores decoded inputs (channels first, at the model's size, 0..255).</summary>
