@@ -23,3 +23,17 @@ public sealed class FssdTapNotFoundException : ArgumentException
     /// <summary>The name asked for.</summary>
     public string Tap { get; }
 }
+
+/// <summary>A model without a classifier head (a feature extractor) asked for what only class scores give.</summary>
+public sealed class FssdNoClassifierException : FssdModelException
+{
+    public FssdNoClassifierException(string message) : base(message) { }
+}
+
+/// <summary>A model, weights or detector file that does not exist.</summary>
+public sealed class FssdFileNotFoundException : FssdModelException
+{
+    public FssdFileNotFoundException(string message, string path) : base(message) => Path = path;
+
+    public string Path { get; }
+}

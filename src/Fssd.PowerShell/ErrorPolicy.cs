@@ -15,16 +15,29 @@ public static class ErrorPolicy
     public static ErrorRecord Record(Exception exception, object? target)
     {
         var (id, category) = Classify(exception);
-        return new ErrorRecord(exception, id, category, exception is FssdTapNotFoundException tap ? tap.Tap : target);
+        object? at = exception switch
+        {
+            FssdTapNotFoundException tap => tap.Tap,
+            FssdInvalidDeviceException device => device.Device,
+            FssdFileNotFoundException file => file.Path,
+            _ => target,
+        };
+        return new ErrorRecord(exception, id, category, at);
     }
 
-    /// <summary>The error id and category of a cause.</summary>
+    /// <summary>The error id and category of a cause (docs/errors.md lists them).</summary>
     public static (string Id, ErrorCategory Category) Classify(Exception exception) => exception switch
     {
         FssdTapNotFoundException => ("FssdLayerUnknown", ErrorCategory.InvalidArgument),
+        FssdInvalidDeviceException => ("FssdInvalidDevice", ErrorCategory.InvalidArgument),
         FssdModelNotLoadedException => ("FssdModelNotLoaded", ErrorCategory.ObjectNotFound),
+        FssdFileNotFoundException => ("FssdPathNotFound", ErrorCategory.ObjectNotFound),
+        FssdNoClassifierException => ("FssdModelHasNoClassifier", ErrorCategory.InvalidArgument),
+        Fssd.Engine.Models.Onnx.UnknownOnnxOperatorException => ("FssdOnnxOperatorNotSupported", ErrorCategory.NotImplemented),
         FssdModelException => ("FssdModelInvalid", ErrorCategory.InvalidData),
+        FssdProvisioningException => ("FssdDatasetProvisionFailed", ErrorCategory.InvalidData),
         FssdDataException => ("FssdInputInvalid", ErrorCategory.InvalidData),
+        FssdDeviceUnavailableException => ("FssdDeviceUnavailable", ErrorCategory.ResourceUnavailable),
         FssdRuntimeException => ("FssdRuntimeUnavailable", ErrorCategory.ResourceUnavailable),
         FileNotFoundException or DirectoryNotFoundException or ItemNotFoundException => ("FssdPathNotFound", ErrorCategory.ObjectNotFound),
         UnauthorizedAccessException => ("FssdAccessDenied", ErrorCategory.PermissionDenied),

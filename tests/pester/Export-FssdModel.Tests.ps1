@@ -65,7 +65,7 @@ Describe 'Export-FssdModel' {
             $lenet = Import-FssdModel (Join-Path $fixtures 'lenet.pt') -Architecture LeNet -Name model
             $lenet | Export-FssdModel -Path $disk -Name model -Force -ErrorVariable failed -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $failed | Should -HaveCount 1
-            $failed[0].FullyQualifiedErrorId | Should -Match '^FssdExportFailed'
+            $failed[0].FullyQualifiedErrorId | Should -Match '^FssdWriteFailed'
             @(Get-ChildItem -LiteralPath $disk -Force -Filter '*.tmp') | Should -BeNullOrEmpty
             (Get-FileHash (Join-Path $disk 'model.pt')).Hash | Should -Be $before.Hash
             (Import-FssdModel (Join-Path $disk 'model.yaml')).Layers.Count | Should -Be 7

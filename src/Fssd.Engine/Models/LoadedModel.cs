@@ -128,7 +128,7 @@ public sealed class LoadedModel : IDisposable
     public void RequireClassifier(string purpose)
     {
         if (!Info.HasClassifier)
-            throw new FssdModelException(
+            throw new FssdNoClassifierException(
                 $"The model '{Info.Name}' has no classifier head (its output is a feature, not class logits), so it cannot give {purpose}. FSSD scores it all the same: Measure-Fssd and New-FssdDetector read its layers.");
     }
 

@@ -21,7 +21,7 @@ public static class ModelLoader
         if (request.Pretrained is not null) return PretrainedModels.Describe(request);
         string path = System.IO.Path.GetFullPath(request.Path);
         if (Directory.Exists(path)) throw new FssdModelException($"'{path}' is a directory; give a model manifest (.yaml) or a weights file.");
-        if (!File.Exists(path)) throw new FssdModelException($"The model file '{path}' does not exist.");
+        if (!File.Exists(path)) throw new FssdFileNotFoundException($"The model file '{path}' does not exist.", path);
         string ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
         if (ext is ".yaml" or ".yml")
         {

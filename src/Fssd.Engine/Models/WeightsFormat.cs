@@ -30,10 +30,8 @@ public static class WeightsFormatDetector
 {
     public static WeightsFormat Detect(string path)
     {
-        if (!File.Exists(path))
-            throw new FssdModelException(Directory.Exists(path)
-                ? $"'{path}' is a directory, not a weights file."
-                : $"The weights file '{path}' does not exist.");
+        if (Directory.Exists(path)) throw new FssdModelException($"'{path}' is a directory, not a weights file.");
+        if (!File.Exists(path)) throw new FssdFileNotFoundException($"The weights file '{path}' does not exist.", path);
         var head = new byte[16];
         int read;
         long length;

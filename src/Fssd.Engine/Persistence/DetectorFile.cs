@@ -450,7 +450,7 @@ public static class DetectorLoader
         ReadOptions? options = null)
     {
         string full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new FssdModelException($"The detector file '{full}' does not exist.");
+        if (!File.Exists(full)) throw new FssdFileNotFoundException($"The detector file '{full}' does not exist.", full);
         var doc = DetectorDocument.Read(full, options);
         string directory = System.IO.Path.GetDirectoryName(full)!;
         var loaded = new List<Models.LoadedModel>();

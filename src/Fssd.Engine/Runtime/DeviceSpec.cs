@@ -14,7 +14,7 @@ public readonly record struct DeviceSpec(bool IsCuda, int Index)
         if (value.StartsWith("cuda:", StringComparison.Ordinal) &&
             int.TryParse(value.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int index))
             return new DeviceSpec(true, index);
-        throw new ArgumentException($"'{text}' is not a device: use 'cpu', 'cuda' or 'cuda:N'.", nameof(text));
+        throw new FssdInvalidDeviceException($"'{text}' is not a device: use 'cpu', 'cuda' or 'cuda:N'.", text ?? "");
     }
 
     public override string ToString() => IsCuda ? $"cuda:{Index}" : "cpu";

@@ -55,15 +55,15 @@ public sealed class FssdSession
         if (parsed.IsCuda)
         {
             if (Backend != "cuda")
-                throw new FssdRuntimeException(
+                throw new FssdDeviceUnavailableException(
                     $"Device '{device}' needs CUDA, but this is a CPU build of the Fssd module (FssdBackend=cpu). " +
                     "Build with 'build.ps1 Build -Backend cuda' on a machine with the CUDA TorchSharp packages.");
             if (!torch.cuda.is_available())
-                throw new FssdRuntimeException(
+                throw new FssdDeviceUnavailableException(
                     $"Device '{device}' needs CUDA, but no CUDA device is available on this machine.");
             int count = torch.cuda.device_count();
             if (parsed.Index >= count)
-                throw new FssdRuntimeException(
+                throw new FssdDeviceUnavailableException(
                     $"Device '{device}' does not exist: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1}).");
             target = torch.device(DeviceType.CUDA, parsed.Index);
         }

@@ -39,7 +39,7 @@ public sealed class ModelCache
         if (manifest.Preprocessing is not null)
         {
             string preprocessing = Path.GetFullPath(Path.Combine(baseDir, manifest.Preprocessing));
-            if (!File.Exists(preprocessing)) throw new FssdModelException($"The preprocessing graph '{preprocessing}' named by '{source}' does not exist.");
+            if (!File.Exists(preprocessing)) throw new FssdFileNotFoundException($"The preprocessing graph '{preprocessing}' named by '{source}' does not exist.", preprocessing);
             string preprocessingSha = HashFile(preprocessing);
             Pinned(manifest.PreprocessingSha256, preprocessingSha, preprocessing, source);
             options.Preprocessing = preprocessingSha;
@@ -96,7 +96,7 @@ public sealed class ModelCache
     public string HashFile(string path)
     {
         var info = new FileInfo(path);
-        if (!info.Exists) throw new FssdModelException($"The weights file '{path}' does not exist.");
+        if (!info.Exists) throw new FssdFileNotFoundException($"The weights file '{path}' does not exist.", path);
         return _hashes.GetOrAdd((info.FullName, info.Length, info.LastWriteTimeUtc), _ =>
         {
             using var stream = info.OpenRead();

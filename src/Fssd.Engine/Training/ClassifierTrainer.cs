@@ -61,8 +61,9 @@ public static class ClassifierTrainer
         int classes = classNames.Count;
         DatasetOpener.CheckLabels(train.Labels, classes, train.Name);
         DatasetOpener.CheckLabels(validation.Labels, classes, validation.Name);
-        if (options.Architecture == ArchitectureCatalog.LeNet && (train.Channels != 1 || train.Height != 28 || train.Width != 28))
-            throw new FssdDataException($"LeNet reads 1x28x28 images; the training data is {train.Channels}x{train.Height}x{train.Width}.");
+        var shape = options.InputShape(new[] { train.Height, train.Width });
+        if (train.Channels != shape.Channels)
+            throw new FssdDataException($"{options.Architecture} reads {shape.Channels}-channel images; the training data has {train.Channels}.");
 
         var spec = InputSpec(train, options);
         Directory.CreateDirectory(options.OutputDirectory);

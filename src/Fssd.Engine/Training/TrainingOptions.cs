@@ -72,6 +72,29 @@ public sealed class TrainingOptions
     /// <summary>LeNet as the paper's authors trained it (PyTorch's MNIST example): Adadelta, lr 1.0, StepLR γ 0.7, batch 64, 14 epochs.</summary>
     public const int LeNetEpochs = 14;
 
+    /// <summary>Fine-tuning: start from <paramref name="initial"/>'s weights and keep its input normalisation.</summary>
+    public void StartFrom(FssdModel initial)
+    {
+        if (!initial.Architecture.Equals(Architecture, StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"The initial model '{initial.Name}' is a {initial.Architecture}; it cannot start a {Architecture}.", "initialModel");
+        InitialWeights = initial.WeightsPath;
+        Mean = initial.InputSpec.Mean;
+        Std = initial.InputSpec.Std;
+    }
+
+    /// <summary>
+    /// The input the network is trained on: the architecture's default channels, at <paramref name="inputSize"/>
+    /// (height, width) or the default size. LeNet reads 28 × 28 only.
+    /// </summary>
+    public (int Channels, int Height, int Width) InputShape(int[]? inputSize)
+    {
+        var defaults = ArchitectureCatalog.DefaultInput(Architecture, Stem);
+        int height = inputSize?[0] ?? defaults.Height, width = inputSize?[1] ?? defaults.Width;
+        if (Architecture == ArchitectureCatalog.LeNet && (height != 28 || width != 28))
+            throw new ArgumentException($"LeNet reads 28x28 images; {height}x{width} was asked for.", "inputSize");
+        return (defaults.Channels, height, width);
+    }
+
     /// <summary>
     /// The defaults of an architecture: LeNet as above; ResNet with SGD (lr 0.1, momentum 0.9,
     /// weight decay 5e-4), a cosine schedule, batch 128, random crop and flip, 30 epochs.

@@ -69,9 +69,9 @@ public sealed class ExportFssdDatasetCommand : FssdCmdlet
                 Write(item.Sample!);
             }
         }
-        catch (FssdDataException e)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
-            WriteFssdError(e, "FssdDatasetUnreadable", ErrorCategory.InvalidData, Dataset.Path);
+            ThrowFailure(e, Dataset.Path);
         }
     }
 
@@ -91,7 +91,7 @@ public sealed class ExportFssdDatasetCommand : FssdCmdlet
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FssdDataException)
         {
-            WriteFssdError(e, "FssdPngWriteFailed", ErrorCategory.WriteError, file);
+            WriteFailure(e, file);
             return;
         }
         _perClass[key] = count + 1;

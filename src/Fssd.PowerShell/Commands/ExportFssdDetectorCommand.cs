@@ -40,11 +40,11 @@ public sealed class ExportFssdDetectorCommand : FssdCmdlet
         }
         catch (FssdModelException e)
         {
-            WriteFssdError(e, "FssdModelNotLoaded", ErrorCategory.ObjectNotFound, Detector);
+            WriteFailure(e, Detector);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            WriteFssdError(e, "FssdExportFailed", ErrorCategory.WriteError, path);
+            WriteFailure(e, path);
         }
     }
 }

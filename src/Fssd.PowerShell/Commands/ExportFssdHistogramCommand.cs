@@ -61,11 +61,11 @@ public sealed class ExportFssdHistogramCommand : FssdCmdlet
         }
         catch (ArgumentException e)
         {
-            ThrowFssdError(e, "FssdHistogramInputInvalid", ErrorCategory.InvalidArgument, null);
+            ThrowFailure(e, null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            ThrowFssdError(e, "FssdHistogramWriteFailed", ErrorCategory.WriteError, file);
+            ThrowFailure(e, file);
         }
     }
 }

@@ -44,11 +44,11 @@ public sealed class ExportFssdModelCommand : FssdCmdlet
         }
         catch (FssdModelException e)
         {
-            WriteFssdError(e, "FssdModelNotLoaded", ErrorCategory.ObjectNotFound, Model);
+            WriteFailure(e, Model);
         }
         catch (System.Exception e) when (e is IOException or System.UnauthorizedAccessException)
         {
-            WriteFssdError(e, "FssdExportFailed", ErrorCategory.WriteError, directory);
+            WriteFailure(e, directory);
         }
     }
 }

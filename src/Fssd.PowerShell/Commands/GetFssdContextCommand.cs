@@ -18,7 +18,7 @@ public sealed class GetFssdContextCommand : FssdCmdlet
         }
         catch (FssdRuntimeException e)
         {
-            ThrowFssdError(e, "FssdRuntimeUnavailable", ErrorCategory.ResourceUnavailable, null);
+            ThrowFailure(e, null);
         }
     }
 }

@@ -61,7 +61,7 @@ public sealed class GetFssdDatasetCommand : FssdCmdlet
             }
             catch (FssdDataException e)
             {
-                WriteFssdError(e, "FssdDatasetUnavailable", ErrorCategory.ObjectNotFound, Name);
+                WriteFailure(e, Name);
             }
             return;
         }
@@ -94,7 +94,7 @@ public sealed class GetFssdDatasetCommand : FssdCmdlet
         }
         catch (FssdDataException e)
         {
-            WriteFssdError(e, "FssdDatasetInvalid", ErrorCategory.InvalidData, _files[0]);
+            WriteFailure(e, _files[0]);
         }
     }
 }

@@ -36,7 +36,7 @@ public sealed class GetFssdMetricsCommand : FssdCmdlet
         }
         catch (ArgumentException e)
         {
-            ThrowFssdError(e, "FssdMetricsInputInvalid", ErrorCategory.InvalidArgument, null);
+            ThrowFailure(e, null);
         }
     }
 }

@@ -38,18 +38,11 @@ public sealed class GetFssdPredictionCommand : FssdCmdlet
         try
         {
             _model = ResolveModel(Model);
+            _model.RequireClassifier("class predictions");
         }
-        catch (FssdModelException e)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
-            ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Model);
-        }
-        try
-        {
-            _model!.RequireClassifier("class predictions");
-        }
-        catch (FssdModelException e)
-        {
-            ThrowFssdError(e, "FssdModelHasNoClassifier", ErrorCategory.InvalidArgument, Model);
+            ThrowFailure(e, Model);
         }
     }
 

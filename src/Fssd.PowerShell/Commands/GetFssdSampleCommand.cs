@@ -47,7 +47,7 @@ public sealed class GetFssdSampleCommand : FssdCmdlet
         }
         catch (FssdDataException e)
         {
-            WriteFssdError(e, "FssdDatasetUnreadable", ErrorCategory.InvalidData, Dataset.Path);
+            WriteFailure(e, Dataset.Path);
         }
     }
 }

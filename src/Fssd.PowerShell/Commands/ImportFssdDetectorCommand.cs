@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 using Fssd.Engine;
 using Fssd.Engine.Persistence;
@@ -30,9 +31,9 @@ public sealed class ImportFssdDetectorCommand : FssdCmdlet
             var options = new ReadOptions(SkipIntegrityCheck, WriteWarning);
             WriteObject(DetectorLoader.Load(path, session.Models, session.Device, options).Detector);
         }
-        catch (FssdModelException e)
+        catch (Exception e) when (e is FssdModelException or FssdRuntimeException)
         {
-            WriteFssdError(e, "FssdDetectorInvalid", ErrorCategory.InvalidData, path);
+            WriteFailure(e, path);
         }
     }
 }

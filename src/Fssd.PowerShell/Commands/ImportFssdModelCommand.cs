@@ -100,17 +100,9 @@ public sealed class ImportFssdModelCommand : FssdCmdlet
                 : $"Loaded '{path}' as {model.Info.Architecture} in {model.Info.LoadMilliseconds:F0} ms.");
             WriteObject(model.Info);
         }
-        catch (UnknownOnnxOperatorException e)
+        catch (Exception e) when (e is FssdModelException or FssdRuntimeException)
         {
-            ThrowFssdError(e, "FssdOnnxOperatorNotSupported", ErrorCategory.NotImplemented, path);
-        }
-        catch (FssdModelException e)
-        {
-            ThrowFssdError(e, "FssdModelInvalid", ErrorCategory.InvalidData, path);
-        }
-        catch (FssdRuntimeException e)
-        {
-            ThrowFssdError(e, "FssdRuntimeUnavailable", ErrorCategory.ResourceUnavailable, path);
+            ThrowFailure(e, path);
         }
     }
 }

@@ -37,11 +37,11 @@ public sealed class InstallFssdDatasetCommand : FssdCmdlet
             }
             catch (FssdDataException e)
             {
-                WriteFssdError(e, "FssdDatasetProvisionFailed", ErrorCategory.InvalidData, name);
+                WriteFailure(e, name);
             }
             catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
             {
-                WriteFssdError(e, "FssdDatasetWriteFailed", ErrorCategory.WriteError, provisioner.Root);
+                WriteFailure(e, provisioner.Root);
             }
         }
     }

@@ -110,24 +110,13 @@ public sealed class InvokeFssdBenchmarkCommand : FssdCmdlet
             WriteProgress(new ProgressRecord(4, activity, "Done") { RecordType = ProgressRecordType.Completed });
             foreach (var row in result.Rows) WriteObject(row);
         }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (FssdDataException e)
-        {
-            ThrowFssdError(e, "FssdBenchmarkDataUnavailable", ErrorCategory.ResourceUnavailable, Name);
-        }
-        catch (FssdModelException e)
-        {
-            ThrowFssdError(e, "FssdBenchmarkModelUnavailable", ErrorCategory.ObjectNotFound, Name);
-        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            ThrowFssdError(e, "FssdBenchmarkWriteFailed", ErrorCategory.WriteError, ReportPath ?? ModelPath);
+            ThrowFailure(e, ReportPath ?? ModelPath);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
-            ThrowFssdError(e, "FssdBenchmarkArgumentInvalid", ErrorCategory.InvalidArgument, Name);
+            ThrowFailure(e, Name);
         }
     }
 }

@@ -25,17 +25,7 @@ public sealed class MeasureFssdAccuracyCommand : FssdCmdlet
         try
         {
             var model = ResolveModel(Model);
-            if (!model.Info.HasClassifier)
-            {
-                try
-                {
-                    model.RequireClassifier("an accuracy");
-                }
-                catch (FssdModelException e)
-                {
-                    ThrowFssdError(e, "FssdModelHasNoClassifier", ErrorCategory.InvalidArgument, Model);
-                }
-            }
+            model.RequireClassifier("an accuracy");
             var spec = model.Info.InputSpec;
             if (!Dataset.IsLabeled)
             {
@@ -55,11 +45,15 @@ public sealed class MeasureFssdAccuracyCommand : FssdCmdlet
         }
         catch (FssdDataException e)
         {
-            WriteFssdError(e, "FssdDatasetInvalid", ErrorCategory.InvalidData, Dataset);
+            WriteFailure(e, Dataset);
+        }
+        catch (FssdNoClassifierException e)
+        {
+            ThrowFailure(e, Model);
         }
         catch (FssdModelException e)
         {
-            WriteFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Model);
+            WriteFailure(e, Model);
         }
     }
 }

@@ -59,16 +59,9 @@ public sealed class NewFssCenterCommand : FssdCmdlet
             }
             WriteObject(CenterEstimator.FromInputs(model, decoded.Select(d => d.Pixels).ToList()));
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is not PipelineStoppedException)
         {
-        }
-        catch (FssdModelException e)
-        {
-            ThrowFssdError(e, "FssdModelUnavailable", ErrorCategory.ObjectNotFound, Model);
-        }
-        catch (FssdDataException e)
-        {
-            ThrowFssdError(e, "FssdCenterInputsInvalid", ErrorCategory.InvalidData, null);
+            ThrowFailure(e, Model);
         }
     }
 }

@@ -109,6 +109,49 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
 
     protected override void ProcessRecord()
     {
+        TrainingOptions options;
+        (int Channels, int Height, int Width) shape;
+        try
+        {
+            options = Options();
+            shape = options.InputShape(InputSize);
+        }
+        catch (ArgumentException e)
+        {
+            // An option every input would use: the whole call is meaningless.
+            ThrowFailure(e, InitialModel ?? (object?)InputSize);
+            return;
+        }
+        string manifest = System.IO.Path.Combine(options.OutputDirectory, options.Name + ".yaml");
+        if (File.Exists(manifest) && !Force)
+        {
+            WriteFssdError(new IOException($"'{manifest}' already exists; use -Force to train over it, or choose another -Name."),
+                "FssdClassifierExists", ErrorCategory.ResourceExists, manifest);
+            return;
+        }
+        if (!TrainingSet.IsLabeled)
+        {
+            WriteFailure(new FssdDataException($"The training set '{TrainingSet.Name}' has no labels; give an IDX file with labels or a folder of class folders."), TrainingSet);
+            return;
+        }
+        if (!ShouldProcess(manifest, $"Train {options.Architecture} on {TrainingSet} for {options.Epochs} epoch(s)")) return;
+        try
+        {
+            WriteObject(Train(options, shape));
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C before the first epoch finished: nothing was written.
+        }
+        catch (Exception e) when (e is FssdDataException or FssdModelException or IOException or UnauthorizedAccessException)
+        {
+            WriteFailure(e, e is FssdDataException ? TrainingSet : options.OutputDirectory);
+        }
+    }
+
+    /// <summary>The training options from the parameters: the architecture's recipe, with what the caller gave.</summary>
+    private TrainingOptions Options()
+    {
         var options = TrainingOptions.For(Architecture);
         options.Name = Name ?? $"{options.Architecture}-{TrainingSet.Name}".ToLowerInvariant().Replace(' ', '-');
         options.OutputDirectory = SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputPath);
@@ -125,92 +168,41 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
         options.SnapshotEvery = SnapshotEvery;
         options.Stem = Stem.Equals("ImageNet", StringComparison.OrdinalIgnoreCase) ? ResNetStem.ImageNet : ResNetStem.Cifar;
         options.OutlierWeight = OutlierWeight;
-        if (InitialModel is not null)
+        if (InitialModel is not null) options.StartFrom(InitialModel);
+        return options;
+    }
+
+    /// <summary>Reads the sets, trains with progress, and returns the trained model as the session loaded it.</summary>
+    private FssdModel? Train(TrainingOptions options, (int Channels, int Height, int Width) shape)
+    {
+        var (channels, height, width) = shape;
+        var session = FssdSession.Current;
+        WriteVerbose($"Reading {TrainingSet} as {channels}x{height}x{width}.");
+        var train = DatasetReader.Load(TrainingSet, channels, height, width, WriteWarning, CancellationToken);
+        var outliers = OutlierSet is null ? null : DatasetReader.Load(OutlierSet, channels, height, width, WriteWarning, CancellationToken);
+        ImageSet validation;
+        if (ValidationSet is not null)
         {
-            if (!InitialModel.Architecture.Equals(options.Architecture, StringComparison.OrdinalIgnoreCase))
+            validation = DatasetReader.Load(ValidationSet, channels, height, width, WriteWarning, CancellationToken);
+        }
+        else
+        {
+            (train, validation) = ClassifierTrainer.Split(train, ValidationFraction, options.Seed);
+            WriteVerbose($"No -ValidationSet: holding out {validation.Count} of the training images (seed {options.Seed}).");
+        }
+        var activity = $"Training {options.Architecture} on {TrainingSet.Name} ({train.Count} images)";
+        var result = ClassifierTrainer.Train(train, validation, TrainingSet.ClassNames, options, session.Device,
+            p => WriteProgress(new ProgressRecord(1, activity,
+                $"Epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}, loss {p.Loss:F4}" +
+                (p.LastAccuracy is double a ? $", held-out accuracy {a:P2}" : ""))
             {
-                WriteFssdError(new ArgumentException($"-InitialModel is a {InitialModel.Architecture}; it cannot start a {options.Architecture}."),
-                    "FssdInitialModelMismatch", ErrorCategory.InvalidArgument, InitialModel);
-                return;
-            }
-            // Fine-tuning keeps the model's weights and its input normalisation.
-            options.InitialWeights = InitialModel.WeightsPath;
-            options.Mean = InitialModel.InputSpec.Mean;
-            options.Std = InitialModel.InputSpec.Std;
-        }
-
-        string manifest = System.IO.Path.Combine(options.OutputDirectory, options.Name + ".yaml");
-        if (File.Exists(manifest) && !Force)
-        {
-            WriteFssdError(new IOException($"'{manifest}' already exists; use -Force to train over it, or choose another -Name."),
-                "FssdClassifierExists", ErrorCategory.ResourceExists, manifest);
-            return;
-        }
-        if (!ShouldProcess(manifest, $"Train {options.Architecture} on {TrainingSet} for {options.Epochs} epoch(s)")) return;
-
-        var defaults = ArchitectureCatalog.DefaultInput(options.Architecture, options.Stem);
-        int channels = defaults.Channels;
-        int height = InputSize?[0] ?? defaults.Height, width = InputSize?[1] ?? defaults.Width;
-        if (options.Architecture == ArchitectureCatalog.LeNet && (height != 28 || width != 28))
-        {
-            WriteFssdError(new ArgumentException("LeNet reads 28x28 images; leave -InputSize out."), "FssdInputSizeInvalid", ErrorCategory.InvalidArgument, InputSize);
-            return;
-        }
-        if (!TrainingSet.IsLabeled)
-        {
-            WriteFssdError(new FssdDataException($"The training set '{TrainingSet.Name}' has no labels; give an IDX file with labels or a folder of class folders."),
-                "FssdTrainingSetUnlabeled", ErrorCategory.InvalidData, TrainingSet);
-            return;
-        }
-
-        try
-        {
-            var session = FssdSession.Current;
-            WriteVerbose($"Reading {TrainingSet} as {channels}x{height}x{width}.");
-            var train = DatasetReader.Load(TrainingSet, channels, height, width, WriteWarning, CancellationToken);
-            var outliers = OutlierSet is null ? null : DatasetReader.Load(OutlierSet, channels, height, width, WriteWarning, CancellationToken);
-            ImageSet validation;
-            if (ValidationSet is not null)
-            {
-                validation = DatasetReader.Load(ValidationSet, channels, height, width, WriteWarning, CancellationToken);
-            }
-            else
-            {
-                (train, validation) = ClassifierTrainer.Split(train, ValidationFraction, options.Seed);
-                WriteVerbose($"No -ValidationSet: holding out {validation.Count} of the training images (seed {options.Seed}).");
-            }
-
-            var activity = $"Training {options.Architecture} on {TrainingSet.Name} ({train.Count} images)";
-            var result = ClassifierTrainer.Train(train, validation, TrainingSet.ClassNames, options, session.Device,
-                p => WriteProgress(new ProgressRecord(1, activity,
-                    $"Epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}, loss {p.Loss:F4}" +
-                    (p.LastAccuracy is double a ? $", held-out accuracy {a:P2}" : ""))
-                {
-                    PercentComplete = (int)(100.0 * ((p.Epoch - 1) * p.Batches + p.Batch) / ((double)p.Epochs * p.Batches)),
-                    SecondsRemaining = p.Remaining is TimeSpan r ? (int)r.TotalSeconds : -1,
-                }),
-                e => WriteVerbose($"Epoch {e.Epoch}: loss {e.Loss:F4}, held-out accuracy {e.Accuracy:P2}, {e.Seconds:F1} s."),
-                CancellationToken, outliers);
-            if (CancellationToken.IsCancellationRequested) return;
-            WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
-            var model = session.Models.GetOrLoad(new ModelLoadRequest { Path = result.ManifestPath }, session.Device, out _);
-            WriteObject(model.Info);
-        }
-        catch (OperationCanceledException)
-        {
-            // Ctrl+C before the first epoch finished: nothing was written.
-        }
-        catch (FssdDataException e)
-        {
-            WriteFssdError(e, "FssdTrainingDataInvalid", ErrorCategory.InvalidData, TrainingSet);
-        }
-        catch (FssdModelException e)
-        {
-            WriteFssdError(e, "FssdTrainedModelInvalid", ErrorCategory.InvalidResult, manifest);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            WriteFssdError(e, "FssdClassifierWriteFailed", ErrorCategory.WriteError, options.OutputDirectory);
-        }
+                PercentComplete = (int)(100.0 * ((p.Epoch - 1) * p.Batches + p.Batch) / ((double)p.Epochs * p.Batches)),
+                SecondsRemaining = p.Remaining is TimeSpan r ? (int)r.TotalSeconds : -1,
+            }),
+            e => WriteVerbose($"Epoch {e.Epoch}: loss {e.Loss:F4}, held-out accuracy {e.Accuracy:P2}, {e.Seconds:F1} s."),
+            CancellationToken, outliers);
+        if (CancellationToken.IsCancellationRequested) return null;
+        WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        return session.Models.GetOrLoad(new ModelLoadRequest { Path = result.ManifestPath }, session.Device, out _).Info;
     }
 }

@@ -45,7 +45,7 @@ public sealed class SetFssdContextCommand : FssdCmdlet
         }
         catch (FssdRuntimeException e)
         {
-            ThrowFssdError(e, "FssdRuntimeUnavailable", ErrorCategory.ResourceUnavailable, null);
+            ThrowFailure(e, null);
             return;
         }
 
@@ -55,13 +55,9 @@ public sealed class SetFssdContextCommand : FssdCmdlet
             {
                 session.SetDevice(Device);
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or FssdRuntimeException)
             {
-                ThrowFssdError(e, "FssdInvalidDevice", ErrorCategory.InvalidArgument, Device);
-            }
-            catch (FssdRuntimeException e)
-            {
-                ThrowFssdError(e, "FssdDeviceUnavailable", ErrorCategory.ResourceUnavailable, Device);
+                ThrowFailure(e, Device);
             }
         }
         if (MyInvocation.BoundParameters.ContainsKey(nameof(Threads)))
