@@ -31,7 +31,8 @@ import torch
 import yaml
 from PIL import Image
 
-from reference_lenet import frozen_lenet
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+from lenet import frozen_lenet  # noqa: E402
 
 
 def load_detector(path):

@@ -22,7 +22,8 @@ from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from reference_lenet import frozen_lenet
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+from lenet import frozen_lenet  # noqa: E402
 
 warnings.filterwarnings("ignore")
 torch.set_num_threads(os.cpu_count() or 1)

@@ -14,13 +14,15 @@ provisioned copy: $FSSD_DATA or ~/.cache/fssd/data). Prints one JSON object per 
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reference_lenet import LeNet
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+from lenet import LeNet  # noqa: E402
 
 
 def idx(path, offset):
