@@ -65,6 +65,14 @@ public abstract class FssdCmdlet : PSCmdlet, IDisposable
         return Hold(session.Models.GetOrLoad(request, session.Device, out _));
     }
 
+    /// <summary>The models given (held, see <see cref="ResolveModel"/>), or the module's default model when none are.</summary>
+    protected System.Collections.Generic.List<Fssd.Engine.Models.LoadedModel> ResolveModels(FssdModel[]? models) =>
+        models is null ? new() { ResolveModel(null) } : System.Linq.Enumerable.ToList(System.Linq.Enumerable.Select(models, m => ResolveModel(m)));
+
+    /// <summary>Inputs (files, FileInfo, datasets, samples) decoded for a model; each unreadable one is reported and left out.</summary>
+    protected System.Collections.Generic.List<(string Source, byte[] Pixels)> DecodeInputs(System.Collections.Generic.IEnumerable<object> inputs, FssdInputSpec spec) =>
+        InputResolver.Decode(this, inputs, spec, WriteError, WriteWarning, CancellationToken);
+
     /// <summary>Holds a loaded model for the rest of this command (see <see cref="ResolveModel"/>).</summary>
     protected Fssd.Engine.Models.LoadedModel Hold(Fssd.Engine.Models.LoadedModel model)
     {

@@ -69,10 +69,10 @@ public sealed class NewFssdBaselineCommand : FssdCmdlet
     {
         try
         {
-            var models = Model is null ? new List<Fssd.Engine.Models.LoadedModel> { ResolveModel(null) } : Model.Select(m => ResolveModel(m)).ToList();
+            var models = ResolveModels(Model);
             var spec = models[0].Info.InputSpec;
-            var decodedIn = InputResolver.Decode(this, _inputs, spec, WriteError, WriteWarning, CancellationToken);
-            var decodedOut = InputResolver.Decode(this, OutOfDistribution, spec, WriteError, WriteWarning, CancellationToken);
+            var decodedIn = DecodeInputs(_inputs, spec);
+            var decodedOut = DecodeInputs(OutOfDistribution, spec);
             ImageSet? training = null;
             if (TrainingSet is not null)
             {

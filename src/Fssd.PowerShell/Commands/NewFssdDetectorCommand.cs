@@ -81,15 +81,15 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     {
         try
         {
-            var models = Model is null ? new List<Fssd.Engine.Models.LoadedModel> { ResolveModel(null) } : Model.Select(m => ResolveModel(m)).ToList();
+            var models = ResolveModels(Model);
             var spec = models[0].Info.InputSpec;
-            var decodedIn = InputResolver.Decode(this, _inputs, spec, WriteError, WriteWarning, CancellationToken);
+            var decodedIn = DecodeInputs(_inputs, spec);
             if (decodedIn.Count == 0)
             {
                 ThrowFssdError(new FssdDataException("None of the in-distribution inputs could be read."), "FssdDetectorNoInputs", ErrorCategory.InvalidData, null);
                 return;
             }
-            var decodedOut = OutOfDistribution is null ? null : InputResolver.Decode(this, OutOfDistribution, spec, WriteError, WriteWarning, CancellationToken);
+            var decodedOut = OutOfDistribution is null ? null : DecodeInputs(OutOfDistribution, spec);
             var request = new FssdDetectorRequest
             {
                 Models = models, Centers = Center, Layers = Layer,

@@ -101,18 +101,41 @@ public sealed class BaselineScorer : IDisposable
     private void Odin(Tensor input, IReadOnlyList<double> epsilons, double temperature, double[][,] result)
     {
         var model = _models[0];
-        using var std = ScoringTensors.ChannelStd(model, input.device);
+        using var t = temperature.ToScalar();
+        // The step that raises the log-probability of the predicted class: x~ = x − ε·sign(−∇ log S_ŷ(x; T)).
+        StepAndScore(input, epsilons, result, 0,
+            x =>
+            {
+                var (top, _) = Logits(model, x).div(t).log_softmax(1).max(1);
+                return top;
+            },
+            x => BaselineMath.MaxSoftmax(Logits(model, x), temperature));
+    }
+
+    private void Mahalanobis(Tensor input, IReadOnlyList<double> epsilons, double[][,] result)
+    {
+        var model = _models[0];
+        for (int j = 0; j < _gaussians.Count; j++)
+        {
+            var (tap, gaussians) = _gaussians[j];
+            // The step that brings the input closer to its nearest class Gaussian (Lee et al.'s input pre-processing).
+            StepAndScore(input, epsilons, result, j, x => gaussians.Score(TapFeatures(model, x, tap)), x => gaussians.Score(TapFeatures(model, x, tap)));
+        }
+    }
+
+    /// <summary>
+    /// The input step both ODIN and Mahalanobis take: x̃ = x + ε·sign(∇ₓ Σ objective(x)) / std (ε in pixel
+    /// units), then <paramref name="score"/> of x̃ at every ε into column <paramref name="column"/>.
+    /// </summary>
+    private void StepAndScore(Tensor input, IReadOnlyList<double> epsilons, double[][,] result, int column, Func<Tensor, Tensor> objective, Func<Tensor, Tensor> score)
+    {
+        using var inner = NewDisposeScope();
+        using var std = ScoringTensors.ChannelStd(_models[0], input.device);
         Tensor direction;
         using (enable_grad())
         {
             var x = input.detach().requires_grad_(true);
-            using var t = temperature.ToScalar();
-            var scaled = Logits(model, x).div(t);
-            var logProbabilities = scaled.log_softmax(1);
-            var (top, _) = logProbabilities.max(1);
-            // The step that raises the log-probability of the predicted class: x~ = x − ε·sign(−∇ log S_ŷ(x; T)).
-            var gradient = InputGradient(top.sum(), x);
-            direction = gradient.sign().div(std);
+            direction = InputGradient(objective(x).sum(), x).sign().div(std);
         }
         using (no_grad())
         {
@@ -121,7 +144,7 @@ public sealed class BaselineScorer : IDisposable
                 using var step = NewDisposeScope();
                 using var epsilon = epsilons[e].ToScalar();
                 var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilon), HeldScalars.One);
-                ScoringTensors.CopyColumn(BaselineMath.MaxSoftmax(Logits(model, perturbed), temperature), result[e], 0);
+                ScoringTensors.CopyColumn(score(perturbed), result[e], column);
             }
         }
     }
@@ -132,36 +155,6 @@ public sealed class BaselineScorer : IDisposable
     /// </summary>
     private static Tensor InputGradient(Tensor objective, Tensor x) =>
         objective.requires_grad ? autograd.grad(new[] { objective }, new[] { x })[0] : zeros_like(x);
-
-    private void Mahalanobis(Tensor input, IReadOnlyList<double> epsilons, double[][,] result)
-    {
-        var model = _models[0];
-        using var std = ScoringTensors.ChannelStd(model, input.device);
-        for (int j = 0; j < _gaussians.Count; j++)
-        {
-            using var inner = NewDisposeScope();
-            var (tap, gaussians) = _gaussians[j];
-            Tensor direction;
-            using (enable_grad())
-            {
-                var x = input.detach().requires_grad_(true);
-                var score = gaussians.Score(TapFeatures(model, x, tap));
-                // The step that brings the input closer to its nearest class Gaussian (Lee et al.'s input pre-processing).
-                var gradient = InputGradient(score.sum(), x);
-                direction = gradient.sign().div(std);
-            }
-            using (no_grad())
-            {
-                for (int e = 0; e < epsilons.Count; e++)
-                {
-                    using var step = NewDisposeScope();
-                    using var epsilon = epsilons[e].ToScalar();
-                    var perturbed = epsilons[e] == 0 ? input : input.add(direction.mul(epsilon), HeldScalars.One);
-                    ScoringTensors.CopyColumn(gaussians.Score(TapFeatures(model, perturbed, tap)), result[e], j);
-                }
-            }
-        }
-    }
 
     private Tensor MonteCarlo(Tensor input, int passes, MonteCarloStatistic statistic, long seed)
     {
