@@ -11,7 +11,8 @@ namespace Fssd.Engine.Persistence;
 /// <summary>
 /// A detector file (YAML): the model's manifest inline (its weights path relative to the detector
 /// file, and their SHA-256), F* per tap as base64 float32 (little-endian, bit-exact), the taps and
-/// weights, ε, the threshold and its target TPR, and provenance. Written atomically.
+/// weights, ε, the threshold and its target TPR, and provenance. Written atomically. With embedded
+/// weights the weights file's bytes travel inside it (base64), so the detector is one file.
 /// </summary>
 public sealed class DetectorDocument
 {
@@ -42,8 +43,12 @@ public sealed class DetectorDocument
         .ConfigureDefaultValuesHandling(DefaultValuesHandling.OmitNull)
         .Build();
 
-    /// <summary>The document for a detector whose models have <paramref name="manifests"/>, to be written at <paramref name="path"/>.</summary>
-    public static DetectorDocument From(FssdDetector detector, IReadOnlyList<ModelManifest> manifests, string path)
+    /// <summary>
+    /// The document for a detector whose models have <paramref name="manifests"/>, to be written at
+    /// <paramref name="path"/>; with <paramref name="embedWeights"/> the weights go inside (and the
+    /// manifest keeps only their file name).
+    /// </summary>
+    public static DetectorDocument From(FssdDetector detector, IReadOnlyList<ModelManifest> manifests, string path, bool embedWeights = false)
     {
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         return new DetectorDocument
@@ -52,12 +57,14 @@ public sealed class DetectorDocument
             Models = detector.Models.Select((m, i) =>
             {
                 var manifest = manifests[i].Clone();
-                manifest.Weights = System.IO.Path.GetRelativePath(directory, m.WeightsPath).Replace('\\', '/');
+                manifest.Weights = embedWeights ? System.IO.Path.GetFileName(m.WeightsPath)
+                    : System.IO.Path.GetRelativePath(directory, m.WeightsPath).Replace('\\', '/');
                 var center = detector.Centers[i];
                 return new DetectorModel
                 {
                     Manifest = manifest,
                     Sha256 = m.Sha256,
+                    WeightsBase64 = embedWeights ? EmbeddedWeights.Encode(m.WeightsPath, m.Sha256) : null,
                     Center = new DetectorCenter
                     {
                         Source = center.Source.ToString(), Samples = center.Samples, Seed = center.Seed,
@@ -217,6 +224,9 @@ public sealed class DetectorModel
     public ModelManifest Manifest { get; set; } = new();
     public string Sha256 { get; set; } = "";
     public DetectorCenter Center { get; set; } = new();
+
+    /// <summary>The weights file's bytes, base64, when the detector carries them (then the manifest's weights is only their file name).</summary>
+    public string? WeightsBase64 { get; set; }
 }
 
 public sealed class DetectorCenter
@@ -297,14 +307,23 @@ public static class DetectorLoader
         var loaded = new List<Models.LoadedModel>();
         foreach (var entry in doc.Models)
         {
-            string weights = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, entry.Manifest.Weights));
+            // Embedded weights are unpacked (hash-checked) into the cache and read from there; the manifest names the file.
+            string baseDirectory = entry.WeightsBase64 is null ? directory
+                : EmbeddedWeights.Unpack(entry.WeightsBase64, entry.Sha256, entry.Manifest.Weights, full);
+            var manifest = entry.Manifest;
+            if (entry.WeightsBase64 is not null)
+            {
+                manifest = entry.Manifest.Clone();
+                manifest.Weights = FileNames.Safe(System.IO.Path.GetFileName(entry.Manifest.Weights), "weights");
+            }
+            string weights = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, manifest.Weights));
             if (!File.Exists(weights))
                 throw new FssdModelException($"The detector '{full}' needs the model weights '{weights}', which do not exist.");
             string sha = cache.HashFile(weights);
             if (!string.Equals(sha, entry.Sha256, StringComparison.OrdinalIgnoreCase))
                 throw new FssdModelException(
                     $"The detector '{full}' was made for weights with SHA-256 {entry.Sha256}, but '{weights}' has {sha}; its center and threshold do not fit these weights.");
-            loaded.Add(cache.GetOrLoad(entry.Manifest, directory, full, device, out _));
+            loaded.Add(cache.GetOrLoad(manifest, baseDirectory, full, device, out _));
         }
         foreach (var layer in doc.Layers) loaded[layer.Model].TapIndex(layer.Name);
         return (doc.ToDetector(loaded.Select(m => m.Info).ToList(), full), loaded);

@@ -86,6 +86,30 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     [ValidateRange(1, 65536)]
     public int BatchSize { get; set; } = 128;
 
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int? Shard { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? ShardCount { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ShardRoot { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ResultPath { get; set; }
+
+    [Parameter]
+    public SwitchParameter RetryError { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    private ResumableRun? _run;
+
     private bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
 
     protected override void BeginProcessing()
@@ -109,6 +133,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 _stream = new OrderedImageStream(_model.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
                 // Baselines draw their Monte Carlo passes in batch order from one network: one worker.
                 _workers = new ScoringWorkers<List<DecodedInput>>(1, session.Threads, CancellationToken);
+                OpenRun();
                 _clock.Start();
                 _progress.Start();
                 return;
@@ -149,6 +174,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             _stream = new OrderedImageStream(_model!.Info.InputSpec, Math.Max(4 * BatchSize, 64), CancellationToken);
             _workers = ScoringWorkers<List<DecodedInput>>.ForDevice(_model.Device, session.Threads, CancellationToken);
             WriteVerbose($"Scoring on {_workers.Workers} thread(s), batches of {BatchSize}.");
+            OpenRun();
             _clock.Start();
             _progress.Start();
         }
@@ -172,6 +198,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 var spec = _model!.Info.InputSpec;
                 foreach (var sample in InputObject)
                 {
+                    if (_run is not null && !_run.Admit(sample.Source)) continue;
                     _stream!.Add(InputResolver.Prepare(sample, spec));
                     if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
                 }
@@ -179,6 +206,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             }
             foreach (var file in InputResolver.ResolvePaths(this, literal ? LiteralPath : Path, literal, WriteError))
             {
+                if (_run is not null && !_run.Admit(file)) continue;
                 _stream!.Add(file);
                 if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
             }
@@ -201,6 +229,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 $"The model: {model.TotalSeconds:F1} s over {_workers!.Workers} scoring thread(s). This thread: waiting for decoded files " +
                 $"{_waitClock.Elapsed.TotalSeconds:F1} s, for the model {_resultClock.Elapsed.TotalSeconds:F1} s, writing results " +
                 $"{_outputClock.Elapsed.TotalSeconds:F1} s, reading paths and the rest {rest.TotalSeconds:F1} s.");
+            if (_run is not null) WriteVerbose(_run.Summary());
         }
         catch (OperationCanceledException)
         {
@@ -259,6 +288,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             if (item.Error is not null)
             {
                 WriteFssdError(item.Error, "FssdImageUnreadable", ErrorCategory.InvalidData, item.Path);
+                _run?.Record(item.Path, null, null, "", null, null, item.Error.Message);
                 continue;
             }
             var layers = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
@@ -283,13 +313,18 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 Confidence = scores.Confidence[g],
                 Model = _model.Info.Name,
             };
-            var output = PSObject.AsPSObject(result);
-            // One column per tap for Export-Csv.
-            for (int k = 0; k < _tapNames.Length; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + _tapNames[k].Replace('/', '_'), values[k]));
-            WriteObject(output);
+            _run?.Record(item.Path, score, result.IsOutOfDistribution, result.PredictedClass, result.Confidence, values, null);
+            if (ResultPath is null || PassThru)
+            {
+                var output = PSObject.AsPSObject(result);
+                // One column per tap for Export-Csv.
+                for (int k = 0; k < _tapNames.Length; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + _tapNames[k].Replace('/', '_'), values[k]));
+                WriteObject(output);
+            }
             g++;
             _scored++;
         }
+        _run?.Flush();
         if (_progress.ElapsedMilliseconds > 1000)
         {
             _progress.Restart();
@@ -313,8 +348,38 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         return new BatchScores(columns, predicted, confidence);
     }
 
+    /// <summary>This worker's shard and results file (-Shard, -ShardCount, -ShardRoot, -ResultPath), when asked for.</summary>
+    private void OpenRun()
+    {
+        if (Shard is null && ShardCount is null && ResultPath is null) return;
+        if ((Shard is null) != (ShardCount is null))
+            ThrowFssdError(new ArgumentException("-Shard and -ShardCount go together: shard k of N, numbered from 0."), "FssdShardIncomplete", ErrorCategory.InvalidArgument, Shard ?? ShardCount);
+        string root = ShardRoot is null ? SessionState.Path.CurrentFileSystemLocation.ProviderPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ShardRoot);
+        ShardSpec? shard = null;
+        try
+        {
+            if (Shard is not null) shard = new ShardSpec(Shard.Value, ShardCount!.Value, root);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            ThrowFssdError(e, "FssdShardInvalid", ErrorCategory.InvalidArgument, Shard);
+        }
+        string? path = ResultPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ResultPath);
+        try
+        {
+            var results = path is null ? null : ResultsFile.Open(path, ResumableRun.TapColumns(_tapNames), RetryError);
+            _run = new ResumableRun(shard, root, results, ParameterSetName != SampleSet, WriteWarning);
+            if (results?.Repair is { } repair) WriteWarning(repair);
+        }
+        catch (FssdDataException e)
+        {
+            ThrowFssdError(e, "FssdResultsUnusable", ErrorCategory.WriteError, path);
+        }
+    }
+
     protected override void DisposeResources()
     {
+        _run?.Dispose();
         _workers?.Dispose();
         _stream?.Dispose();
         _scorer?.Dispose();
