@@ -88,10 +88,11 @@ function Install-DebianPackage {
     try {
         if ($ownPolicy) { Set-Content -LiteralPath $policy -Value "#!/bin/sh`nexit 101"; chmod 755 $policy }
         $env:DEBIAN_FRONTEND = 'noninteractive'
-        $log = & apt-get install -y -qq --no-install-recommends @Package 2>&1
+        $log = @(& apt-get install -y -qq --no-install-recommends @Package 2>&1)
         if ($LASTEXITCODE -ne 0) {
-            $log += & apt-get update -qq 2>&1
-            $log += & apt-get install -y -qq --no-install-recommends @Package 2>&1
+            # The package lists may be old or absent (a fresh container): update them once and try again.
+            $log += @(& apt-get update -qq 2>&1)
+            $log += @(& apt-get install -y -qq --no-install-recommends @Package 2>&1)
         }
         if ($LASTEXITCODE -ne 0) { return "apt-get could not install $($Package -join ', '): $(($log | Select-Object -Last 3) -join ' ')" }
     } finally {
