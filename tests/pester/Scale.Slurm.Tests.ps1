@@ -48,6 +48,8 @@ BeforeAll {
             'JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none', 'JobCompType=jobcomp/none',
             'SchedulerType=sched/backfill', 'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core', 'MpiDefault=none',
             'ReturnToService=2', 'JobRequeue=1', 'MinJobAge=600',
+            # slurmd and the job steps listen on 127.0.0.1 only; slurmctld (22.05) binds every address, munge-authenticated.
+            'CommunicationParameters=NoInAddrAny',
             "NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=1000 State=UNKNOWN",
             "PartitionName=fssdtest Nodes=$node Default=YES MaxTime=INFINITE State=UP")
         $env:SLURM_CONF = $conf
