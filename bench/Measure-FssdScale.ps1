@@ -7,7 +7,8 @@
     Writes FashionMNIST's 10,000 test images as PNG files (once, into -WorkPath) and scores them with the
     default detector (what a fleet would send, exported with -EmbedWeights). Every run is a fresh pwsh
     process, repeated -Repeat times; the median is printed. Runs:
-      pipeline   Get-ChildItem | Measure-Fssd, objects counted (one worker, -Threads threads)
+      pipeline   Get-ChildItem | Measure-Fssd, objects counted (one worker, -Threads threads); beside it
+                 the same at eps 0 with the default model and its noise F* (one forward pass a batch)
       shard 0/1  Get-FssdShard -Shard 0 -ShardCount 1 | Measure-Fssd -ResultPath (a fresh results file)
       restart    the same over the finished results file: every file passed over
       2 workers  shards 0 and 1 of 2 at once, each its own process with -Threads 1 and its own results file
@@ -79,6 +80,20 @@ $rates = foreach ($r in 1..$Repeat) {
 "@)
 }
 $lines.Add(("pipeline (objects):          {0,8:N0} images/s" -f (Get-Median $rates)))
+
+# For scale: the same files at eps 0 (one forward pass a batch, all four taps), the lightest FSSD there is.
+$light = foreach ($r in 1..$Repeat) {
+    Invoke-Runs @(@"
+Import-Module '$ModulePath'; Set-FssdContext -Threads $Threads | Out-Null
+`$m = Import-FssdModel; `$c = New-FssCenter -Model `$m
+`$files = Get-ChildItem -LiteralPath '$photos' -Recurse -File
+`$null = `$files | Select-Object -First 256 | Measure-Fssd -Model `$m -Center `$c
+`$clock = [Diagnostics.Stopwatch]::StartNew(); `$n = 0
+`$files | Measure-Fssd -Model `$m -Center `$c | ForEach-Object { `$n++ }
+`$n / `$clock.Elapsed.TotalSeconds
+"@)
+}
+$lines.Add(("  (eps 0, one forward pass:  {0,8:N0} images/s)" -f (Get-Median $light)))
 
 $csvRates = [Collections.Generic.List[double]]::new(); $restartRates = [Collections.Generic.List[double]]::new()
 foreach ($r in 1..$Repeat) {
