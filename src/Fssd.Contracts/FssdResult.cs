@@ -75,8 +75,11 @@ public sealed class FssdResultMerge
     /// <summary>The merged CSV, when one was written.</summary>
     public string? Destination { get; init; }
 
-    /// <summary>Every file of the listing has a row, no row is a duplicate and none was unreadable.</summary>
-    public bool IsComplete => Missing.Count == 0 && Duplicates.Count == 0 && Unreadable.Count == 0;
+    /// <summary>
+    /// Every file of the listing has a row, no row was unreadable and no file has two different scores
+    /// (duplicates with the same score, or an error row superseded by a score, leave the table whole).
+    /// </summary>
+    public bool IsComplete => Missing.Count == 0 && Unreadable.Count == 0 && Conflicts.Count == 0;
 
     public override string ToString() =>
         $"{Rows.Count} file(s) from {Sources.Count} results file(s): {Missing.Count} missing, {Duplicates.Count} duplicate row(s), {ErrorCount} error(s)";

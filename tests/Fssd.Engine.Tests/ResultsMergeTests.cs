@@ -45,6 +45,7 @@ public sealed class ResultsMergeTests : IDisposable
         Assert.Equal(5, merge.ExpectedCount);
         Assert.Equal(5, merge.Rows.Count + merge.Duplicates.Count);
         Assert.False(merge.IsComplete);
+        Assert.True(Merge(new[] { a, b }, new[] { "a.png", "b.png", "c.png" }).IsComplete);
     }
 
     [Fact]
@@ -69,6 +70,7 @@ public sealed class ResultsMergeTests : IDisposable
         var merge = Merge(new[] { Results("a.csv", taps, Row("x.png", 1)), Results("b.csv", taps, Row("x.png", 1.5)) });
         Assert.Equal(new[] { "x.png" }, merge.Conflicts);
         Assert.Equal(1, merge.Rows.Single().Score);
+        Assert.False(merge.IsComplete);
     }
 
     [Fact]

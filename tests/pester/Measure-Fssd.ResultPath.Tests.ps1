@@ -102,7 +102,7 @@ Describe 'Measure-Fssd -ResultPath' {
             $listed = Get-FssdShard -LiteralPath $photos -Shard $k -ShardCount 3 -Root $photos
             @($scored.Path | Sort-Object) | Should -Be @($listed.FullName | Sort-Object)
         }
-        { $files[0] | Measure-Fssd -Shard 1 -ErrorAction Stop } | Should -Throw -ErrorId 'FssdShardIncomplete,*'
+        { $files[0] | Measure-Fssd -Shard 1 -ErrorAction Stop } | Should -Throw -ErrorId 'FssdShardInvalid,*' -ExpectedMessage '*go together*'
     }
 
     It 'continues where a killed worker stopped, with no file twice' {

@@ -352,24 +352,15 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     private void OpenRun()
     {
         if (Shard is null && ShardCount is null && ResultPath is null) return;
-        if ((Shard is null) != (ShardCount is null))
-            ThrowFssdError(new ArgumentException("-Shard and -ShardCount go together: shard k of N, numbered from 0."), "FssdShardIncomplete", ErrorCategory.InvalidArgument, Shard ?? ShardCount);
         string root = ShardRoot is null ? SessionState.Path.CurrentFileSystemLocation.ProviderPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ShardRoot);
-        ShardSpec? shard = null;
-        try
-        {
-            if (Shard is not null) shard = new ShardSpec(Shard.Value, ShardCount!.Value, root);
-        }
-        catch (ArgumentOutOfRangeException e)
-        {
-            ThrowFssdError(e, "FssdShardInvalid", ErrorCategory.InvalidArgument, Shard);
-        }
         string? path = ResultPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ResultPath);
         try
         {
-            var results = path is null ? null : ResultsFile.Open(path, ResumableRun.TapColumns(_tapNames), RetryError);
-            _run = new ResumableRun(shard, root, results, ParameterSetName != SampleSet, WriteWarning);
-            if (results?.Repair is { } repair) WriteWarning(repair);
+            _run = ResumableRun.Open(Shard, ShardCount, root, path, _tapNames, RetryError, ParameterSetName != SampleSet, WriteWarning);
+        }
+        catch (ArgumentException e)
+        {
+            ThrowFssdError(e, "FssdShardInvalid", ErrorCategory.InvalidArgument, Shard);
         }
         catch (FssdDataException e)
         {
