@@ -143,6 +143,6 @@ $start = foreach ($r in 1..$Repeat) {
     $null = Invoke-Runs @("Import-Module '$ModulePath'; `$d = Import-FssdDetector '$detector'; 0")
     $clock.Elapsed.TotalSeconds
 }
-$lines.Add(("worker start:                {0,8:F1} s (pwsh, Import-Module, Import-FssdDetector of the {1:N1} MB one-file detector)" -f (Get-Median $start), ((Get-Item $detector).Length / 1MB)))
+$lines.Add(("worker start:                {0,8:F1} s (pwsh, Import-Module, Import-FssdDetector of the {1:N1} MB one-file detector)" -f (Get-Median $start), ((Get-Item $detector).Length / 1e6)))
 $lines.Add("Load average after: $(Get-Load)")
 $lines
