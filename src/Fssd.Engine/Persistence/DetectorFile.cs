@@ -10,7 +10,8 @@ namespace Fssd.Engine.Persistence;
 /// detector file, and their SHA-256), what calibration fitted — FSSD's F* per tap as base64 float32,
 /// Mahalanobis's class Gaussians as base64 float64, the taps and their weights, ε, temperature, MC
 /// Dropout's statistic — the threshold and its target TPR, and provenance. Sealed with the SHA-256 of its
-/// content and written atomically.
+/// content and written atomically. With embedded weights the weights
+/// file's bytes travel inside it (base64), so the detector is one file.
 /// </summary>
 public sealed class DetectorDocument
 {
@@ -59,8 +60,12 @@ public sealed class DetectorDocument
     /// <summary>Larger than any layer whose class Gaussians a detector would carry (a 4096-wide feature's precision is 128 MB).</summary>
     private const int MaxGaussianDimension = 4096;
 
-    /// <summary>The document for a detector whose models have <paramref name="manifests"/>, to be written at <paramref name="path"/>.</summary>
-    public static DetectorDocument From(FssdDetector detector, IReadOnlyList<ModelManifest> manifests, string path)
+    /// <summary>
+    /// The document for a detector whose models have <paramref name="manifests"/>, to be written at
+    /// <paramref name="path"/>; with <paramref name="embedWeights"/> the weights go inside (and the
+    /// manifest keeps only their file name).
+    /// </summary>
+    public static DetectorDocument From(FssdDetector detector, IReadOnlyList<ModelManifest> manifests, string path, bool embedWeights = false)
     {
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         bool shared = detector.PerturbationScope == PerturbationScope.Shared;
@@ -71,7 +76,8 @@ public sealed class DetectorDocument
             Models = detector.Models.Select((m, i) =>
             {
                 var manifest = manifests[i].Clone();
-                manifest.Weights = System.IO.Path.GetRelativePath(directory, m.WeightsPath).Replace('\\', '/');
+                manifest.Weights = embedWeights ? System.IO.Path.GetFileName(m.WeightsPath)
+                    : System.IO.Path.GetRelativePath(directory, m.WeightsPath).Replace('\\', '/');
                 if (manifest.Preprocessing is not null)
                     manifest.Preprocessing = System.IO.Path.GetRelativePath(directory, manifest.Preprocessing).Replace('\\', '/');
                 var center = i < detector.Centers.Count ? detector.Centers[i] : null;
@@ -79,6 +85,7 @@ public sealed class DetectorDocument
                 {
                     Manifest = manifest,
                     Sha256 = m.Sha256,
+                    WeightsBase64 = embedWeights ? EmbeddedWeights.Encode(m.WeightsPath, m.Sha256) : null,
                     Center = center is null ? null : new DetectorCenter
                     {
                         Source = center.Source.ToString(), Samples = center.Samples, Seed = center.Seed,
@@ -121,11 +128,14 @@ public sealed class DetectorDocument
         };
     }
 
-    /// <summary>Writes <paramref name="detector"/>, whose models are <paramref name="models"/>, to <paramref name="path"/> (atomically, sealed).</summary>
-    public static void Save(FssdDetector detector, IReadOnlyList<Models.LoadedModel> models, string path)
+    /// <summary>
+    /// Writes <paramref name="detector"/>, whose models are <paramref name="models"/>, to <paramref name="path"/>
+    /// (atomically, sealed); with <paramref name="embedWeights"/> the weights travel inside the file.
+    /// </summary>
+    public static void Save(FssdDetector detector, IReadOnlyList<Models.LoadedModel> models, string path, bool embedWeights = false)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        From(detector, models.Select(m => m.Manifest).ToList(), path).Write(path);
+        From(detector, models.Select(m => m.Manifest).ToList(), path, embedWeights).Write(path);
     }
 
     /// <summary>Writes the detector atomically, sealed with the SHA-256 of its content.</summary>
@@ -328,6 +338,9 @@ public sealed class DetectorModel
 
     /// <summary>FSSD's F* for this model; absent for the other methods.</summary>
     public DetectorCenter? Center { get; set; }
+
+    /// <summary>The weights file's bytes, base64, when the detector carries them (then the manifest's weights is only their file name).</summary>
+    public string? WeightsBase64 { get; set; }
 }
 
 public sealed class DetectorCenter
@@ -456,14 +469,23 @@ public static class DetectorLoader
         var loaded = new List<Models.LoadedModel>();
         foreach (var entry in doc.Models)
         {
-            string weights = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, entry.Manifest.Weights));
+            // Embedded weights are unpacked (hash-checked) into the cache and read from there; the manifest names the file.
+            string baseDirectory = entry.WeightsBase64 is null ? directory
+                : EmbeddedWeights.Unpack(entry.WeightsBase64, entry.Sha256, entry.Manifest.Weights, full);
+            var manifest = entry.Manifest;
+            if (entry.WeightsBase64 is not null)
+            {
+                manifest = entry.Manifest.Clone();
+                manifest.Weights = FileNames.Safe(System.IO.Path.GetFileName(entry.Manifest.Weights), "weights");
+            }
+            string weights = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, manifest.Weights));
             if (!File.Exists(weights))
                 throw new FssdModelException($"The detector '{full}' needs the model weights '{weights}', which do not exist.");
             string sha = cache.HashFile(weights);
             if (!string.Equals(sha, entry.Sha256, StringComparison.OrdinalIgnoreCase))
                 throw new FssdModelException(
                     $"The detector '{full}' was made for weights with SHA-256 {entry.Sha256}, but '{weights}' has {sha}; what it fitted does not fit these weights.");
-            loaded.Add(cache.GetOrLoad(entry.Manifest, directory, full, device, out _));
+            loaded.Add(cache.GetOrLoad(manifest, baseDirectory, full, device, out _));
         }
         foreach (var layer in doc.Layers) loaded[layer.Model].TapIndex(layer.Name);
         // Each center must have exactly as many values as its tap gives.

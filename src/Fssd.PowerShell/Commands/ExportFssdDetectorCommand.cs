@@ -7,7 +7,7 @@ using Fssd.Engine.Runtime;
 
 namespace Fssd.PowerShell.Commands;
 
-/// <summary>Export-FssdDetector: write a detector to a YAML file, atomically.</summary>
+/// <summary>Export-FssdDetector: write a detector to a YAML file, atomically; with -EmbedWeights, its model's weights inside.</summary>
 [Cmdlet(VerbsData.Export, "FssdDetector", SupportsShouldProcess = true)]
 [OutputType(typeof(FileInfo))]
 public sealed class ExportFssdDetectorCommand : FssdCmdlet
@@ -23,6 +23,9 @@ public sealed class ExportFssdDetectorCommand : FssdCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    [Parameter]
+    public SwitchParameter EmbedWeights { get; set; }
+
     protected override void ProcessRecord()
     {
         string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
@@ -35,7 +38,7 @@ public sealed class ExportFssdDetectorCommand : FssdCmdlet
             }
             if (!ShouldProcess(path, $"Export detector '{Detector.Name}'")) return;
             var models = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Select(Detector.Models, m => ResolveModel(m)));
-            DetectorDocument.Save(Detector, models, path);
+            DetectorDocument.Save(Detector, models, path, EmbedWeights);
             WriteObject(new FileInfo(path));
         }
         catch (FssdModelException e)

@@ -78,6 +78,30 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     [ValidateRange(1, 65536)]
     public int BatchSize { get; set; } = 128;
 
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int? Shard { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? ShardCount { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ShardRoot { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ResultPath { get; set; }
+
+    [Parameter]
+    public SwitchParameter RetryError { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    private ResumableRun? _run;
+
     protected override void BeginProcessing()
     {
         try
@@ -108,6 +132,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             _stream = new OrderedImageStream(_scorer.Spec, Math.Max(4 * BatchSize, 64), CancellationToken);
             _workers = ScoringWorkers<List<DecodedInput>>.ForDevice(_scorer.Model.Device, session.Threads, CancellationToken, _scorer.MaxWorkers);
             WriteVerbose($"Scoring on {_workers.Workers} thread(s), batches of {BatchSize}.");
+            OpenRun();
             _clock.Start();
             _progress.Start();
         }
@@ -127,6 +152,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 var spec = _scorer!.Spec;
                 foreach (var sample in InputObject)
                 {
+                    if (_run is not null && !_run.Admit(sample.Source)) continue;
                     _stream!.Add(InputResolver.Prepare(sample, spec));
                     if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
                 }
@@ -134,6 +160,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             }
             foreach (var file in InputResolver.ResolvePaths(this, literal ? LiteralPath : Path, literal, WriteError))
             {
+                if (_run is not null && !_run.Admit(file)) continue;
                 _stream!.Add(file);
                 if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
             }
@@ -156,6 +183,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 $"The model: {model.TotalSeconds:F1} s over {_workers!.Workers} scoring thread(s). This thread: waiting for decoded files " +
                 $"{_waitClock.Elapsed.TotalSeconds:F1} s, for the model {_resultClock.Elapsed.TotalSeconds:F1} s, writing results " +
                 $"{_outputClock.Elapsed.TotalSeconds:F1} s, reading paths and the rest {rest.TotalSeconds:F1} s.");
+            if (_run is not null) WriteVerbose(_run.Summary());
         }
         catch (OperationCanceledException)
         {
@@ -215,6 +243,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             if (item.Error is not null)
             {
                 WriteFssdError(item.Error, "FssdImageUnreadable", ErrorCategory.InvalidData, item.Path);
+                _run?.Record(item.Path, null, null, "", null, null, item.Error.Message);
                 continue;
             }
             var layers = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
@@ -237,13 +266,18 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 Confidence = scores.Confidence.Length > g ? scores.Confidence[g] : null,
                 Model = scorer.Model.Info.Name,
             };
-            var output = PSObject.AsPSObject(result);
-            // One column per tap for Export-Csv.
-            for (int k = 0; k < keys.Count; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + keys[k].Replace('/', '_'), values[k]));
-            WriteObject(output);
+            _run?.Record(item.Path, score, result.IsOutOfDistribution, result.PredictedClass, result.Confidence, values, null);
+            if (ResultPath is null || PassThru)
+            {
+                var output = PSObject.AsPSObject(result);
+                // One column per tap for Export-Csv.
+                for (int k = 0; k < keys.Count; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + keys[k].Replace('/', '_'), values[k]));
+                WriteObject(output);
+            }
             g++;
             _scored++;
         }
+        _run?.Flush();
         if (_progress.ElapsedMilliseconds > 1000)
         {
             _progress.Restart();
@@ -251,8 +285,29 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         }
     }
 
+    /// <summary>This worker's shard and results file (-Shard, -ShardCount, -ShardRoot, -ResultPath), when asked for.</summary>
+    private void OpenRun()
+    {
+        if (Shard is null && ShardCount is null && ResultPath is null) return;
+        string root = ShardRoot is null ? SessionState.Path.CurrentFileSystemLocation.ProviderPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ShardRoot);
+        string? path = ResultPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ResultPath);
+        try
+        {
+            _run = ResumableRun.Open(Shard, ShardCount, root, path, _scorer!.Keys.ToArray(), RetryError, ParameterSetName != SampleSet, WriteWarning);
+        }
+        catch (ArgumentException e)
+        {
+            ThrowFailure(e, Shard);
+        }
+        catch (FssdDataException e)
+        {
+            ThrowFailure(e, path);
+        }
+    }
+
     protected override void DisposeResources()
     {
+        _run?.Dispose();
         _workers?.Dispose();
         _stream?.Dispose();
         _scorer?.Dispose();
