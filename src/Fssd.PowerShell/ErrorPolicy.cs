@@ -20,6 +20,7 @@ public static class ErrorPolicy
             FssdTapNotFoundException tap => tap.Tap,
             FssdInvalidDeviceException device => device.Device,
             FssdFileNotFoundException file => file.Path,
+            FssdResultsFileException results => results.Path,
             _ => target,
         };
         return new ErrorRecord(exception, id, category, at);
@@ -35,6 +36,7 @@ public static class ErrorPolicy
         FssdNoClassifierException => ("FssdModelHasNoClassifier", ErrorCategory.InvalidArgument),
         Fssd.Engine.Models.Onnx.UnknownOnnxOperatorException => ("FssdOnnxOperatorNotSupported", ErrorCategory.NotImplemented),
         FssdModelException => ("FssdModelInvalid", ErrorCategory.InvalidData),
+        FssdResultsFileException => ("FssdResultsUnusable", ErrorCategory.InvalidData),
         FssdProvisioningException => ("FssdDatasetProvisionFailed", ErrorCategory.InvalidData),
         FssdDataException => ("FssdInputInvalid", ErrorCategory.InvalidData),
         FssdDeviceUnavailableException => ("FssdDeviceUnavailable", ErrorCategory.ResourceUnavailable),
@@ -42,6 +44,7 @@ public static class ErrorPolicy
         FileNotFoundException or DirectoryNotFoundException or ItemNotFoundException => ("FssdPathNotFound", ErrorCategory.ObjectNotFound),
         UnauthorizedAccessException => ("FssdAccessDenied", ErrorCategory.PermissionDenied),
         IOException => ("FssdWriteFailed", ErrorCategory.WriteError),
+        FssdShardException => ("FssdShardInvalid", ErrorCategory.InvalidArgument),
         ArgumentException => ("FssdArgumentInvalid", ErrorCategory.InvalidArgument),
         OperationCanceledException => ("FssdCancelled", ErrorCategory.OperationStopped),
         _ => ("FssdInternalError", ErrorCategory.NotSpecified),

@@ -230,7 +230,7 @@ public class OnnxModelTests
         Assert.Equal(new[] { 64, 64, 128, 256, 512, 512 }, model.Info.Layers.Select(l => l.FeatureSize));
         Assert.Equal((3, 224, 224, ColorMode.Rgb), (model.Info.InputSpec.Channels, model.Info.InputSpec.Height, model.Info.InputSpec.Width, model.Info.InputSpec.ColorMode));
         var image = new RawImage(new byte[3 * 40 * 30], 40, 30, 3);
-        var e = Assert.Throws<FssdModelException>(() => Predictor.Predict(model, new[] { image }));
+        var e = Assert.Throws<FssdNoClassifierException>(() => Predictor.Predict(model, new[] { image }));
         Assert.Contains("no classifier head", e.Message);
     }
 

@@ -154,7 +154,7 @@ public sealed class ResultsFileTests : IDisposable
         Write(path, new[] { Scored("a.png", 1), Scored("b.png", 2), Scored("c.png", 3) });
         string text = File.ReadAllText(path).Replace("\"b.png\",2,", "\"b.png\",two,", StringComparison.Ordinal);
         File.WriteAllText(path, text);
-        var e = Assert.Throws<FssdDataException>(() => ResultsFile.Open(path, Taps, retryErrors: false));
+        var e = Assert.Throws<FssdResultsFileException>(() => ResultsFile.Open(path, Taps, retryErrors: false));
         Assert.Contains("line 3", e.Message);
         Assert.Equal(text, File.ReadAllText(path));
     }
@@ -164,7 +164,7 @@ public sealed class ResultsFileTests : IDisposable
     {
         string path = NewPath();
         Write(path, new[] { Scored("a.png", 1) });
-        var e = Assert.Throws<FssdDataException>(() => ResultsFile.Open(path, new[] { "Fssd_logits" }, retryErrors: false));
+        var e = Assert.Throws<FssdResultsFileException>(() => ResultsFile.Open(path, new[] { "Fssd_logits" }, retryErrors: false));
         Assert.Contains("Fssd_logits", e.Message);
     }
 
@@ -174,7 +174,7 @@ public sealed class ResultsFileTests : IDisposable
         string path = NewPath();
         using (var first = ResultsFile.Open(path, Taps, retryErrors: false))
         {
-            var e = Assert.Throws<FssdDataException>(() => ResultsFile.Open(path, Taps, retryErrors: false));
+            var e = Assert.Throws<FssdResultsFileException>(() => ResultsFile.Open(path, Taps, retryErrors: false));
             Assert.Contains("another process", e.Message);
         }
         using var later = ResultsFile.Open(path, Taps, retryErrors: false);

@@ -102,12 +102,12 @@ public class SessionTests
     [InlineData("cuda:")]
     [InlineData("cuda:-1")]
     public void Bad_device_names_are_refused(string text) =>
-        Assert.Throws<ArgumentException>(() => DeviceSpec.Parse(text));
+        Assert.Equal(text, Assert.Throws<FssdInvalidDeviceException>(() => DeviceSpec.Parse(text)).Device);
 
     [SkippableCpuBuildFact]
     public void Cuda_on_a_cpu_build_says_so()
     {
-        var error = Assert.Throws<FssdRuntimeException>(() => FssdSession.Current.SetDevice("cuda"));
+        var error = Assert.Throws<FssdDeviceUnavailableException>(() => FssdSession.Current.SetDevice("cuda"));
         Assert.Contains("CPU build", error.Message);
         Assert.Equal("cpu", FssdSession.Current.Describe().Device);
     }

@@ -119,9 +119,9 @@ public class ShardingTests
     [Fact]
     public void A_shard_that_does_not_exist_is_refused_with_the_valid_range()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ShardSpec(4, 4, Root));
+        var e = Assert.Throws<FssdShardException>(() => new ShardSpec(4, 4, Root));
         Assert.Contains("0 to 3", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => Sharding.Assign(new[] { "a" }, Root, 2, 2).ToList());
+        Assert.Throws<FssdShardException>(() => Sharding.Assign(new[] { "a" }, Root, 2, 2).ToList());
     }
 
     [Fact]

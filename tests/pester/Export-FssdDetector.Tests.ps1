@@ -43,14 +43,18 @@ Import-Module '$ModulePath'
         Select-String -LiteralPath $beside.FullName -Pattern 'weightsBase64' | Should -BeNullOrEmpty
     }
 
-    It 'refuses an embedded detector whose weights were edited, naming the hash' {
+    It 'refuses an embedded detector whose weights were edited, with or without the file seal' {
         $file = $detector | Export-FssdDetector -Path (Join-Path $work 'edited/one.fssd.yaml') -EmbedWeights
         $text = [IO.File]::ReadAllText($file.FullName)
         $at = $text.IndexOf('weightsBase64: ') + 15 + 4000
         $swapped = if ($text[$at] -eq 'A') { 'B' } else { 'A' }
         [IO.File]::WriteAllText($file.FullName, $text.Substring(0, $at) + $swapped + $text.Substring($at + 1))
         Import-FssdDetector $file.FullName -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'FssdDetectorInvalid,*'
-        $err[0].Exception.Message | Should -Match 'carries weights with SHA-256 [0-9a-f]{64}, but records'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'FssdModelInvalid,*'
+        $err[0].Exception.Message | Should -Match 'was changed after it was written'
+        # Skipping the whole-file seal still leaves the weights' own hash to catch it.
+        Import-FssdDetector $file.FullName -SkipIntegrityCheck -ErrorVariable err2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err2[0].FullyQualifiedErrorId | Should -BeLike 'FssdModelInvalid,*'
+        $err2[0].Exception.Message | Should -Match 'carries weights with SHA-256 [0-9a-f]{64}, but records'
     }
 }

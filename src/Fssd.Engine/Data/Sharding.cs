@@ -51,7 +51,7 @@ public static class Sharding
     public static IEnumerable<ShardedFile> Assign(IEnumerable<string> files, string root, int count, int? only)
     {
         if (only is int k && (k < 0 || k >= count))
-            throw new ArgumentOutOfRangeException(nameof(only), k, $"Shard {k} does not exist: shards of {count} are numbered 0 to {count - 1}.");
+            throw new FssdShardException($"Shard {k} does not exist: shards of {count} are numbered 0 to {count - 1}.");
         string fullRoot = Path.GetFullPath(root);
         foreach (var file in files)
         {
@@ -64,7 +64,7 @@ public static class Sharding
     /// <summary>The shard of <paramref name="key"/> among <paramref name="count"/>: SHA-256's first 8 bytes, big-endian, modulo the count.</summary>
     public static int ShardOf(string key, int count)
     {
-        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "The shard count must be at least 1.");
+        if (count < 1) throw new FssdShardException("The shard count must be at least 1.");
         int length = Encoding.UTF8.GetByteCount(key);
         Span<byte> bytes = length <= 512 ? stackalloc byte[length] : new byte[length];
         Encoding.UTF8.GetBytes(key, bytes);
@@ -82,9 +82,9 @@ public sealed class ShardSpec
 {
     public ShardSpec(int index, int count, string root)
     {
-        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "The shard count must be at least 1.");
+        if (count < 1) throw new FssdShardException("The shard count must be at least 1.");
         if (index < 0 || index >= count)
-            throw new ArgumentOutOfRangeException(nameof(index), index, $"Shard {index} does not exist: shards of {count} are numbered 0 to {count - 1}.");
+            throw new FssdShardException($"Shard {index} does not exist: shards of {count} are numbered 0 to {count - 1}.");
         Index = index;
         Count = count;
         Root = Path.GetFullPath(root);

@@ -99,7 +99,7 @@ public static class ResultsCsv
             if (columns is null)
             {
                 if (malformed is not null || !IsHeader(fields))
-                    throw new FssdDataException($"'{path}' is not a results file: its first line is not the header ({string.Join(",", Header(new[] { "Fssd_<tap>" }))}).");
+                    throw new FssdResultsFileException(path, $"'{path}' is not a results file: its first line is not the header ({string.Join(",", Header(new[] { "Fssd_<tap>" }))}).");
                 columns = fields.ToArray();
                 header?.Invoke(columns);
                 goodEnd = reader.End;

@@ -50,7 +50,7 @@ public sealed class ResultsFile : IDisposable
     public static ResultsFile Open(string path, IReadOnlyList<string> tapColumns, bool retryErrors)
     {
         string full = System.IO.Path.GetFullPath(path);
-        if (Directory.Exists(full)) throw new FssdDataException($"The results path '{full}' is a folder; give a file (e.g. results.csv).");
+        if (Directory.Exists(full)) throw new FssdResultsFileException(full, $"The results path '{full}' is a folder; give a file (e.g. results.csv).");
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
         // A second writer of the same file fails on the lock file (released by the kernel if this process
         // dies), rather than interleaving rows; readers (Join-FssdResult) open the results file itself freely.
@@ -62,7 +62,7 @@ public sealed class ResultsFile : IDisposable
         }
         catch (IOException e)
         {
-            throw new FssdDataException($"The results file '{full}' is being written by another process (its lock '{lockPath}' is held): each worker needs its own -ResultPath.", e);
+            throw new FssdResultsFileException(full, $"The results file '{full}' is being written by another process (its lock '{lockPath}' is held): each worker needs its own -ResultPath.", e);
         }
         FileStream? stream = null;
         try
@@ -76,7 +76,7 @@ public sealed class ResultsFile : IDisposable
         {
             stream?.Dispose();
             Release(writerLock);
-            if (e is IOException or UnauthorizedAccessException) throw new FssdDataException($"The results file '{full}' cannot be opened for writing: {e.Message}", e);
+            if (e is IOException or UnauthorizedAccessException) throw new FssdResultsFileException(full, $"The results file '{full}' cannot be opened for writing: {e.Message}", e);
             throw;
         }
     }
@@ -90,13 +90,13 @@ public sealed class ResultsFile : IDisposable
             if (row.IsScored || !retryErrors) _done.Add(row.Path);
         });
         if (scan.Header is not null && !scan.Header.SequenceEqual(header))
-            throw new FssdDataException(
+            throw new FssdResultsFileException(Path,
                 $"'{Path}' holds results with the columns {string.Join(", ", scan.Header)}; this run writes {string.Join(", ", header)}. " +
                 "Score with the detector that wrote it, or give another -ResultPath.");
         if (scan.DamagedBeforeGood)
         {
             var (line, why) = scan.Damaged[0];
-            throw new FssdDataException(
+            throw new FssdResultsFileException(Path,
                 $"'{Path}' line {line} cannot be read ({why}) and good rows follow it, so it is not a row cut off by an interrupted run; repair or move the file.");
         }
         if (scan.Header is null)

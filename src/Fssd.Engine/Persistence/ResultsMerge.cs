@@ -46,7 +46,7 @@ public static class ResultsMerge
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                fileError(full, new FssdDataException($"The results file '{full}' cannot be read: {e.Message}", e));
+                fileError(full, new FssdResultsFileException(full, $"The results file '{full}' cannot be read: {e.Message}", e));
                 continue;
             }
             catch (FssdDataException e)

@@ -40,14 +40,14 @@ public sealed class ResumableRun : IDisposable
     /// <summary>
     /// The run Measure-Fssd's -Shard, -ShardCount, -ShardRoot and -ResultPath ask for: shard k of N
     /// (both or neither), the results file opened for <paramref name="taps"/> and repaired if a kill cut
-    /// its last row (<paramref name="warn"/> is told). Throws ArgumentException for a shard that does not
-    /// exist, FssdDataException for a results file that cannot be used.
+    /// its last row (<paramref name="warn"/> is told). Throws FssdShardException for a shard that does not
+    /// exist, FssdResultsFileException for a results file that cannot be used.
     /// </summary>
     public static ResumableRun Open(int? shard, int? shardCount, string root, string? resultPath, IEnumerable<string> taps,
         bool retryErrors, bool inputsArePaths, Action<string> warn)
     {
         if ((shard is null) != (shardCount is null))
-            throw new ArgumentException("-Shard and -ShardCount go together: shard k of N, numbered from 0.");
+            throw new FssdShardException("-Shard and -ShardCount go together: shard k of N, numbered from 0.");
         var spec = shard is int k ? new ShardSpec(k, shardCount!.Value, root) : null;
         var results = resultPath is null ? null : ResultsFile.Open(resultPath, TapColumns(taps), retryErrors);
         if (results?.Repair is { } repair) warn(repair);

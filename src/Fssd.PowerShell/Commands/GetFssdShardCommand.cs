@@ -55,8 +55,7 @@ public sealed class GetFssdShardCommand : FssdCmdlet
     {
         _root = Root is null ? SessionState.Path.CurrentFileSystemLocation.ProviderPath : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Root);
         if (Shard is int k && k >= ShardCount)
-            ThrowFssdError(new ArgumentOutOfRangeException(nameof(Shard), k, $"Shard {k} does not exist: shards of {ShardCount} are numbered 0 to {ShardCount - 1}."),
-                "FssdShardInvalid", ErrorCategory.InvalidArgument, k);
+            ThrowFailure(new FssdShardException($"Shard {k} does not exist: shards of {ShardCount} are numbered 0 to {ShardCount - 1}."), k);
     }
 
     protected override void ProcessRecord()
