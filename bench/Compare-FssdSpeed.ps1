@@ -111,7 +111,7 @@ if ('$ScoresPath') {
     `$names = @(`$scores[0].LayerScores.Keys)
     `$lines = [Collections.Generic.List[string]]::new()
     `$lines.Add('path,' + (`$names -join ',') + ',decision')
-    foreach (`$s in `$scores) { `$lines.Add(`$s.Path + ',' + ((`$names | ForEach-Object { `$s.LayerScores[`$_].ToString('R') }) -join ',') + ',' + `$s.Score.ToString('R')) }
+    foreach (`$s in `$scores) { `$lines.Add(`$s.FullName + ',' + ((`$names | ForEach-Object { `$s.LayerScores[`$_].ToString('R') }) -join ',') + ',' + `$s.Score.ToString('R')) }
     [IO.File]::WriteAllLines('$ScoresPath', `$lines)
 }
 `$process = [Diagnostics.Process]::GetCurrentProcess(); `$process.Refresh()

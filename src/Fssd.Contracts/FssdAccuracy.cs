@@ -41,8 +41,8 @@ public sealed class FssdAccuracy
 /// <summary>A classifier's answer for one input. Returned by Get-FssdPrediction.</summary>
 public sealed class FssdPrediction
 {
-    /// <summary>The image file, when the input was one.</summary>
-    public string? Path { get; init; }
+    /// <summary>The image file, when the input was one (named as on a FileInfo, so that it pipes literally into Move-Item).</summary>
+    public string? FullName { get; init; }
 
     public string Source { get; init; } = "";
     public string PredictedClass { get; init; } = "";

@@ -74,8 +74,8 @@ public sealed class FssdSample
 
     public string? ClassName { get; init; }
 
-    /// <summary>The image file, when the sample came from one; null for IDX samples.</summary>
-    public string? Path { get; init; }
+    /// <summary>The image file, when the sample came from one; null for IDX samples (named as on a FileInfo, so that it pipes literally into Move-Item).</summary>
+    public string? FullName { get; init; }
 
     /// <summary>A readable origin: the file, or the IDX file and the index in it.</summary>
     public string Source { get; init; } = "";

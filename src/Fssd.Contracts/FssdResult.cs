@@ -24,7 +24,7 @@ public sealed class FssdResultRow
     public double? Confidence { get; init; }
 
     /// <summary>Column name without its Fssd_ prefix → FSSD at that tap, in column order.</summary>
-    public OrderedDictionary LayerScores { get; init; } = new();
+    public FssdLayerScores LayerScores { get; init; } = new();
 
     /// <summary>Why the file could not be scored; empty when it was.</summary>
     public string Error { get; init; } = "";

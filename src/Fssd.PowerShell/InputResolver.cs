@@ -116,9 +116,11 @@ internal static class InputResolver
         long expected = (long)sample.Height * sample.Width * sample.Channels;
         if (sample.Height <= 0 || sample.Width <= 0 || sample.Channels is not (1 or 3 or 4) || sample.Pixels is null || sample.Pixels.Length != expected)
             return new DecodedInput(sample.Source, null, new FssdDataException(
-                $"Sample '{sample.Source}' is malformed: {sample.Pixels?.Length ?? 0} bytes of pixels for {sample.Height} x {sample.Width} x {sample.Channels}."));
+                $"Sample '{sample.Source}' is malformed: {sample.Pixels?.Length ?? 0} bytes of pixels for {sample.Height} x {sample.Width} x {sample.Channels}."),
+                null, sample.FullName is not null);
         var prepared = DatasetReader.Prepare(new RawImage(sample.Pixels, sample.Height, sample.Width, sample.Channels), spec.Channels, spec.Height, spec.Width);
-        return new DecodedInput(sample.Source, DatasetReader.ChannelsFirst(prepared), null);
+        var original = new SourceImage(sample.Height, sample.Width, SourceImage.IsColourImage(sample.Pixels, sample.Channels));
+        return new DecodedInput(sample.Source, DatasetReader.ChannelsFirst(prepared), null, original, sample.FullName is not null);
     }
 
     private static void Drain(List<DecodedInput> items, List<(string, byte[])> decoded, Action<ErrorRecord> error)

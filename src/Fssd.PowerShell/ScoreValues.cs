@@ -18,7 +18,7 @@ internal static class ScoreValues
             {
                 case FssdScore score when layer is not null:
                     if (!score.LayerScores.Contains(layer))
-                        throw new ArgumentException($"A score of '{score.Path}' has no layer '{layer}'; it has {string.Join(", ", System.Linq.Enumerable.Cast<string>(score.LayerScores.Keys))}.");
+                        throw new ArgumentException($"A score of '{score.FullName}' has no layer '{layer}'; it has {string.Join(", ", System.Linq.Enumerable.Cast<string>(score.LayerScores.Keys))}.");
                     values.Add(Convert.ToDouble(score.LayerScores[layer], System.Globalization.CultureInfo.InvariantCulture));
                     break;
                 case FssdScore score:

@@ -34,18 +34,29 @@ Describe 'The example scripts' {
         $digits | ForEach-Object { $_.IsOutOfDistribution | Should -BeTrue }
     }
 
-    It 'Quarantine-OutOfDistribution moves exactly the flagged files and writes every score' {
+    It 'Quarantine-OutOfDistribution moves exactly the flagged files, whatever their names, and writes every score' {
         $incoming = Join-Path $work 'incoming'
         $quarantine = Join-Path $work 'quarantine'
+        $nested = Join-Path $incoming 'sub [1]'
         $null = New-Item -ItemType Directory -Path $incoming
-        Copy-Item (Join-Path $samples '*.png') $incoming
-        Set-Content (Join-Path $incoming 'broken.png') 'not an image'
-        $null = Invoke-FreshPwsh "& '$RepoRoot/examples/Quarantine-OutOfDistribution.ps1' -Incoming '$incoming' -Quarantine '$quarantine' -ModulePath '$ModulePath' 2>`$null"
-        $rows = Import-Csv (Join-Path $quarantine 'scores.csv')
-        $rows | Should -HaveCount 12
+        $null = [IO.Directory]::CreateDirectory($nested)
+        $names = @(Awkward-Names)
+        $sources = @(Get-ChildItem $samples -Filter *.png)
+        for ($i = 0; $i -lt $sources.Count; $i++) {
+            $folder = if ($i % 2) { $nested } else { $incoming }
+            Copy-Item -LiteralPath $sources[$i].FullName -Destination ([IO.Path]::Combine($folder, ($names[$i % $names.Count] -replace '\.png$', "-$i.png")))
+        }
+        Set-Content -LiteralPath (Join-Path $incoming 'broken.png') 'not an image'
+        $out = Invoke-FreshPwsh "& '$RepoRoot/examples/Quarantine-OutOfDistribution.ps1' -Incoming '$incoming' -Quarantine '$quarantine' -ModulePath '$ModulePath' 2>`$null"
+        $rows = Import-Csv -LiteralPath (Join-Path $quarantine 'scores.csv')
+        $rows | Should -HaveCount $sources.Count
         $flagged = @($rows | Where-Object IsOutOfDistribution -eq 'True')
-        @(Get-ChildItem $quarantine -Filter *.png).Count | Should -Be $flagged.Count
-        @(Get-ChildItem $incoming -Filter *.png).Count | Should -Be (13 - $flagged.Count)
+        $flagged.Count | Should -BeGreaterThan 0
+        $moved = @(Get-ChildItem -LiteralPath $quarantine -Recurse -File -Filter *.png)
+        @($moved.Name | Sort-Object) | Should -Be @($flagged.Name | Sort-Object)
+        foreach ($row in $flagged) { Test-Path -LiteralPath $row.FullName | Should -BeFalse -Because "$($row.FullName) was flagged" }
+        @(Get-ChildItem -LiteralPath $incoming -Recurse -File -Filter *.png).Count | Should -Be ($sources.Count + 1 - $flagged.Count)
+        ($out -join "`n") | Should -Match ("{0} file\(s\) scored, {1} flagged, {1} moved" -f $sources.Count, $flagged.Count)
         $rows[0].PSObject.Properties.Name | Should -Contain 'Fssd_fc1'
     }
 }

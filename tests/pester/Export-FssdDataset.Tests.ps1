@@ -26,7 +26,7 @@ Describe 'Export-FssdDataset' {
         $back = Get-FssdSample (Get-FssdDataset -Path $root)
         $back | Should -HaveCount 10
         foreach ($b in $back) {
-            $o = $original | Where-Object Index -eq ([int]($b.Path -replace '.*-(\d+)\.png$', '$1'))
+            $o = $original | Where-Object Index -eq ([int]($b.FullName -replace '.*-(\d+)\.png$', '$1'))
             $b.ClassName | Should -Be $o.ClassName
             [Linq.Enumerable]::SequenceEqual([byte[]]$b.Pixels, [byte[]]$o.Pixels) | Should -BeTrue
         }
@@ -37,8 +37,8 @@ Describe 'Export-FssdDataset' {
         $rgb = Get-FssdSample FashionMNIST/test -First 2 -ColorMode Rgb
         for ($i = 0; $i -lt $rgb[0].Pixels.Length; $i += 3) { $rgb[0].Pixels[$i] = 255 - $rgb[0].Pixels[$i] }
         $rgb | Export-FssdDataset -Path $root
-        $back = Get-FssdSample (Get-FssdDataset -Path $root) -ColorMode Rgb | Sort-Object { $_.Path }
-        $first = $back | Where-Object Path -Match '-00000\.png$'
+        $back = Get-FssdSample (Get-FssdDataset -Path $root) -ColorMode Rgb | Sort-Object { $_.FullName }
+        $first = $back | Where-Object FullName -Match '-00000\.png$'
         [Linq.Enumerable]::SequenceEqual([byte[]]$first.Pixels, [byte[]]$rgb[0].Pixels) | Should -BeTrue
     }
 

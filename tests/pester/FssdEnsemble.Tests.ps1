@@ -191,7 +191,7 @@ Describe 'FSSD-Ensem with one shared step for all taps (-PerturbationScope Share
         $default.PerturbationScope | Should -Be 'PerTap'
         $default.StepWeights | Should -HaveCount 0
         # Scored per tap, the detector's taps are what each tap's own single-tap FSSD gives at its ε.
-        $files = @($sharedIn[0..4].Path)
+        $files = @($sharedIn[0..4].FullName)
         $scores = $files | Measure-Fssd -Detector $default
         foreach ($layer in $default.Layers) {
             $own = $files | Measure-Fssd -Model $default.Model -Center $default.Center -Layer $layer.Name -Epsilon $default.Epsilon -Perturbation $default.Perturbation

@@ -25,7 +25,7 @@ Describe 'Get-FssdPrediction' {
         $files = @(Get-ChildItem $samples -Filter *.png | Select-Object -First 3 | ForEach-Object FullName)
         $inputs = @($files[0], $bad, $files[1], $files[2])
         $p = $inputs | Get-FssdPrediction -BatchSize 2 -ErrorVariable err -ErrorAction SilentlyContinue
-        $p.Path | Should -Be @($files[0], $files[1], $files[2])
+        $p.FullName | Should -Be @($files[0], $files[1], $files[2])
         $err | Should -HaveCount 1
         $err[0].TargetObject | Should -Be $bad
     }

@@ -25,8 +25,8 @@ if (`$IsLinux) {
 `$paths = [string[]](`$entries | ForEach-Object Path)
 `$errors = `$null
 `$out = switch ('$Command') {
-    'Measure-Fssd' { Measure-Fssd -LiteralPath `$paths -ErrorVariable errors -ErrorAction SilentlyContinue | ForEach-Object Path }
-    'Get-FssdPrediction' { Get-Item -LiteralPath `$paths -Force | Get-FssdPrediction -ErrorVariable errors -ErrorAction SilentlyContinue | ForEach-Object Path }
+    'Measure-Fssd' { Measure-Fssd -LiteralPath `$paths -ErrorVariable errors -ErrorAction SilentlyContinue | ForEach-Object FullName }
+    'Get-FssdPrediction' { Get-Item -LiteralPath `$paths -Force | Get-FssdPrediction -ErrorVariable errors -ErrorAction SilentlyContinue | ForEach-Object FullName }
     'Get-FssdSample' { Get-FssdDataset -Path '$folder' | Get-FssdSample -ErrorVariable errors -ErrorAction SilentlyContinue | ForEach-Object Source }
     'New-FssdDetector' {
         `$d = New-FssdDetector -InDistribution (Get-Item -LiteralPath `$paths -Force) -ErrorVariable errors -ErrorAction SilentlyContinue

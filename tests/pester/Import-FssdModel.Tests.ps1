@@ -128,7 +128,7 @@ Describe 'Import-FssdModel with ONNX models' {
         $center = New-FssCenter -Model $m -NoiseSamples 32 -Seed 0
         $scores = $files | Measure-Fssd -Model $m -Center $center -Epsilon 0.001
         $scores | Should -HaveCount $files.Count
-        $scores.Path | Should -Be $files.FullName
+        $scores.FullName | Should -Be $files.FullName
         foreach ($s in $scores) {
             $s.Score | Should -BeGreaterThan 0
             [double]::IsFinite($s.Score) | Should -BeTrue
@@ -188,7 +188,7 @@ Describe 'Import-FssdModel -Pretrained ResNet18' {
         $center = New-FssCenter -Model $pretrained -NoiseSamples 8 -Seed 0
         $scores = $files | Measure-Fssd -Model $pretrained -Center $center
         $scores | Should -HaveCount 2
-        $scores.Path | Should -Be $files
+        $scores.FullName | Should -Be $files
         foreach ($s in $scores) {
             $s.LayerScores.Keys | Should -Be @('ReLU253_Output_0', 'ReLU283_Output_0', 'ReLU315_Output_0', 'ReLU347_Output_0', 'ReLU393_Output_0', 'Pooling395_Output_0')
             foreach ($v in $s.LayerScores.Values) { $v | Should -BeGreaterThan 0 }

@@ -23,7 +23,7 @@ Describe 'Measure-Fssd -ResultPath' {
         (Read-Rows $csv) | Should -HaveCount 80
         $shuffled = $files | Sort-Object { [guid]::NewGuid() }
         $second = $shuffled | Measure-Fssd -Detector $detector -ShardRoot $photos -ResultPath $csv -PassThru
-        @($second.Path | Sort-Object) | Should -Be @($files[80..199].FullName | Sort-Object)
+        @($second.FullName | Sort-Object) | Should -Be @($files[80..199].FullName | Sort-Object)
         $third = $shuffled | Measure-Fssd -Detector $detector -ShardRoot $photos -ResultPath $csv -PassThru
         $third | Should -BeNullOrEmpty
         $rows = Read-Rows $csv
@@ -43,7 +43,7 @@ Describe 'Measure-Fssd -ResultPath' {
         $rows = Read-Rows $csv
         $rows[0].PSObject.Properties.Name | Should -Be @('Path', 'Score', 'IsOutOfDistribution', 'PredictedClass', 'Confidence', 'Fssd_conv1', 'Fssd_conv2', 'Fssd_fc1', 'Fssd_logits', 'Error')
         for ($i = 0; $i -lt 20; $i++) {
-            $rows[$i].Path | Should -Be (KeyOf (Get-Item -LiteralPath $scores[$i].Path))
+            $rows[$i].Path | Should -Be (KeyOf (Get-Item -LiteralPath $scores[$i].FullName))
             [double]::Parse($rows[$i].Score, [cultureinfo]::InvariantCulture) | Should -Be $scores[$i].Score
             [double]::Parse($rows[$i].Fssd_conv2, [cultureinfo]::InvariantCulture) | Should -Be $scores[$i].LayerScores['conv2']
             $rows[$i].IsOutOfDistribution | Should -Be "$($scores[$i].IsOutOfDistribution)"
@@ -62,7 +62,7 @@ Describe 'Measure-Fssd -ResultPath' {
         $again = $files[0..29] | Measure-Fssd -Detector $detector -ShardRoot $photos -ResultPath $csv -PassThru -WarningVariable warned 3>$null
         "$warned" | Should -Match 'removed an incomplete last row'
         $again | Should -HaveCount 1
-        KeyOf (Get-Item -LiteralPath $again[0].Path) | Should -Be $cutKey
+        KeyOf (Get-Item -LiteralPath $again[0].FullName) | Should -Be $cutKey
         $rows = Read-Rows $csv
         $rows | Should -HaveCount 30
         @($rows.Path | Sort-Object -Unique) | Should -HaveCount 30
@@ -100,7 +100,7 @@ Describe 'Measure-Fssd -ResultPath' {
         foreach ($k in 0..2) {
             $scored = $files | Measure-Fssd -Detector $detector -Shard $k -ShardCount 3 -ShardRoot $photos
             $listed = Get-FssdShard -LiteralPath $photos -Shard $k -ShardCount 3 -Root $photos
-            @($scored.Path | Sort-Object) | Should -Be @($listed.FullName | Sort-Object)
+            @($scored.FullName | Sort-Object) | Should -Be @($listed.FullName | Sort-Object)
         }
         { $files[0] | Measure-Fssd -Shard 1 -ErrorAction Stop } | Should -Throw -ErrorId 'FssdShardInvalid,*' -ExpectedMessage '*go together*'
     }

@@ -39,7 +39,7 @@ Describe 'Measure-Fssd on FashionMNIST against MNIST, from PNG files' -Tag 'Real
     It 'scores every one of the 10,000 FashionMNIST and 10,000 MNIST files once' {
         $fashion | Should -HaveCount 10000
         $mnist | Should -HaveCount 10000
-        ($fashion.Path | Sort-Object -Unique).Count | Should -Be 10000
+        ($fashion.FullName | Sort-Object -Unique).Count | Should -Be 10000
         $fashion[0].LayerScores.Keys | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
     }
 
@@ -107,11 +107,11 @@ Describe 'Measure-Fssd inputs and outputs' {
     It 'binds FileInfo, wildcard paths, literal paths with brackets and objects with a Path, in input order' {
         $bracket = Join-Path $work 'odd [1].png'
         Copy-Item -LiteralPath $sampleFiles[0].FullName -Destination $bracket
-        (Get-Item -LiteralPath $bracket | Measure-Fssd).Path | Should -Be $bracket
-        (Measure-Fssd -LiteralPath $bracket).Path | Should -Be $bracket
+        (Get-Item -LiteralPath $bracket | Measure-Fssd).FullName | Should -Be $bracket
+        (Measure-Fssd -LiteralPath $bracket).FullName | Should -Be $bracket
         (Measure-Fssd -Path (Join-Path $samples 'mnist-*.png')).Count | Should -Be 6
         $objects = $sampleFiles[2, 0, 1] | ForEach-Object { [pscustomobject]@{ Path = $_.FullName } }
-        ($objects | Measure-Fssd).Path | Should -Be @($sampleFiles[2].FullName, $sampleFiles[0].FullName, $sampleFiles[1].FullName)
+        ($objects | Measure-Fssd).FullName | Should -Be @($sampleFiles[2].FullName, $sampleFiles[0].FullName, $sampleFiles[1].FullName)
     }
 
     It 'scores in-memory samples as it scores their files, in order, and reports a malformed sample without stopping' {
@@ -121,7 +121,7 @@ Describe 'Measure-Fssd inputs and outputs' {
         $fromMemory = @($samples[0..2]) + $bad + @($samples[3..11]) | Measure-Fssd -ErrorVariable failed -ErrorAction SilentlyContinue
         $fromMemory | Should -HaveCount 12
         for ($i = 0; $i -lt 12; $i++) { $fromMemory[$i].Score | Should -Be $fromFiles[$i].Score }
-        $fromMemory[0].Path | Should -Be $samples[0].Source
+        $fromMemory[0].FullName | Should -Be $samples[0].Source
         $failed | Should -HaveCount 1
         $failed[0].TargetObject | Should -Be 'broken sample'
     }
@@ -129,7 +129,7 @@ Describe 'Measure-Fssd inputs and outputs' {
     It 'reports a path that does not exist, with or without wildcards, and goes on' {
         $missing = Join-Path $work 'no-such-file.png'
         $scores = Measure-Fssd -Path $missing, $sampleFiles[0].FullName, (Join-Path $work 'none-*.png') -ErrorVariable err -ErrorAction SilentlyContinue
-        $scores.Path | Should -Be @($sampleFiles[0].FullName)
+        $scores.FullName | Should -Be @($sampleFiles[0].FullName)
         $err | Should -HaveCount 2
         $err[0].Exception.Message | Should -Match 'no-such-file\.png'
         $err[1].Exception.Message | Should -Match 'none-\*\.png'
@@ -149,7 +149,7 @@ Describe 'Measure-Fssd inputs and outputs' {
     It 'keeps input order across batches while decoding in parallel' {
         $many = 1..40 | ForEach-Object { $sampleFiles[$_ % $sampleFiles.Count].FullName }
         $scores = $many | Measure-Fssd -Model $model -Center $center -BatchSize 7
-        $scores.Path | Should -Be $many
+        $scores.FullName | Should -Be $many
         $single = $many | ForEach-Object { (Measure-Fssd -Path $_ -Model $model -Center $center).Score }
         for ($i = 0; $i -lt 40; $i++) { $scores[$i].Score | Should -BeLessOrEqual ($single[$i] * (1 + 1e-5)); $scores[$i].Score | Should -BeGreaterOrEqual ($single[$i] * (1 - 1e-5)) }
     }

@@ -12,3 +12,10 @@ function Invoke-FreshPwsh {
     if ($LASTEXITCODE -ne 0) { throw "Fresh pwsh exited with $LASTEXITCODE`: $($output -join [Environment]::NewLine)" }
     $output
 }
+
+# File names that PowerShell's wildcard paths misread: brackets, * and ? (not on Windows), spaces, other scripts.
+function Awkward-Names {
+    $names = @('digit [2].png', 'x[a-z].png', 'with space.png', 'ünïcødé ✓ 字.png', "it's.png", 'a`b.png')
+    if (-not $IsWindows) { $names += @('star*.png', 'what?.png') }
+    $names
+}

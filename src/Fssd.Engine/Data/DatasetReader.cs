@@ -119,7 +119,7 @@ public static class DatasetReader
             {
                 Dataset = dataset.Name, Index = i, Label = label,
                 ClassName = label is int l ? dataset.ClassNames[l] : null,
-                Path = path, Source = path, Height = raw.Height, Width = raw.Width, Channels = raw.Channels, Pixels = raw.Pixels,
+                FullName = path, Source = path, Height = raw.Height, Width = raw.Width, Channels = raw.Channels, Pixels = raw.Pixels,
             }, null, path);
         }
     }

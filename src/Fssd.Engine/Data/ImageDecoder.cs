@@ -8,7 +8,38 @@ using SkiaSharp;
 namespace Fssd.Engine.Data;
 
 /// <summary>Decoded pixels: height × width × channels bytes, channels last.</summary>
-public readonly record struct RawImage(byte[] Pixels, int Height, int Width, int Channels);
+public readonly record struct RawImage(byte[] Pixels, int Height, int Width, int Channels, SourceImage? Original = null);
+
+/// <summary>
+/// What an input was before it was made to fit a model: its stored size, and whether it has colour (more than
+/// 1% of its pixels with a channel 32 levels or more from another: a gray image saved as RGB or JPEG has none).
+/// </summary>
+public readonly record struct SourceImage(int Height, int Width, bool IsColour)
+{
+    /// <summary>The share of pixels that must be coloured for an image to count as colour.</summary>
+    public const double ColourShare = 0.01;
+
+    /// <summary>How far apart two channels of a pixel must be for it to count as coloured.</summary>
+    public const int ColourSpread = 32;
+
+    public static bool Coloured(byte r, byte g, byte b) =>
+        Math.Abs(r - g) >= ColourSpread || Math.Abs(g - b) >= ColourSpread || Math.Abs(r - b) >= ColourSpread;
+
+    /// <summary>Whether pixels of <paramref name="channels"/> (3 or 4, channels last) are a colour image.</summary>
+    public static bool IsColourImage(ReadOnlySpan<byte> pixels, int channels)
+    {
+        if (channels < 3) return false;
+        long count = pixels.Length / channels, coloured = 0;
+        for (long i = 0; i < count; i++)
+        {
+            int at = (int)(i * channels);
+            if (Coloured(pixels[at], pixels[at + 1], pixels[at + 2])) coloured++;
+        }
+        return count > 0 && coloured >= ColourShare * count;
+    }
+
+    public override string ToString() => $"{Width} x {Height} {(IsColour ? "colour" : "gray")}";
+}
 
 /// <summary>
 /// Decodes PNG, JPEG, BMP, GIF (first frame), WebP and ICO with SkiaSharp into gray or RGB bytes, safely for
@@ -148,11 +179,12 @@ public static class ImageDecoder
                 if (result != SKCodecResult.Success)
                     throw new FssdDataException($"'{name}' could not be decoded: {Describe(result)}.");
                 var decoded = new Span<byte>(frame, (int)frameBytes);
-                ToChannelsInPlace(decoded, framePixels, channels);
+                long coloured = ToChannelsInPlace(decoded, framePixels, channels);
+                var original = new SourceImage(height, width, coloured >= SourceImage.ColourShare * framePixels);
                 var converted = decoded[..(int)(framePixels * channels)];
                 return target is { } t2
-                    ? new RawImage(ImageResize.Resize(converted, size.Height, size.Width, channels, t2.Height, t2.Width), t2.Height, t2.Width, channels)
-                    : new RawImage(converted.ToArray(), size.Height, size.Width, channels);
+                    ? new RawImage(ImageResize.Resize(converted, size.Height, size.Width, channels, t2.Height, t2.Width), t2.Height, t2.Width, channels, original)
+                    : new RawImage(converted.ToArray(), size.Height, size.Width, channels, original);
             }
             finally
             {
@@ -188,19 +220,29 @@ public static class ImageDecoder
     }
 
     /// <summary>RGBA to gray or RGB, in place: each pixel's output lies at or before its input, so a forward pass is safe.</summary>
-    private static void ToChannelsInPlace(Span<byte> rgba, long pixels, int channels)
+    /// <summary>RGBA to gray or RGB in place; returns how many pixels were coloured (<see cref="SourceImage.Coloured"/>).</summary>
+    private static long ToChannelsInPlace(Span<byte> rgba, long pixels, int channels)
     {
+        long coloured = 0;
         if (channels == 1)
         {
-            for (int i = 0; i < pixels; i++) rgba[i] = Luma(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
-            return;
+            for (int i = 0; i < pixels; i++)
+            {
+                byte r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2];
+                if (SourceImage.Coloured(r, g, b)) coloured++;
+                rgba[i] = Luma(r, g, b);
+            }
+            return coloured;
         }
         for (int i = 0; i < pixels; i++)
         {
-            rgba[3 * i] = rgba[4 * i];
-            rgba[3 * i + 1] = rgba[4 * i + 1];
-            rgba[3 * i + 2] = rgba[4 * i + 2];
+            byte r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2];
+            if (SourceImage.Coloured(r, g, b)) coloured++;
+            rgba[3 * i] = r;
+            rgba[3 * i + 1] = g;
+            rgba[3 * i + 2] = b;
         }
+        return coloured;
     }
 
     /// <summary>ITU-R 601-2 luma in 16-bit fixed point, as PIL's convert("L") computes it.</summary>

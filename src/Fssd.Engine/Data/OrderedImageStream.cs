@@ -7,7 +7,11 @@ using System.Threading.Tasks;
 namespace Fssd.Engine.Data;
 
 /// <summary>An input decoded for a model (channels first, at the model's size), or why it could not be.</summary>
-public sealed record DecodedInput(string Path, byte[]? Pixels, FssdDataException? Error);
+/// <summary>
+/// One input made to fit a model: its pixels (channels first), or why it could not be read; what it was before
+/// (<paramref name="Original"/>, when known), and whether <paramref name="Path"/> names a file.
+/// </summary>
+public sealed record DecodedInput(string Path, byte[]? Pixels, FssdDataException? Error, SourceImage? Original = null, bool IsFile = true);
 
 /// <summary>
 /// Decodes files on worker threads while the caller runs the model, and hands them back in the
@@ -79,7 +83,7 @@ public sealed class OrderedImageStream : IDisposable
         try
         {
             var raw = ImageDecoder.DecodeAt(path, _spec.Channels, _spec.Height, _spec.Width, _cancellation);
-            return new DecodedInput(path, DatasetReader.ChannelsFirst(raw), null);
+            return new DecodedInput(path, DatasetReader.ChannelsFirst(raw), null, raw.Original);
         }
         catch (FssdDataException e)
         {

@@ -15,6 +15,9 @@ namespace Fssd.Engine.Persistence;
 /// </summary>
 public sealed class DetectorDocument
 {
+    /// <summary>How detector files end.</summary>
+    public const string Extension = ".fssd.yaml";
+
     public int FormatVersion { get; set; } = FssdDetector.CurrentFormatVersion;
     public string Name { get; set; } = "";
 

@@ -114,7 +114,7 @@ public static class ResultsMerge
 
     private static FssdResultRow ToContract(ResultRow row, IReadOnlyList<string> tapColumns, string source)
     {
-        var layers = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
+        var layers = new FssdLayerScores();
         for (int k = 0; k < tapColumns.Count; k++) layers[tapColumns[k][ResultsCsv.TapPrefix.Length..]] = row.Taps[k];
         return new FssdResultRow
         {

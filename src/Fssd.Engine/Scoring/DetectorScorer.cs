@@ -69,7 +69,7 @@ public abstract class DetectorScorer : IDisposable
     public static DetectorScorer ForTaps(LoadedModel model, FssCenter center, IReadOnlyList<string>? layers, double epsilon, PerturbationMode mode)
     {
         int[] taps = TapSelection.ForScoring(model, layers, epsilon);
-        int scored = layers is null ? Array.IndexOf(taps, FssdScorer.DefaultTap(model)) : 0;
+        int scored = Array.IndexOf(taps, layers is null ? FssdScorer.DefaultTap(model) : model.TapIndex(layers[0]));
         return new Taps(new EnsembleScorer(new[] { (model, center, taps) }), model, epsilon, mode, scored);
     }
 
@@ -163,12 +163,12 @@ public abstract class DetectorScorer : IDisposable
 public static class TapSelection
 {
     /// <summary>
-    /// The taps named (in that order), or, without names: every tap in the model's order at ε = 0 (one
-    /// forward pass gives them all); with a step, the default tap alone (each tap costs its own step).
+    /// The taps named, in the model's order (whatever order they were named in), or, without names: every tap
+    /// at ε = 0 (one forward pass gives them all); with a step, the default tap alone (each tap costs its own step).
     /// </summary>
     public static int[] ForScoring(LoadedModel model, IReadOnlyList<string>? layers, double epsilon)
     {
-        if (layers is not null) return layers.Select(model.TapIndex).ToArray();
+        if (layers is not null) return layers.Select(model.TapIndex).Distinct().Order().ToArray();
         return epsilon == 0 ? Enumerable.Range(0, model.Taps.Count).ToArray() : new[] { FssdScorer.DefaultTap(model) };
     }
 }

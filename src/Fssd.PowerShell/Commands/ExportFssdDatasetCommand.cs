@@ -25,6 +25,7 @@ public sealed class ExportFssdDatasetCommand : FssdCmdlet
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = DatasetSet)]
     [DatasetTransformation]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
     public FssdDataset Dataset { get; set; } = null!;
 

@@ -13,14 +13,23 @@ namespace Fssd.PowerShell.Commands;
 public sealed class GetFssdPredictionCommand : FssdCmdlet
 {
     private const string PathSet = "Path";
+    private const string LiteralSet = "LiteralPath";
     private const string SampleSet = "Sample";
     private readonly List<(RawImage Image, string? Path, string Source, string? TrueClass)> _pending = new();
+    private readonly InputPacer _pacer = new();
     private LoadedModel? _model;
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
-    [Alias("FullName", "PSPath")]
+    /// <summary>Image files or folders, with wildcards.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>Image files or folders, taken as written (what Get-ChildItem's objects bind to).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
+    [Alias("PSPath", "LP", "FullName")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SampleSet)]
     [ValidateNotNull]
@@ -31,6 +40,7 @@ public sealed class GetFssdPredictionCommand : FssdCmdlet
 
     [Parameter]
     [ValidateRange(1, 65536)]
+    [PSDefaultValue(Value = 256)]
     public int BatchSize { get; set; } = 256;
 
     protected override void BeginProcessing()
@@ -44,19 +54,35 @@ public sealed class GetFssdPredictionCommand : FssdCmdlet
         {
             ThrowFailure(e, Model);
         }
+        _pacer.Start();
     }
 
     protected override void ProcessRecord()
     {
+        _pacer.Arrived(_pending.Count);
+        try
+        {
+            Queue();
+            if (_pending.Count >= BatchSize || _pacer.ShouldFlush(_pending.Count)) Flush();
+        }
+        finally
+        {
+            _pacer.Left();
+        }
+    }
+
+    private void Queue()
+    {
         if (ParameterSetName == SampleSet)
         {
             var s = InputObject;
-            _pending.Add((new RawImage(s.Pixels, s.Height, s.Width, s.Channels), s.Path, s.Source, s.ClassName));
+            _pending.Add((new RawImage(s.Pixels, s.Height, s.Width, s.Channels), s.FullName, s.Source, s.ClassName));
         }
         else
         {
             var spec = _model!.Info.InputSpec;
-            foreach (var file in InputResolver.ResolvePaths(this, Path, false, WriteError))
+            bool literal = ParameterSetName == LiteralSet;
+            foreach (var file in InputResolver.ResolvePaths(this, literal ? LiteralPath : Path, literal, WriteError))
             {
                 try
                 {
@@ -68,7 +94,6 @@ public sealed class GetFssdPredictionCommand : FssdCmdlet
                 }
             }
         }
-        if (_pending.Count >= BatchSize) Flush();
     }
 
     protected override void EndProcessing() => Flush();
@@ -84,7 +109,7 @@ public sealed class GetFssdPredictionCommand : FssdCmdlet
         {
             WriteObject(new FssdPrediction
             {
-                Path = _pending[i].Path, Source = _pending[i].Source, PredictedLabel = predictions[i].Label,
+                FullName = _pending[i].Path, Source = _pending[i].Source, PredictedLabel = predictions[i].Label,
                 PredictedClass = names[predictions[i].Label], Confidence = predictions[i].Confidence,
                 TrueClass = _pending[i].TrueClass, Model = _model.Info.Name,
             });

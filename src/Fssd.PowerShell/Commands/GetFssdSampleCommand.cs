@@ -11,6 +11,7 @@ public sealed class GetFssdSampleCommand : FssdCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [DatasetTransformation]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
     public FssdDataset Dataset { get; set; } = null!;
 

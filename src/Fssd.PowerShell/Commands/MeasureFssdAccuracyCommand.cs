@@ -14,6 +14,7 @@ public sealed class MeasureFssdAccuracyCommand : FssdCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [DatasetTransformation]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
     public FssdDataset Dataset { get; set; } = null!;
 

@@ -22,9 +22,13 @@ namespace Fssd.PowerShell.Commands;
 [OutputType(typeof(FssdScore))]
 public sealed class MeasureFssdCommand : FssdCmdlet
 {
+    // Three modes (the default detector, -Detector, -Model with its options) by three kinds of input (paths,
+    // literal paths, samples): an option a mode does not use is not in its sets, so giving it is an error.
     private const string PathSet = "Path";
     private const string LiteralSet = "LiteralPath";
     private const string SampleSet = "InputObject";
+    private const string DetectorPrefix = "Detector";
+    private const string ModelPrefix = "Model";
 
     private OrderedImageStream? _stream;
     private DetectorScorer? _scorer;
@@ -39,43 +43,74 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     private readonly Stopwatch _resultClock = new();
     private readonly Stopwatch _outputClock = new();
 
+    /// <summary>Files or folders, with wildcards.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DetectorPrefix + PathSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ModelPrefix + PathSet)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     public string[] Path { get; set; } = Array.Empty<string>();
 
+    /// <summary>Files or folders, taken as written (what Get-ChildItem's objects bind to).</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DetectorPrefix + LiteralSet)]
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ModelPrefix + LiteralSet)]
     [Alias("PSPath", "LP", "FullName")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
+    /// <summary>Samples from Get-FssdSample.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = SampleSet)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = DetectorPrefix + SampleSet)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ModelPrefix + SampleSet)]
     [ValidateNotNull]
     public FssdSample[] InputObject { get; set; } = Array.Empty<FssdSample>();
 
-    [Parameter]
-    public FssdModel? Model { get; set; }
-
-    [Parameter]
-    public FssCenter? Center { get; set; }
-
-    /// <summary>A detector of any method (FSSD, or a baseline from New-FssdBaseline).</summary>
-    [Parameter]
+    /// <summary>A detector of any method (FSSD, a feature-space or a baseline detector), or the path of its file.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DetectorPrefix + PathSet)]
+    [Parameter(Mandatory = true, ParameterSetName = DetectorPrefix + LiteralSet)]
+    [Parameter(Mandatory = true, ParameterSetName = DetectorPrefix + SampleSet)]
     [Alias("Baseline")]
+    [DetectorTransformation]
+    [ArgumentCompleter(typeof(DetectorFileCompleter))]
     public FssdDetector? Detector { get; set; }
 
-    [Parameter]
+    /// <summary>Raw FSSD of a model's taps, without a detector's weights or threshold.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ModelPrefix + PathSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ModelPrefix + LiteralSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ModelPrefix + SampleSet)]
+    public FssdModel? Model { get; set; }
+
+    [Parameter(ParameterSetName = ModelPrefix + PathSet)]
+    [Parameter(ParameterSetName = ModelPrefix + LiteralSet)]
+    [Parameter(ParameterSetName = ModelPrefix + SampleSet)]
+    [PSDefaultValue(Help = "F* of 512 uniform-noise images, seed 0")]
+    public FssCenter? Center { get; set; }
+
+    [Parameter(ParameterSetName = ModelPrefix + PathSet)]
+    [Parameter(ParameterSetName = ModelPrefix + LiteralSet)]
+    [Parameter(ParameterSetName = ModelPrefix + SampleSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TapCompleter))]
+    [PSDefaultValue(Help = "every tap at epsilon 0; the default tap with a step")]
     public string[]? Layer { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = ModelPrefix + PathSet)]
+    [Parameter(ParameterSetName = ModelPrefix + LiteralSet)]
+    [Parameter(ParameterSetName = ModelPrefix + SampleSet)]
     [ValidateRange(-10.0, 10.0)]
+    [PSDefaultValue(Value = 0.0)]
     public double Epsilon { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = ModelPrefix + PathSet)]
+    [Parameter(ParameterSetName = ModelPrefix + LiteralSet)]
+    [Parameter(ParameterSetName = ModelPrefix + SampleSet)]
+    [PSDefaultValue(Value = PerturbationMode.Sign)]
     public PerturbationMode Perturbation { get; set; } = PerturbationMode.Sign;
 
     [Parameter]
     [ValidateRange(1, 65536)]
+    [PSDefaultValue(Value = 128)]
     public int BatchSize { get; set; } = 128;
 
     [Parameter]
@@ -88,6 +123,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [PSDefaultValue(Help = "the current location")]
     public string? ShardRoot { get; set; }
 
     [Parameter]
@@ -102,13 +138,20 @@ public sealed class MeasureFssdCommand : FssdCmdlet
 
     private ResumableRun? _run;
 
+    private readonly InputPacer _pacer = new();
+
+    // The default detector knows one kind of image; the first input unlike it gets a warning, once.
+    private bool _checkFit;
+    private int _unfit;
+    private string? _firstUnfit;
+
+    private bool IsSampleSet => ParameterSetName.EndsWith(SampleSet, StringComparison.Ordinal);
+
     protected override void BeginProcessing()
     {
         try
         {
             var session = FssdSession.Current;
-            if (Detector is not null && (Model is not null || Center is not null || Bound(nameof(Epsilon)) || Bound(nameof(Layer)) || Bound(nameof(Perturbation))))
-                throw new ArgumentException("A detector fixes the model, center, layers, ε and perturbation; give -Detector alone, or -Model with its options.");
             if (Detector is not null)
             {
                 _scorer = DetectorScorer.For(Detector, Detector.Models.Select(m => ResolveModel(m)).ToList());
@@ -120,6 +163,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 var (detector, models) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
                 foreach (var m in models) Hold(m);
                 _scorer = DetectorScorer.For(detector, models);
+                _checkFit = true;
                 WriteVerbose($"Scoring with the default detector {detector}.");
             }
             else
@@ -135,6 +179,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             OpenRun();
             _clock.Start();
             _progress.Start();
+            _pacer.Start();
         }
         catch (Exception e) when (e is not PipelineStoppedException)
         {
@@ -144,29 +189,38 @@ public sealed class MeasureFssdCommand : FssdCmdlet
 
     protected override void ProcessRecord()
     {
-        bool literal = ParameterSetName == LiteralSet;
+        bool literal = ParameterSetName.EndsWith(LiteralSet, StringComparison.Ordinal);
+        _pacer.Arrived(_stream!.Count);
         try
         {
-            if (ParameterSetName == SampleSet)
+            if (IsSampleSet)
             {
                 var spec = _scorer!.Spec;
                 foreach (var sample in InputObject)
                 {
                     if (_run is not null && !_run.Admit(sample.Source)) continue;
-                    _stream!.Add(InputResolver.Prepare(sample, spec));
+                    _stream.Add(InputResolver.Prepare(sample, spec));
                     if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
                 }
-                return;
             }
-            foreach (var file in InputResolver.ResolvePaths(this, literal ? LiteralPath : Path, literal, WriteError))
+            else
             {
-                if (_run is not null && !_run.Admit(file)) continue;
-                _stream!.Add(file);
-                if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
+                foreach (var file in InputResolver.ResolvePaths(this, literal ? LiteralPath : Path, literal, WriteError))
+                {
+                    if (_run is not null && !_run.Admit(file)) continue;
+                    _stream.Add(file);
+                    if (_stream.Count >= 2 * BatchSize) Flush(BatchSize);
+                }
             }
+            // A producer that pauses gets its results now, not when a batch fills.
+            if (_pacer.ShouldFlush(_stream.Count)) FlushAll();
         }
         catch (OperationCanceledException)
         {
+        }
+        finally
+        {
+            _pacer.Left();
         }
     }
 
@@ -174,8 +228,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     {
         try
         {
-            while (_stream!.Count > 0) Flush(BatchSize);
-            while (TakeResults(wait: true)) { }
+            FlushAll();
             WriteProgress(new ProgressRecord(1, "Measure-Fssd", "Done") { RecordType = ProgressRecordType.Completed });
             var model = TimeSpan.FromTicks(Interlocked.Read(ref _modelTicks));
             var rest = _clock.Elapsed - _waitClock.Elapsed - _resultClock.Elapsed - _outputClock.Elapsed;
@@ -183,11 +236,20 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 $"The model: {model.TotalSeconds:F1} s over {_workers!.Workers} scoring thread(s). This thread: waiting for decoded files " +
                 $"{_waitClock.Elapsed.TotalSeconds:F1} s, for the model {_resultClock.Elapsed.TotalSeconds:F1} s, writing results " +
                 $"{_outputClock.Elapsed.TotalSeconds:F1} s, reading paths and the rest {rest.TotalSeconds:F1} s.");
+            if (_pacer.Pauses > 0) WriteVerbose($"Input paused {_pacer.Pauses} time(s); what had come was scored each time without waiting for a full batch.");
             if (_run is not null) WriteVerbose(_run.Summary());
+            if (_unfit > 0) WriteVerbose($"{_unfit} input(s) were unlike the default detector's images, the first '{_firstUnfit}'.");
         }
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>Scores everything queued, partial batches included, and writes every result.</summary>
+    private void FlushAll()
+    {
+        while (_stream!.Count > 0) Flush(BatchSize);
+        while (TakeResults(wait: true)) { }
     }
 
     /// <summary>Hands the next <paramref name="count"/> decoded inputs to the scoring threads, then writes what is done.</summary>
@@ -246,7 +308,8 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 _run?.Record(item.Path, null, null, "", null, null, item.Error.Message);
                 continue;
             }
-            var layers = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
+            if (_checkFit && item.Original is { } original) CheckFit(item.Path, original);
+            var layers = new FssdLayerScores();
             var values = new double[keys.Count];
             for (int k = 0; k < keys.Count; k++)
             {
@@ -256,7 +319,8 @@ public sealed class MeasureFssdCommand : FssdCmdlet
             double score = scorer.Combine(values);
             var result = new FssdScore
             {
-                Path = item.Path,
+                FullName = item.Path,
+                IsFile = item.IsFile,
                 Score = score,
                 Threshold = scorer.Threshold,
                 IsOutOfDistribution = scorer.Threshold is { } t ? score < t : null,
@@ -267,13 +331,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 Model = scorer.Model.Info.Name,
             };
             _run?.Record(item.Path, score, result.IsOutOfDistribution, result.PredictedClass, result.Confidence, values, null);
-            if (ResultPath is null || PassThru)
-            {
-                var output = PSObject.AsPSObject(result);
-                // One column per tap for Export-Csv.
-                for (int k = 0; k < keys.Count; k++) output.Properties.Add(new PSNoteProperty("Fssd_" + keys[k].Replace('/', '_'), values[k]));
-                WriteObject(output);
-            }
+            if (ResultPath is null || PassThru) WriteObject(result);
             g++;
             _scored++;
         }
@@ -285,6 +343,18 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         }
     }
 
+    private void CheckFit(string path, SourceImage original)
+    {
+        if (InputFit.Mismatch(_scorer!.Spec, original) is not { } why) return;
+        if (_unfit++ > 0) return;
+        _firstUnfit = path;
+        var spec = _scorer.Spec;
+        WriteWarning($"'{path}' is {why}. The default detector was made for {spec.Width} x {spec.Height} " +
+            $"{(spec.Channels == 1 ? "gray" : "colour")} images of clothing (FashionMNIST): on other images its verdicts say little. " +
+            "Make a detector from your own images (New-FssdDetector, see \"Your own images\" in the module's README) and give it with -Detector. " +
+            "This warning is given once per command.");
+    }
+
     /// <summary>This worker's shard and results file (-Shard, -ShardCount, -ShardRoot, -ResultPath), when asked for.</summary>
     private void OpenRun()
     {
@@ -293,7 +363,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         string? path = ResultPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ResultPath);
         try
         {
-            _run = ResumableRun.Open(Shard, ShardCount, root, path, _scorer!.Keys.ToArray(), RetryError, ParameterSetName != SampleSet, WriteWarning);
+            _run = ResumableRun.Open(Shard, ShardCount, root, path, _scorer!.Keys.ToArray(), RetryError, !IsSampleSet, WriteWarning);
         }
         catch (ArgumentException e)
         {

@@ -37,6 +37,7 @@ public sealed class NewFssdBaselineCommand : FssdCmdlet
 
     [Parameter]
     [DatasetTransformation]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
     public FssdDataset? TrainingSet { get; set; }
 
@@ -46,6 +47,7 @@ public sealed class NewFssdBaselineCommand : FssdCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TapCompleter))]
     public string[]? Layer { get; set; }
 
     [Parameter]

@@ -22,11 +22,13 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
     [DatasetTransformation]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
     public FssdDataset TrainingSet { get; set; } = null!;
 
     [Parameter]
     [DatasetTransformation]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
     public FssdDataset? ValidationSet { get; set; }
 
@@ -97,6 +99,7 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
 
     [Parameter]
     [DatasetTransformation]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
     public FssdDataset? OutlierSet { get; set; }
 

@@ -44,6 +44,7 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TapCompleter))]
     public string[]? Layer { get; set; }
 
     [Parameter]
