@@ -144,6 +144,7 @@ function Invoke-Build {
     foreach ($name in 'Fssd.psd1', 'Fssd.psm1', 'Fssd.Format.ps1xml') {
         Copy-Item -LiteralPath (Join-Path $root "module/$name") -Destination (Join-Path $moduleDir $name) -Force
     }
+    Copy-Item -LiteralPath (Join-Path $root 'LICENSE') -Destination (Join-Path $moduleDir 'LICENSE') -Force
     # The default model (LeNet on FashionMNIST) ships inside the module.
     $modelsDir = Join-Path $moduleDir 'models'
     $null = New-Item -ItemType Directory -Force -Path $modelsDir

@@ -85,7 +85,7 @@ $lines.Add(("pipeline (objects):          {0,8:N0} images/s" -f (Get-Median $rat
 $light = foreach ($r in 1..$Repeat) {
     Invoke-Runs @(@"
 Import-Module '$ModulePath'; Set-FssdContext -Threads $Threads | Out-Null
-`$m = Import-FssdModel; `$c = New-FssCenter -Model `$m
+`$m = Import-FssdModel; `$c = New-FssdCenter -Model `$m
 `$files = Get-ChildItem -LiteralPath '$photos' -Recurse -File
 `$null = `$files | Select-Object -First 256 | Measure-Fssd -Model `$m -Center `$c
 `$clock = [Diagnostics.Stopwatch]::StartNew(); `$n = 0

@@ -42,7 +42,7 @@ function Invoke-Run([int] $Count, [double] $Epsilon, [string] $Layer) {
 `$ProgressPreference = 'SilentlyContinue'
 Import-Module '$ModulePath'
 `$model = Import-FssdModel
-`$center = New-FssCenter -Model `$model
+`$center = New-FssdCenter -Model `$model
 `$files = Get-Content -LiteralPath '$list' -TotalCount $Count
 `$layers = if ('$Layer') { @{ Layer = '$Layer' } } else { @{} }
 `$null = `$files[0..255] | Measure-Fssd -Model `$model -Center `$center -Epsilon $Epsilon -BatchSize $BatchSize @layers

@@ -38,7 +38,7 @@ if (-not $SamplesOnly -and -not $DetectorOnly) {
 
 if (-not $SamplesOnly) {
     $model = Import-FssdModel (Join-Path $OutputPath 'fashion-mnist-lenet.yaml')
-    $center = New-FssCenter -Model $model -NoiseSamples 100 -Seed 0
+    $center = New-FssdCenter -Model $model -NoiseSamples 100 -Seed 0
     # Outlier-free: FSSD-Ensem calibrated against patch shuffles made from the 1,000 FashionMNIST images,
     # the sign step (a file's score does not depend on its batch-mates); no MNIST or other real OoD data.
     $detector = New-FssdDetector -Model $model -Center $center -InDistribution (Get-FssdDataset FashionMNIST -Split test -First 1000) `

@@ -73,9 +73,24 @@ function Write-Paras {
     foreach ($p in $Paragraphs) { $Writer.WriteElementString('para', $maml, $p) }
 }
 
+function Get-DefaultValue {
+    # [PSDefaultValue] when the cmdlet states it; otherwise what a fresh instance of the cmdlet holds.
+    param($Command, $Parameter)
+    $stated = $Parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.PSDefaultValueAttribute] } | Select-Object -First 1
+    if ($stated) { return $(if ($stated.Help) { $stated.Help } else { [string]$stated.Value }) }
+    $property = $Command.ImplementingType.GetProperty($Parameter.Name)
+    if (-not $property) { return 'None' }
+    $value = $property.GetValue([Activator]::CreateInstance($Command.ImplementingType))
+    if ($null -eq $value) { return 'None' }
+    if ($value -is [System.Management.Automation.SwitchParameter]) { return [string]$value.IsPresent }
+    if ($value -is [Array]) { return $(if ($value.Length) { $value -join ', ' } else { 'None' }) }
+    [Convert]::ToString($value, [Globalization.CultureInfo]::InvariantCulture)
+}
+
 function Write-Parameter {
-    param([Xml.XmlWriter] $Writer, $Parameter, $SetData, [string[]] $Description)
+    param([Xml.XmlWriter] $Writer, $Parameter, $SetData, [string[]] $Description, $Command)
     $w = $Writer
+    $wildcards = [bool]($Parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })
     $typeName = $Parameter.ParameterType.Name
     $pipeline = @()
     if ($SetData.ValueFromPipeline) { $pipeline += 'ByValue' }
@@ -83,7 +98,7 @@ function Write-Parameter {
     $w.WriteStartElement('command', 'parameter', $command)
     $w.WriteAttributeString('required', $SetData.IsMandatory.ToString().ToLowerInvariant())
     $w.WriteAttributeString('variableLength', 'true')
-    $w.WriteAttributeString('globbing', 'false')
+    $w.WriteAttributeString('globbing', $wildcards.ToString().ToLowerInvariant())
     $w.WriteAttributeString('pipelineInput', $(if ($pipeline) { "True ($($pipeline -join ', '))" } else { 'False' }))
     $w.WriteAttributeString('position', $(if ($SetData.Position -ge 0) { [string]$SetData.Position } else { 'named' }))
     $w.WriteAttributeString('aliases', $(if ($Parameter.Aliases.Count) { $Parameter.Aliases -join ', ' } else { 'none' }))
@@ -97,12 +112,13 @@ function Write-Parameter {
         $w.WriteEndElement()
     }
     $w.WriteStartElement('dev', 'type', $dev); $w.WriteElementString('name', $maml, $Parameter.ParameterType.FullName); $w.WriteEndElement()
-    $w.WriteElementString('dev', 'defaultValue', $dev, 'None')
+    $w.WriteElementString('dev', 'defaultValue', $dev, (Get-DefaultValue $Command $Parameter))
     $w.WriteEndElement()
 }
 
 Import-Module $ModulePath -Force
 $module = Get-Module Fssd
+$onlineHelp = $module.PrivateData.PSData.ProjectUri.ToString().TrimEnd('/') + '/blob/main/docs/en-US'
 $cmdlets = @($module.ExportedCmdlets.Values | Sort-Object Name)
 if (-not $cmdlets) { throw "The module at '$ModulePath' exports no cmdlets." }
 
@@ -152,7 +168,7 @@ try {
             $w.WriteElementString('name', $maml, $cmd.Name)
             foreach ($p in $set.Parameters | Where-Object { $_.Name -notin $commonParameters }) {
                 $full = $cmd.Parameters[$p.Name]
-                Write-Parameter $w $full $p $describe[$p.Name]
+                Write-Parameter $w $full $p $describe[$p.Name] $cmd
             }
             $w.WriteEndElement()
         }
@@ -161,7 +177,7 @@ try {
         $w.WriteStartElement('command', 'parameters', $command)
         foreach ($p in $parameters) {
             $setData = $p.ParameterSets.Values | Select-Object -First 1
-            Write-Parameter $w $p $setData $describe[$p.Name]
+            Write-Parameter $w $p $setData $describe[$p.Name] $cmd
         }
         $w.WriteEndElement()
 
@@ -205,7 +221,12 @@ try {
         }
         $w.WriteEndElement()
 
+        # The first link is what Get-Help -Online opens: this help's markdown in the project's repository.
         $w.WriteStartElement('command', 'relatedLinks', $command)
+        $w.WriteStartElement('navigationLink', $maml)
+        $w.WriteElementString('linkText', $maml, 'Online version:')
+        $w.WriteElementString('uri', $maml, "$onlineHelp/$($cmd.Name).md")
+        $w.WriteEndElement()
         $w.WriteStartElement('navigationLink', $maml)
         $w.WriteElementString('linkText', $maml, 'about_Fssd')
         $w.WriteElementString('uri', $maml, '')

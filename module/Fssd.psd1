@@ -28,7 +28,7 @@
         'Join-FssdResult'
         'Measure-Fssd'
         'Measure-FssdAccuracy'
-        'New-FssCenter'
+        'New-FssdCenter'
         'New-FssdBaseline'
         'New-FssdClassifier'
         'New-FssdDetector'
@@ -36,11 +36,23 @@
         'Set-FssdContext'
     )
     VariablesToExport    = @()
-    AliasesToExport      = @()
+    AliasesToExport      = @('New-FssCenter')
+    HelpInfoURI          = 'https://github.com/fssd-powershell/Fssd/tree/main/docs/en-US'
     PrivateData          = @{
         PSData = @{
-            Tags       = @('OutOfDistribution', 'OOD', 'FSSD', 'TorchSharp', 'MachineLearning', 'Linux', 'Windows')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('OutOfDistribution', 'OOD', 'FSSD', 'TorchSharp', 'MachineLearning', 'DataCleaning', 'Linux', 'Windows')
+            ProjectUri   = 'https://github.com/fssd-powershell/Fssd'
+            LicenseUri   = 'https://github.com/fssd-powershell/Fssd/blob/main/LICENSE'
+            ReleaseNotes = @'
+0.1.0
+- Measure-Fssd scores image files from the pipeline with the shipped FashionMNIST detector, a detector
+  you calibrate on your own images (New-FssdDetector), or a model's raw FSSD; results pipe safely into
+  Move-Item, Copy-Item and Remove-Item and export one CSV column per tap.
+- New-FssdDetector, New-FssdBaseline, Get-FssdMetrics, Invoke-FssdBenchmark: FSSD and the paper's
+  baselines, calibrated and measured with scikit-learn's metric definitions.
+- Import-FssdModel: LeNet, ResNet and TorchScript/safetensors weights, ONNX models, a pretrained ResNet18.
+- Sharded, resumable runs (-Shard, -ResultPath, Join-FssdResult); hostile files are errors, never crashes.
+'@
         }
     }
 }

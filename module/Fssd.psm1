@@ -25,4 +25,4 @@ $ExecutionContext.SessionState.Module.OnRemove = {
     Remove-Module -ModuleInfo $innerModule -ErrorAction SilentlyContinue
 }.GetNewClosure()
 
-Export-ModuleMember -Cmdlet @($innerModule.ExportedCmdlets.Keys)
+Export-ModuleMember -Cmdlet @($innerModule.ExportedCmdlets.Keys) -Alias @($innerModule.ExportedAliases.Keys)

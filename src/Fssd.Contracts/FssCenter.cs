@@ -30,7 +30,7 @@ public sealed class FssCenterTap
 
 /// <summary>
 /// The Feature Space Singularity F* of a model, per tap: the mean feature of noise (or of given OoD
-/// inputs). FSSD measures an input's distance to it. Returned by New-FssCenter.
+/// inputs). FSSD measures an input's distance to it. Returned by New-FssdCenter.
 /// </summary>
 public sealed class FssCenter
 {

@@ -87,7 +87,7 @@ Describe 'One error policy: the cause gives the id and category, the target is t
     It 'a removed model is FssdModelNotLoaded wherever it is used' {
         $m = Import-FssdModel (Join-Path $RepoRoot 'tests/fixtures/models/lenet.pt') -Architecture LeNet -Name removed-for-errors
         $m | Remove-FssdModel
-        foreach ($command in { Measure-Fssd -Path $sample -Model $m -ErrorAction Stop }, { New-FssCenter -Model $m -ErrorAction Stop },
+        foreach ($command in { Measure-Fssd -Path $sample -Model $m -ErrorAction Stop }, { New-FssdCenter -Model $m -ErrorAction Stop },
                              { Get-FssdPrediction -Path $sample -Model $m -ErrorAction Stop }) {
             (Get-TerminatingError $command).FullyQualifiedErrorId | Should -BeLike 'FssdModelNotLoaded*'
         }

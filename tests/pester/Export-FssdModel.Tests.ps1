@@ -95,7 +95,7 @@ Describe 'Remove-FssdModel' {
         $files = @(Get-ChildItem (Join-Path $RepoRoot 'examples/samples') -Filter *.png | ForEach-Object FullName)
         $many = 1..3000 | ForEach-Object { $files[$_ % $files.Count] }
         $m = Import-FssdModel (Join-Path $fixtures 'lenet.pt') -Architecture LeNet -Name busy
-        $center = New-FssCenter -Model $m -NoiseSamples 10
+        $center = New-FssdCenter -Model $m -NoiseSamples 10
         $expected = ($files | Measure-Fssd -Model $m -Center $center).Score
         $ps = [powershell]::Create()
         $null = $ps.AddScript({

@@ -18,7 +18,7 @@ Describe 'FSSD-Ensem calibrated on FashionMNIST and MNIST validation images (the
         $fashion = @(Get-ChildItem (Join-Path $work 'fashion') -Recurse -File | Sort-Object { $random.Next() })
         $mnist = @(Get-ChildItem (Join-Path $work 'mnist') -Recurse -File | Sort-Object { $random.Next() })
         $model = Import-FssdModel
-        $center = New-FssCenter -Model $model
+        $center = New-FssdCenter -Model $model
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $detector = New-FssdDetector -Model $model -Center $center -InDistribution $fashion[0..999] -OutOfDistribution $mnist[0..999] `
             -Perturbation Standardized

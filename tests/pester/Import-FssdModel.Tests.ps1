@@ -125,7 +125,7 @@ Describe 'Import-FssdModel with ONNX models' {
     It 'scores PNG files with the ONNX LeNet and predicts their classes' {
         $m = Import-FssdModel (Join-Path $fixtures 'lenet.onnx') -Mean 0.2860 -Std 0.3530
         $files = Get-ChildItem $samples -Filter *.png
-        $center = New-FssCenter -Model $m -NoiseSamples 32 -Seed 0
+        $center = New-FssdCenter -Model $m -NoiseSamples 32 -Seed 0
         $scores = $files | Measure-Fssd -Model $m -Center $center -Epsilon 0.001
         $scores | Should -HaveCount $files.Count
         $scores.FullName | Should -Be $files.FullName
@@ -185,7 +185,7 @@ Describe 'Import-FssdModel -Pretrained ResNet18' {
 
     It 'scores a PNG and a JPEG of any size, and predicts no class' {
         $files = @((Join-Path $images 'large-3000x2000.png'), (Join-Path $images 'cmyk.jpg'))
-        $center = New-FssCenter -Model $pretrained -NoiseSamples 8 -Seed 0
+        $center = New-FssdCenter -Model $pretrained -NoiseSamples 8 -Seed 0
         $scores = $files | Measure-Fssd -Model $pretrained -Center $center
         $scores | Should -HaveCount 2
         $scores.FullName | Should -Be $files
@@ -208,7 +208,7 @@ Describe 'Import-FssdModel -Pretrained ResNet18' {
 
     It 'goes into a detector file and an exported manifest that load back with its preprocessing graph' {
         $files = @((Join-Path $images 'large-3000x2000.png'), (Join-Path $images 'cmyk.jpg'), (Join-Path $images 'bitmap.bmp'), (Join-Path $images 'lossless.webp'))
-        $center = New-FssCenter -Model $pretrained -NoiseSamples 8 -Seed 0
+        $center = New-FssdCenter -Model $pretrained -NoiseSamples 8 -Seed 0
         $detector = New-FssdDetector -Model $pretrained -Center $center -InDistribution $files -Layer Pooling395_Output_0 -Epsilon 0
         $path = $detector | Export-FssdDetector -Path (Join-Path $work 'pretrained/det.fssd.yaml')
         (Get-Content $path -Raw) | Should -Match 'preprocessing: \.\./'

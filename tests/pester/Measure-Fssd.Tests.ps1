@@ -5,7 +5,7 @@ BeforeAll {
     $null = New-Item -ItemType Directory -Path $work
     $images = Join-Path $RepoRoot 'tests/fixtures/images'
     $model = Import-FssdModel
-    $center = New-FssCenter -Model $model -NoiseSamples 100 -Seed 0
+    $center = New-FssdCenter -Model $model -NoiseSamples 100 -Seed 0
 
     function New-NoisePng([string] $Folder, [int] $Count, [int] $Seed) {
         $rng = [Random]::new($Seed)

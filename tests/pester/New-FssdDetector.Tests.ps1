@@ -4,7 +4,7 @@ BeforeAll {
     $work = Join-Path ([IO.Path]::GetTempPath()) "fssd-detector-$([guid]::NewGuid().ToString('N'))"
     $null = New-Item -ItemType Directory -Path $work
     $model = Import-FssdModel
-    $center = New-FssCenter -Model $model
+    $center = New-FssdCenter -Model $model
     $validation = Get-FssdDataset FashionMNIST -Split test -First 500
     $detector = New-FssdDetector -Model $model -Center $center -InDistribution $validation -TargetTpr 0.9
     $samples = @(Get-ChildItem (Join-Path $RepoRoot 'examples/samples') -Filter *.png | Sort-Object Name)

@@ -84,7 +84,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     [Parameter(ParameterSetName = ModelPrefix + PathSet)]
     [Parameter(ParameterSetName = ModelPrefix + LiteralSet)]
     [Parameter(ParameterSetName = ModelPrefix + SampleSet)]
-    [PSDefaultValue(Help = "F* of 512 uniform-noise images, seed 0")]
+    [PSDefaultValue(Help = "F* of 100 uniform-noise images, seed 0")]
     public FssCenter? Center { get; set; }
 
     [Parameter(ParameterSetName = ModelPrefix + PathSet)]

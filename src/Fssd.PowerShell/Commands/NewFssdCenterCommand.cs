@@ -7,10 +7,11 @@ using Fssd.Engine.Scoring;
 
 namespace Fssd.PowerShell.Commands;
 
-/// <summary>New-FssCenter: estimate the Feature Space Singularity F* of a model, per tap.</summary>
-[Cmdlet(VerbsCommon.New, "FssCenter", DefaultParameterSetName = NoiseSet)]
+/// <summary>New-FssdCenter (alias New-FssCenter, the name it first had): estimate the Feature Space Singularity F* of a model, per tap.</summary>
+[Cmdlet(VerbsCommon.New, "FssdCenter", DefaultParameterSetName = NoiseSet)]
+[Alias("New-FssCenter")]
 [OutputType(typeof(FssCenter))]
-public sealed class NewFssCenterCommand : FssdCmdlet
+public sealed class NewFssdCenterCommand : FssdCmdlet
 {
     private const string NoiseSet = "Noise";
     private const string InputSet = "Input";
