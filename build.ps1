@@ -11,6 +11,9 @@
              The fast tier by default (everything but the long real-data, benchmark, fuzz and
              cluster tests, tagged Slow); -Full runs them all (what CI runs).
       Demo   the main job: imports the module and runs it on the built-in default.
+      Pack   builds the module folder of each platform (linux-x64 and win-x64, or -Runtime's) and
+             writes it as a PowerShell module package to out/packages/<platform> (or -PackagePath),
+             a folder to register as a local repository: Register-PSResourceRepository -Uri <folder>.
       Clean  removes out/ and the build folders.
 
 .EXAMPLE
@@ -22,7 +25,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Pack', 'Clean')]
     [string[]] $Task = @('Build'),
 
     # The platform whose module folder to build (default: this machine's).
@@ -43,7 +46,10 @@ param(
     [string[]] $ExcludeTag,
 
     # Test: every test, the slow ones too (CI runs this).
-    [switch] $Full
+    [switch] $Full,
+
+    # Pack: where the packages go, one folder per platform (default out/packages).
+    [string] $PackagePath
 )
 
 $ErrorActionPreference = 'Stop'
@@ -56,6 +62,7 @@ function Get-HostRuntime {
     throw "Only linux-x64 and win-x64 are supported; this machine is $([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier)."
 }
 
+$runtimeGiven = [bool]$Runtime
 if (-not $Runtime) { $Runtime = Get-HostRuntime }
 $hostRuntime = Get-HostRuntime
 $moduleDir = if ($Runtime -eq $hostRuntime) { Join-Path $root 'out/Fssd' } else { Join-Path $root "out/$Runtime/Fssd" }
@@ -310,6 +317,27 @@ function Invoke-Demo {
         (Join-Path $root 'examples/Demo.ps1'), '-ModulePath', $moduleDir))
 }
 
+function Invoke-Pack {
+    # One package per platform, each in a folder of its own that serves as a local repository: the two
+    # packages carry the same module name and version, so they cannot share one.
+    $runtimes = if ($runtimeGiven) { @($Runtime) } else { @('linux-x64', 'win-x64') }
+    $packages = if ($PackagePath) { $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($PackagePath) } else { Join-Path $root 'out/packages' }
+    $pwsh = Get-PwshCommand
+    foreach ($rid in $runtimes) {
+        Invoke-Native $pwsh[0] (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $PSCommandPath,
+            'Build', '-Runtime', $rid, '-Backend', $Backend, '-Configuration', $Configuration))
+        $folder = if ($rid -eq $hostRuntime) { Join-Path $root 'out/Fssd' } else { Join-Path $root "out/$rid/Fssd" }
+        $destination = Join-Path $packages $rid
+        $null = New-Item -ItemType Directory -Force -Path $destination
+        Get-ChildItem -LiteralPath $destination -Filter 'Fssd.*.nupkg' | Remove-Item
+        Compress-PSResource -Path $folder -DestinationPath $destination
+        $package = Get-ChildItem -LiteralPath $destination -Filter 'Fssd.*.nupkg' | Select-Object -First 1
+        if (-not $package) { throw "Compress-PSResource wrote no package for $rid into '$destination'." }
+        Write-Host ("{0} package: {1} ({2:N0} MB; the module folder {3:N0} MB)" -f $rid, $package.FullName, ($package.Length / 1MB),
+            ((Get-ChildItem -LiteralPath $folder -Recurse -File | Measure-Object Length -Sum).Sum / 1MB))
+    }
+}
+
 function Invoke-Clean {
     foreach ($dir in 'out', 'obj', 'tests/out') {
         Remove-Item -LiteralPath (Join-Path $root $dir) -Recurse -Force -ErrorAction SilentlyContinue
@@ -323,6 +351,7 @@ foreach ($t in $Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
+        'Pack' { Invoke-Pack }
         'Clean' { Invoke-Clean }
     }
 }

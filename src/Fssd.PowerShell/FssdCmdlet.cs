@@ -40,6 +40,15 @@ public abstract class FssdCmdlet : PSCmdlet, IDisposable
     /// <summary>Writes a failure of one input (a file, a sample) as a non-terminating error; the others go on.</summary>
     protected void WriteFailure(Exception exception, object? target) => WriteError(ErrorPolicy.Record(exception, target));
 
+    /// <summary>
+    /// Writes the file just written as the file-system provider's item — a FileInfo with PSPath and the other
+    /// provider properties, as Get-Item gives it — so that it formats and pipes like any file.
+    /// </summary>
+    protected void WriteFileItem(string path)
+    {
+        foreach (var item in InvokeProvider.Item.Get(new[] { path }, force: true, literalPath: true)) WriteObject(item);
+    }
+
     /// <summary>Whether the caller gave a parameter (as opposed to its default).</summary>
     protected bool Bound(string name) => MyInvocation.BoundParameters.ContainsKey(name);
 

@@ -32,6 +32,27 @@ Describe 'Help of <Name>' -ForEach $cmdlets {
         foreach ($e in $help.examples.example) { $e.code | Should -Not -BeNullOrEmpty }
     }
 
+    It 'states what the code states: wildcards where the parameter takes them, defaults a fresh command holds' {
+        $command = Get-Command $Name
+        foreach ($p in $command.Parameters.Values | Where-Object Name -notin $common) {
+            $entry = $help.parameters.parameter | Where-Object name -eq $p.Name
+            $wildcards = [bool]($p.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })
+            $entry.globbing | Should -Be $wildcards.ToString().ToLowerInvariant() -Because "-$($p.Name)"
+            $property = $command.ImplementingType.GetProperty($p.Name)
+            $value = $property.GetValue([Activator]::CreateInstance($command.ImplementingType))
+            $stated = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.PSDefaultValueAttribute] }
+            if (-not $stated -and $value -is [ValueType] -and $value -isnot [System.Management.Automation.SwitchParameter] -and $value -isnot [bool]) {
+                $entry.defaultValue | Should -Be ([Convert]::ToString($value, [Globalization.CultureInfo]::InvariantCulture)) -Because "-$($p.Name)"
+            }
+        }
+    }
+
+    It 'links its online version, the markdown it is made from' {
+        $uri = @($help.relatedLinks.navigationLink)[0].uri
+        $uri | Should -Match "^https://.+/docs/en-US/$Name\.md$"
+        Join-Path $RepoRoot "docs/en-US/$Name.md" | Should -Exist
+    }
+
     It 'shows it all in Get-Help -Full' {
         $text = Get-Help $Name -Full | Out-String
         $text | Should -Match 'SYNOPSIS'

@@ -97,6 +97,6 @@ public sealed class ExportFssdDatasetCommand : FssdCmdlet
         }
         _perClass[key] = count + 1;
         _written++;
-        if (PassThru) WriteObject(new FileInfo(file));
+        if (PassThru) WriteFileItem(file);
     }
 }

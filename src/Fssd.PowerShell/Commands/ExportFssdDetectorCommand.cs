@@ -39,7 +39,7 @@ public sealed class ExportFssdDetectorCommand : FssdCmdlet
             if (!ShouldProcess(path, $"Export detector '{Detector.Name}'")) return;
             var models = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Select(Detector.Models, m => ResolveModel(m)));
             DetectorDocument.Save(Detector, models, path, EmbedWeights);
-            WriteObject(new FileInfo(path));
+            WriteFileItem(path);
         }
         catch (FssdModelException e)
         {

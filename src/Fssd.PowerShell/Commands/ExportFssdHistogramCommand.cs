@@ -57,7 +57,7 @@ public sealed class ExportFssdHistogramCommand : FssdCmdlet
             if (!ShouldProcess(file, "Write a histogram PNG")) return;
             Charts.Histogram(scoresIn, scoresOut, file, Title ?? (Layer is null ? "Scores" : $"FSSD at {Layer}"), Layer is null ? "score" : $"FSSD at {Layer}",
                 InLabel, OutLabel, Bins, Size[0], Size[1]);
-            WriteObject(new FileInfo(file));
+            WriteFileItem(file);
         }
         catch (ArgumentException e)
         {

@@ -40,7 +40,7 @@ public sealed class ExportFssdModelCommand : FssdCmdlet
                 return;
             }
             if (!ShouldProcess(manifest, $"Export model '{Model.Name}' (manifest and {System.IO.Path.GetFileName(weights)})")) return;
-            WriteObject(new FileInfo(ModelExporter.Export(model, directory, Name)));
+            WriteFileItem(ModelExporter.Export(model, directory, Name));
         }
         catch (FssdModelException e)
         {

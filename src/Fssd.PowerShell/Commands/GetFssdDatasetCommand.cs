@@ -13,6 +13,7 @@ public sealed class GetFssdDatasetCommand : FssdCmdlet
 {
     private const string BenchmarkSet = "Benchmark";
     private const string PathSet = "Path";
+    private const string LiteralSet = "LiteralPath";
     private readonly System.Collections.Generic.List<string> _files = new();
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = BenchmarkSet)]
@@ -27,20 +28,28 @@ public sealed class GetFssdDatasetCommand : FssdCmdlet
     [ValidateNotNullOrEmpty]
     public string? DataPath { get; set; }
 
-    [Parameter(Mandatory = true, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("FullName", "PSPath")]
+    [Parameter(Mandatory = true, ParameterSetName = PathSet, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
     public string[] Path { get; set; } = Array.Empty<string>();
 
+    [Parameter(Mandatory = true, ParameterSetName = LiteralSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP", "FullName")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
     [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = LiteralSet)]
     [ValidateNotNullOrEmpty]
     public string? LabelPath { get; set; }
 
     [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = LiteralSet)]
     [ValidateNotNullOrEmpty]
     public string[]? ClassNames { get; set; }
 
     [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = LiteralSet)]
     [ValidateNotNullOrEmpty]
     public string? DatasetName { get; set; }
 
@@ -65,15 +74,13 @@ public sealed class GetFssdDatasetCommand : FssdCmdlet
             }
             return;
         }
-        foreach (var p in Path)
-        {
-            _files.AddRange(InputResolver.ResolvePaths(this, new[] { p }, false, WriteError));
-        }
+        bool literal = ParameterSetName == LiteralSet;
+        _files.AddRange(InputResolver.ResolvePaths(this, literal ? LiteralPath : Path, literal, WriteError));
     }
 
     protected override void EndProcessing()
     {
-        if (ParameterSetName != PathSet || _files.Count == 0) return;
+        if (ParameterSetName == BenchmarkSet || _files.Count == 0) return;
         try
         {
             // One folder or IDX file describes itself; several files make one unlabeled listing.
