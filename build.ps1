@@ -106,7 +106,7 @@ function Build-BlockCache([string] $NativeDir) {
     $target = Join-Path $NativeDir 'libFssdBlockCache.so'
     if (-not $IsLinux) { Write-Warning "The block cache is compiled on Linux only; this linux-x64 module runs without it."; return @() }
     $cc = Get-Command cc, gcc -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    if (-not $cc) { Write-Warning "No C compiler (cc): the module runs without the block cache (slower; see README, Speed)."; return @() }
+    if (-not $cc) { Write-Warning "No C compiler (cc): the module runs without the block cache (slower; see docs/speed.md)."; return @() }
     if ((Test-Path -LiteralPath $target) -and (Get-Item -LiteralPath $target).LastWriteTimeUtc -ge (Get-Item -LiteralPath $source).LastWriteTimeUtc) {
         return 'libFssdBlockCache.so'
     }

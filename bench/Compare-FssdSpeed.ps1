@@ -8,9 +8,12 @@
       - module, per tap:  Get-Content files | Measure-Fssd -Detector D   (a fresh pwsh process each run:
                           decoding, scoring and the pipeline's objects, end to end);
       - authors (PyTorch): bench/authors_pipeline.py, the same detector's weights, center, eps, step and
-                          regression, images already in memory, each tap its own step; once as installed
+                          regression, images already in memory, each tap its own step, every pass stopping
+                          at its tap as the authors' intermediate_forward does; once as installed
                           and once with glibc's malloc told to keep large blocks (GLIBC_TUNABLES), which
-                          gives PyTorch what the module's block cache gives the module;
+                          gives PyTorch what the module's block cache gives the module; and once with
+                          every pass running the whole network (--forward Full: more work than the authors'
+                          code, shown only beside the faithful figure);
       - module, shared:   the same with a detector of the same protocol calibrated with one shared step
                           (-PerturbationScope Shared; made once and kept in -WorkPath);
       - compute floor:    right after each module run, in a fresh process, the same detector's scorer at its
@@ -127,7 +130,13 @@ if ($Threads -gt 0) { Set-FssdContext -Threads $Threads }
 `$null = Get-FssdContext
 # The engine lives in the module's own load context: reach its types through the loaded assembly.
 `$engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'Fssd.Engine' } | Select-Object -First 1
-`$speed = `$engine.GetType('Fssd.Engine.Benchmarks.ScoringSpeed', `$true)
+# The harness (bench/ScoringSpeed.cs) is compiled against that engine and loaded beside it.
+`$lib = Split-Path -Parent `$engine.Location
+`$harness = Join-Path ([IO.Path]::GetTempPath()) "fssd-scoring-speed-`$PID.dll"
+`$references = @('Fssd.Engine.dll', 'TorchSharp.dll') | ForEach-Object { Join-Path `$lib `$_ }
+`$references += [Fssd.FssdDetector].Assembly.Location
+Add-Type -Path '$PSScriptRoot/ScoringSpeed.cs' -ReferencedAssemblies `$references -OutputAssembly `$harness -OutputType Library -IgnoreWarnings
+`$speed = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$engine).LoadFromAssemblyPath(`$harness).GetType('Fssd.Bench.ScoringSpeed', `$true)
 `$session = `$engine.GetType('Fssd.Engine.Runtime.FssdSession', `$true)::Current
 `$loaded = `$engine.GetType('Fssd.Engine.Persistence.DetectorLoader', `$true)::Load('$Detector', `$session.Models, `$session.Device)
 `$detector = `$loaded.Item1
@@ -154,8 +163,8 @@ if (`$detector.PerturbationScope -eq 'Shared') { `$weights = [double[]]`$detecto
 # settings are enough (measured: 1.48 million minor faults -> 91,000 for 40 batches).
 $tunedAllocator = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736'
 
-function Invoke-Authors([string] $ScoresPath, [string] $Detector = $Detector, [switch] $Tuned) {
-    [string[]] $extra = if ($ScoresPath) { @('--scores', $ScoresPath) } else { @() }
+function Invoke-Authors([string] $ScoresPath, [string] $Detector = $Detector, [switch] $Tuned, [ValidateSet('Tap', 'Full')] [string] $Forward = 'Tap') {
+    [string[]] $extra = @('--forward', $Forward) + $(if ($ScoresPath) { @('--scores', $ScoresPath) } else { @() })
     $saved = $env:GLIBC_TUNABLES
     try {
         if ($Tuned) { $env:GLIBC_TUNABLES = $tunedAllocator }
@@ -183,6 +192,7 @@ $module = [Collections.Generic.List[double]]::new()
 $moduleShared = [Collections.Generic.List[double]]::new()
 $authors = [Collections.Generic.List[double]]::new()
 $authorsTuned = [Collections.Generic.List[double]]::new()
+$authorsFull = [Collections.Generic.List[double]]::new()
 $peak = 0
 # Each end-to-end run is followed at once by the same pipeline's compute floor, so that end to end /
 # floor compares figures taken minutes apart at most: this VM's speed drifts by 10-30% within minutes.
@@ -207,6 +217,7 @@ for ($r = 1; $r -le $Runs; $r++) {
     $sharedFloors.Add((Floor-Rate $SharedDetector))
     $at = Invoke-Authors '' -Tuned
     $authorsTuned.Add($at.per_second)
+    $authorsFull.Add((Invoke-Authors '' -Forward Full).per_second)
     $ratios.Add($module[-1] / $authors[-1])
     $sharedRatios.Add($moduleShared[-1] / $authors[-1])
     Write-Host ("run {0}: module per tap {1:F0}/s ({2:F1} s; floor {3:F0}/s, {4:F2}x of it), module shared {5:F0}/s ({6:F1} s; floor {7:F0}/s, {8:F2}x), authors per tap {9:F0}/s ({10:F1} s), with glibc tuned {11:F0}/s ({12:F1} s); this run's ratios to the authors: per tap {13:F2}x, shared {14:F2}x" -f
@@ -255,6 +266,7 @@ $moduleRate = Get-Median $module.ToArray()
 $sharedRate = Get-Median $moduleShared.ToArray()
 $authorsRate = Get-Median $authors.ToArray()
 $authorsTunedRate = Get-Median $authorsTuned.ToArray()
+$authorsFullRate = Get-Median $authorsFull.ToArray()
 function Rate($figure) { $figure.images / $figure.seconds }
 $floorRate = Get-Median $floors.ToArray()
 $sharedFloorRate = Get-Median $sharedFloors.ToArray()
@@ -265,6 +277,7 @@ $figures = @(
     [pscustomobject]@{ Pipeline = 'Module, shared step, from PNG files (end to end)'; ImagesPerSecond = [math]::Round($sharedRate); VsAuthors = Versus $sharedRate; VsAuthorsTuned = VersusTuned $sharedRate }
     [pscustomobject]@{ Pipeline = 'Authors (PyTorch), per tap, from memory'; ImagesPerSecond = [math]::Round($authorsRate); VsAuthors = '1.00x'; VsAuthorsTuned = VersusTuned $authorsRate }
     [pscustomobject]@{ Pipeline = 'Authors (PyTorch), per tap, from memory, glibc tuned'; ImagesPerSecond = [math]::Round($authorsTunedRate); VsAuthors = Versus $authorsTunedRate; VsAuthorsTuned = '1.00x' }
+    [pscustomobject]@{ Pipeline = 'Authors'' algorithm with every pass through the whole network (not theirs; for comparison)'; ImagesPerSecond = [math]::Round($authorsFullRate); VsAuthors = Versus $authorsFullRate; VsAuthorsTuned = VersusTuned $authorsFullRate }
     [pscustomobject]@{ Pipeline = 'Module, per tap, compute floor (in memory)'; ImagesPerSecond = [math]::Round($floorRate); VsAuthors = Versus $floorRate; VsAuthorsTuned = VersusTuned $floorRate }
     [pscustomobject]@{ Pipeline = 'Module, shared step, compute floor (in memory)'; ImagesPerSecond = [math]::Round($sharedFloorRate); VsAuthors = Versus $sharedFloorRate; VsAuthorsTuned = VersusTuned $sharedFloorRate }
     [pscustomobject]@{ Pipeline = 'Module, forward only (eps 0, in memory)'; ImagesPerSecond = [math]::Round((Rate ($parts | Where-Object stage -eq 'forward only'))); VsAuthors = ''; VsAuthorsTuned = '' }

@@ -2,7 +2,9 @@
 """The authors' FSSD-Ensem pipeline in PyTorch, as the speed benchmark's reference.
 
 Re-implements what the paper's code does for a LeNet detector: every tap gets its own input step
-(forward with gradients, backward to the input, forward again on the stepped input), the step is
+(forward up to that tap with gradients, backward to the input, forward up to the tap again on the
+stepped input — the authors' intermediate_forward stops at the tap, so the conv1 tap costs conv1
+alone), the step is
 the standardized gradient (g - mean g) / std g over the batch (the authors' code) or its sign (the
 paper's formula), FSSD is the L2 distance of the flattened tap to its center F*, and the taps are
 combined by the detector's logistic regression: intercept + sum_k w_k (s_k - mean_k) / std_k.
@@ -13,11 +15,14 @@ numbers. Images are read from PNG files into memory first (not timed: the author
 a dataset that is in memory), then scored in batches in file order.
 
   /usr/bin/python3 bench/authors_pipeline.py DETECTOR.yaml FILES.txt [--batch 128] [--threads 2]
-      [--runs 1] [--eps E] [--step Sign|Standardized] [--scores OUT.csv]
+      [--runs 1] [--eps E] [--step Sign|Standardized] [--forward Tap|Full] [--scores OUT.csv]
+
+--forward Full computes every tap's whole forward pass for every tap (all four taps each time, as an
+earlier version of this reference did): more work than the authors' code, kept only to compare with.
 
 Prints one JSON object per run: {"images": n, "seconds": s, "per_second": r}; with --scores the
 per-tap FSSD and the decision of every file go to OUT.csv (path,conv1,...,decision).
-Run it with OpenBLAS (Debian's libopenblas0-pthread) for the figures the issue quotes.
+Run it with OpenBLAS (Debian's libopenblas0-pthread), as docs/speed.md does.
 """
 import argparse
 import base64
@@ -67,9 +72,14 @@ def read_images(files):
     return images
 
 
-def score(det, images, batch, eps, step):
+def score(det, images, batch, eps, step, forward="Tap"):
     """Per-tap FSSD (n x taps) and the decision, each tap with its own step, as the authors' code does."""
     net, center, layers = det["net"], det["center"], det["layers"]
+    if forward == "Tap":
+        tap = net.up_to
+    else:
+        def tap(x, name):
+            return net.taps(x)[name]
     std = det["std"]
     per_tap = np.empty((len(images), len(layers)), dtype=np.float64)
     for s in range(0, len(images), batch):
@@ -78,16 +88,16 @@ def score(det, images, batch, eps, step):
         for j, (name, _, _, _) in enumerate(layers):
             if eps == 0:
                 with torch.no_grad():
-                    per_tap[s:s + len(x), j] = (net.taps(x)[name] - center[name]).norm(dim=1).double().numpy()
+                    per_tap[s:s + len(x), j] = (tap(x, name) - center[name]).norm(dim=1).double().numpy()
                 continue
             xx = x.clone().requires_grad_(True)
-            g, = torch.autograd.grad((net.taps(xx)[name] - center[name]).norm(dim=1).sum(), xx)
+            g, = torch.autograd.grad((tap(xx, name) - center[name]).norm(dim=1).sum(), xx)
             with torch.no_grad():
                 if step == "Sign":
                     stepped = x + eps * g.sign() / std
                 else:
                     stepped = x - eps * (g - g.mean()) / g.std() / std
-                per_tap[s:s + len(x), j] = (net.taps(stepped)[name] - center[name]).norm(dim=1).double().numpy()
+                per_tap[s:s + len(x), j] = (tap(stepped, name) - center[name]).norm(dim=1).double().numpy()
     z = np.array([(per_tap[:, j] - m) / sd for j, (_, _, m, sd) in enumerate(layers)]).T
     decision = det["intercept"] + z @ np.array([w for _, w, _, _ in layers])
     return per_tap, decision
@@ -102,6 +112,8 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--eps", type=float, default=None, help="the detector's eps when not given")
     ap.add_argument("--step", choices=["Sign", "Standardized"], default=None, help="the detector's step when not given")
+    ap.add_argument("--forward", choices=["Tap", "Full"], default="Tap",
+                    help="Tap: forward up to each tap only, as the authors' code (default); Full: every tap's whole forward pass")
     ap.add_argument("--scores", default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -110,13 +122,13 @@ def main():
     step = det["step"] if args.step is None else args.step
     files = [line.strip() for line in open(args.files, encoding="utf-8") if line.strip()]
     images = read_images(files)
-    score(det, images[:args.batch], args.batch, eps, step)  # warm-up
+    score(det, images[:args.batch], args.batch, eps, step, args.forward)  # warm-up
     for _ in range(args.runs):
         t0 = time.perf_counter()
-        per_tap, decision = score(det, images, args.batch, eps, step)
+        per_tap, decision = score(det, images, args.batch, eps, step, args.forward)
         seconds = time.perf_counter() - t0
         print(json.dumps({"images": len(images), "seconds": seconds, "per_second": len(images) / seconds,
-                          "eps": eps, "step": step, "threads": torch.get_num_threads(), "batch": args.batch}), flush=True)
+                          "eps": eps, "step": step, "forward": args.forward, "threads": torch.get_num_threads(), "batch": args.batch}), flush=True)
     if args.scores:
         names = [name for name, _, _, _ in det["layers"]]
         with open(args.scores, "w", encoding="utf-8") as f:

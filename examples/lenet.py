@@ -36,6 +36,21 @@ class LeNet(nn.Module):
     def forward(self, x):
         return self.features(x)[0]
 
+    def up_to(self, x, name):
+        """One tap, flattened, computing only the layers up to it (the authors' intermediate_forward)."""
+        c1 = F.relu(self.conv1(x))
+        if name == "conv1":
+            return c1.flatten(1)
+        c2 = F.relu(self.conv2(c1))
+        if name == "conv2":
+            return c2.flatten(1)
+        f1 = F.relu(self.fc1(torch.flatten(self.dropout1(F.max_pool2d(c2, 2)), 1)))
+        if name == "fc1":
+            return f1
+        if name == "logits":
+            return self.fc2(self.dropout2(f1))
+        raise KeyError(name)
+
     def taps(self, x):
         """The four taps by name, in the module's order, each flattened to one vector per input."""
         logits, c1, c2, f1 = self.features(x)

@@ -21,3 +21,41 @@ Describe 'build.ps1' -Tag 'Build' {
         Join-Path $win 'en-US/Fssd.PowerShell.dll-Help.xml' | Should -Exist
     }
 }
+
+Describe 'build.ps1 Pack' -Tag 'Build', 'Slow' {
+    BeforeAll {
+        $work = Join-Path ([IO.Path]::GetTempPath()) "fssd-pack-$([guid]::NewGuid().ToString('N'))"
+        $null = New-Item -ItemType Directory -Path $work
+    }
+    AfterAll {
+        Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'writes a package that installs from a folder repository with PSResourceGet and scores files where it landed' -Skip:(-not $IsLinux) {
+        $packOutput = Invoke-FreshPwsh "& '$RepoRoot/build.ps1' Pack -Runtime linux-x64 -PackagePath '$work/repo'"
+        $package = @(Get-ChildItem "$work/repo/linux-x64" -Filter 'Fssd.*.nupkg')
+        $package | Should -HaveCount 1
+        Write-Host "    $(@($packOutput | Where-Object { "$_" -like '*package:*' })[-1])"
+        # A user of their own: an empty home, so the install and the repository registration land there and nowhere else.
+        $home2 = Join-Path $work 'home'
+        $null = New-Item -ItemType Directory -Path $home2
+        $samples = Join-Path $RepoRoot 'examples/samples'
+        $script = @"
+`$env:HOME = '$home2'; `$env:XDG_DATA_HOME = '$home2/.local/share'; `$env:XDG_CONFIG_HOME = '$home2/.config'; `$env:XDG_CACHE_HOME = '$home2/.cache'
+Register-PSResourceRepository -Name FssdTest -Uri '$work/repo/linux-x64' -Trusted
+Install-PSResource Fssd -Repository FssdTest -Scope CurrentUser -TrustRepository -Quiet
+`$installed = Get-InstalledPSResource Fssd -Scope CurrentUser
+"installed=`$(`$installed.InstalledLocation)"
+Import-Module Fssd -ErrorAction Stop
+"loaded=`$((Get-Module Fssd).ModuleBase)"
+`$scores = @(Get-ChildItem '$samples' -Filter *.png | Measure-Fssd)
+"scored=`$(`$scores.Count) flagged=`$(@(`$scores | Where-Object IsOutOfDistribution).Count)"
+"@
+        $out = Invoke-FreshPwsh $script
+        $lines = $out | ForEach-Object { "$_" }
+        ($lines | Where-Object { $_ -like 'loaded=*' }) | Should -BeLike "loaded=$home2*"
+        $scored = $lines | Where-Object { $_ -like 'scored=*' }
+        Write-Host "    installed package: $scored"
+        $scored | Should -BeLike ("scored={0} *" -f @(Get-ChildItem $samples -Filter *.png).Count)
+    }
+}

@@ -15,7 +15,7 @@ Describe 'Get-FssdPrediction' {
         $p = Get-ChildItem $samples -Filter 'fashion-mnist-*.png' | Get-FssdPrediction
         $p | Should -HaveCount 6
         $p[0] | Should -BeOfType ([Fssd.FssdPrediction])
-        $right = $p | Where-Object { (Split-Path -Leaf $_.Path) -like ('fashion-mnist-{0}-*' -f ($_.PredictedClass -replace '/', '_').ToLowerInvariant()) }
+        $right = $p | Where-Object { (Split-Path -Leaf $_.FullName) -like ('fashion-mnist-{0}-*' -f ($_.PredictedClass -replace '/', '_').ToLowerInvariant()) }
         $right.Count | Should -BeGreaterOrEqual 5
     }
 

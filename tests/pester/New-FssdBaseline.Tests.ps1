@@ -73,7 +73,8 @@ Describe 'New-FssdBaseline' -Tag 'RealData', 'Slow' {
         { New-FssdBaseline Mahalanobis -InDistribution $valIn -OutOfDistribution $valOut -ErrorAction Stop } | Should -Throw '*training set*'
         { New-FssdBaseline DeepEnsemble -InDistribution $valIn -OutOfDistribution $valOut -ErrorAction Stop } | Should -Throw '*several*'
         $base = New-FssdBaseline Base -InDistribution $valIn -OutOfDistribution $valOut
-        { $testIn[0] | Measure-Fssd -Baseline $base -Epsilon 0.01 -ErrorAction Stop } | Should -Throw '*-Detector alone*'
+        { $testIn[0] | Measure-Fssd -Baseline $base -Epsilon 0.01 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AmbiguousParameterSet,Fssd.PowerShell.Commands.MeasureFssdCommand'
     }
 
     It 'saves a Mahalanobis detector with its class Gaussians, and a new session scores the same files identically from the file' {

@@ -39,6 +39,26 @@ Describe 'New-FssdDetector' {
 }
 
 Describe 'Export-FssdDetector and Import-FssdDetector' {
+    It 'warns when a threshold rests on too few inputs, saying how many it needs, and not when it has enough' {
+        $few = Get-FssdDataset FashionMNIST -Split test -First 60
+        $d = New-FssdDetector -Model $model -Center $center -InDistribution $few -WarningVariable warned -WarningAction SilentlyContinue
+        $d | Should -BeOfType ([Fssd.FssdDetector])
+        $warned | Should -HaveCount 1
+        "$($warned[0])" | Should -BeLike '*rests on 60 in-distribution input(s)*at least 200*'
+        $null = New-FssdDetector -Model $model -Center $center -InDistribution $validation -WarningVariable none -WarningAction SilentlyContinue
+        $none | Should -HaveCount 0
+    }
+
+    It 'warns when the held-out AUROC is near chance: "out-of-distribution" inputs drawn from the same set' {
+        $in = @(Get-FssdSample FashionMNIST/test -First 400)
+        $same = @(Get-FssdSample FashionMNIST/test -Skip 400 -First 400)
+        $d = New-FssdDetector -Model $model -Center $center -InDistribution $in -OutOfDistribution $same -Epsilon 0 -WarningVariable warned -WarningAction SilentlyContinue
+        Write-Host ("    held-out AUROC of FashionMNIST against FashionMNIST: {0:P1}" -f $d.ValidationMetrics.AUROC)
+        $d.ValidationMetrics.AUROC | Should -BeLessOrEqual 0.6
+        @($warned | Where-Object { "$_" -like '*barely better than chance*' }) | Should -HaveCount 1
+        @($warned | Where-Object { "$_" -like '*rests on*' }) | Should -HaveCount 0 -Because 'the held-out half has 200 in-distribution inputs'
+    }
+
     It 'round-trips a detector so that every score is reproduced bit for bit' {
         $file = $detector | Export-FssdDetector -Path (Join-Path $work 'd.fssd.yaml')
         $file | Should -Exist

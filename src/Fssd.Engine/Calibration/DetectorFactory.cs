@@ -69,9 +69,15 @@ public static class DetectorFactory
             if (request.Scope == PerturbationScope.Shared)
                 warn?.Invoke("A shared step has no effect on a threshold-only detector: it scores one tap, whose step is its own. " +
                     "Give OoD validation inputs or ask for outlier-free calibration for an ensemble that shares one step among its taps.");
-            return ThresholdOnly(request, models[0], centers[0], inDistribution, cancellation);
+            return Warned(ThresholdOnly(request, models[0], centers[0], inDistribution, cancellation), warn);
         }
-        return Ensemble(request, models, centers, inDistribution, outOfDistribution, progress, cancellation);
+        return Warned(Ensemble(request, models, centers, inDistribution, outOfDistribution, progress, cancellation), warn);
+    }
+
+    private static FssdDetector Warned(FssdDetector detector, Action<string>? warn)
+    {
+        foreach (var warning in CalibrationWarnings.For(detector)) warn?.Invoke(warning);
+        return detector;
     }
 
     /// <summary>Each model's center: the one given for its weights, a lone one for a lone model, else 100 uniform-noise images (seed 0).</summary>

@@ -14,7 +14,7 @@ namespace Fssd.Engine.Calibration;
 /// as against real OoD data, paired so that the threshold is set on inputs the regression never saw,
 /// nor anything made from them. The set of kinds is fixed by design, not chosen per run: choosing among
 /// kinds by how well a detector fitted on one rejects the others picked pixel shuffles, which fail on
-/// real OoD sets (README, "Calibration"). As evidence, the finished detector is checked against
+/// real OoD sets (docs/benchmarks.md, "Calibrations of FSSD-Ensem"). As evidence, the finished detector is checked against
 /// held-out pseudo-outliers of every kind, including those it was not fitted on.
 /// </summary>
 public static class OutlierFreeCalibrator

@@ -14,7 +14,7 @@ public static class PseudoOutliers
     /// The outlier-free calibration's stand-ins for OoD data: patch shuffles at three cell sizes. They keep
     /// the pixel histogram and, inside a cell, the strokes and textures of the in-distribution images, and
     /// break only the global layout — what sets an unseen kind of image apart from the training classes.
-    /// Chosen on a design set that is neither the in-distribution data nor MNIST (README, "Calibration").
+    /// Chosen on a design set that is neither the in-distribution data nor MNIST (docs/benchmarks.md, "Calibrations of FSSD-Ensem").
     /// </summary>
     public static IReadOnlyList<PseudoOutlierKind> DefaultKinds { get; } =
         new[] { PseudoOutlierKind.PatchShuffle2, PseudoOutlierKind.PatchShuffle4, PseudoOutlierKind.PatchShuffle7 };

@@ -9,7 +9,7 @@ namespace Fssd.Engine.Runtime;
 /// (src/native/fssd_block_cache.c) that keeps freed tensor buffers of 256 KiB and more for the next
 /// batch instead of giving them back to glibc. Without it every batch faults its ~100 MB of activations
 /// and gradients in again page by page from the threads PowerShell runs pipelines on; on the 2-core
-/// test machine that cost 2–3 times the arithmetic (see README, Speed). Installed once, when the natives
+/// test machine that cost 2–3 times the arithmetic (see docs/speed.md). Installed once, when the natives
 /// load; FSSD_BLOCK_CACHE=0 leaves it out, and so does a build without a C compiler.
 /// </summary>
 public static unsafe class BlockCache

@@ -3,11 +3,14 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
+using Fssd;
 using Fssd.Engine.Data;
 using Fssd.Engine.Scoring;
 using static TorchSharp.torch;
 
-namespace Fssd.Engine.Benchmarks;
+// Compiled by bench/Compare-FssdSpeed.ps1 against the module's engine at run time and loaded into the
+// module's own load context; it calls the engine's public API only.
+namespace Fssd.Bench;
 
 /// <summary>One part of the scoring time, measured alone: images, seconds, images per second.</summary>
 public sealed class FssdSpeedFigure
