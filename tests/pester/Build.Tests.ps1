@@ -38,10 +38,11 @@ Describe 'build.ps1 Pack' -Tag 'Build', 'Slow' {
         Write-Host "    $(@($packOutput | Where-Object { "$_" -like '*package:*' })[-1])"
         # A user of their own: an empty home, so the install and the repository registration land there and nowhere else.
         $home2 = Join-Path $work 'home'
-        $null = New-Item -ItemType Directory -Path $home2
+        # .NET gives no application-data folder where it does not exist yet, and PSResourceGet then writes into
+        # the current directory: a new user's home has these folders.
+        foreach ($sub in '.local/share', '.config', '.cache') { $null = New-Item -ItemType Directory -Path (Join-Path $home2 $sub) }
         $samples = Join-Path $RepoRoot 'examples/samples'
         $script = @"
-`$env:HOME = '$home2'; `$env:XDG_DATA_HOME = '$home2/.local/share'; `$env:XDG_CONFIG_HOME = '$home2/.config'; `$env:XDG_CACHE_HOME = '$home2/.cache'
 Register-PSResourceRepository -Name FssdTest -Uri '$work/repo/linux-x64' -Trusted
 Install-PSResource Fssd -Repository FssdTest -Scope CurrentUser -TrustRepository -Quiet
 `$installed = Get-InstalledPSResource Fssd -Scope CurrentUser
@@ -51,7 +52,18 @@ Import-Module Fssd -ErrorAction Stop
 `$scores = @(Get-ChildItem '$samples' -Filter *.png | Measure-Fssd)
 "scored=`$(`$scores.Count) flagged=`$(@(`$scores | Where-Object IsOutOfDistribution).Count)"
 "@
-        $out = Invoke-FreshPwsh $script
+        # The child starts with that home, so PowerShell's user module path is the new user's.
+        $saved = @{}
+        foreach ($name in 'HOME', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'PSModulePath') { $saved[$name] = [Environment]::GetEnvironmentVariable($name) }
+        try {
+            # No inherited module path either: the child builds its own, as a new user's shell does.
+            $env:PSModulePath = $null
+            $env:HOME = $home2; $env:XDG_DATA_HOME = "$home2/.local/share"; $env:XDG_CONFIG_HOME = "$home2/.config"; $env:XDG_CACHE_HOME = "$home2/.cache"
+            $out = Invoke-FreshPwsh $script
+        }
+        finally {
+            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        }
         $lines = $out | ForEach-Object { "$_" }
         ($lines | Where-Object { $_ -like 'loaded=*' }) | Should -BeLike "loaded=$home2*"
         $scored = $lines | Where-Object { $_ -like 'scored=*' }
