@@ -71,7 +71,7 @@ public sealed class DetectorDocument
     private const int MaxBankRows = Scoring.FeatureSpace.NeighborBank.MaxRows;
 
     /// <summary>Larger than any layer whose class Gaussians a detector would carry (a 4096-wide feature's precision is 128 MB).</summary>
-    private const int MaxGaussianDimension = 4096;
+    private const int MaxGaussianDimension = Scoring.FeatureSpace.FeatureSpaceCalibrator.MaxGaussianDimension;
 
     /// <summary>
     /// The document for a detector whose models have <paramref name="manifests"/>, to be written at
@@ -243,7 +243,7 @@ public sealed class DetectorDocument
             {
                 var b = Banks![j];
                 if (b.Tap != Layers[j].Name || b.Model != Layers[j].Model) Fail($"the Knn features of layer {j} are for tap '{b.Tap}', not '{Layers[j].Name}'");
-                if (b.Count < Neighbors || b.Count > MaxBankRows || b.Dimension is < 1 or > MaxCenterSize / MaxBankRows)
+                if (b.Count < Neighbors || b.Count > MaxBankRows || b.Dimension < 1 || (long)b.Count * b.Dimension > MaxCenterSize)
                     Fail($"the Knn features of tap '{b.Tap}' declare {b.Count} rows of {b.Dimension} (k is {Neighbors}; at most {MaxBankRows} rows)");
             }
         }

@@ -26,6 +26,9 @@ public static class FeatureSpaceCalibrator
     /// <summary>Inputs a Gaussian needs: two per fold at least.</summary>
     public const int MinGaussianInputs = 2 * GaussianFolds;
 
+    /// <summary>The widest tap a Gaussian covers: its precision is D² float64 values (128 MB at 4096).</summary>
+    public const int MaxGaussianDimension = 4096;
+
     /// <summary>Inputs per forward pass while fitting.</summary>
     private const int Batch = 32;
 
@@ -45,6 +48,11 @@ public static class FeatureSpaceCalibrator
             throw new FssdDataException($"A Gaussian detector needs at least {MinGaussianInputs} in-distribution inputs; it has {inputs.Count}.");
         var clock = Stopwatch.StartNew();
         int[] taps = layers is null ? new[] { FssdScorer.DefaultTap(model) } : layers.Select(model.TapIndex).Distinct().Order().ToArray();
+        if (method == DetectorMethod.Gaussian)
+            foreach (int t in taps)
+                if (model.Info.Layers[t].FeatureSize > MaxGaussianDimension)
+                    throw new FssdDataException($"Tap '{model.Taps[t].Name}' gives {model.Info.Layers[t].FeatureSize} features; a Gaussian covers at most {MaxGaussianDimension}. " +
+                        "Name narrower taps with -Layer, or use Knn.");
         using var use = model.Use();
         var features = ExtractFeatures(model, inputs, taps, progress, cancellation);
         var banks = new NeighborBank?[taps.Length];
