@@ -21,7 +21,9 @@ param(
     [string] $WorkPath = (Join-Path ([IO.Path]::GetTempPath()) 'fssd-photo-speed'),
     [int] $Count = 48,
     [int] $FitCount = 16,
-    [int] $Runs = 3
+    [int] $Runs = 3,
+    # Make the JPEGs and stop.
+    [switch] $ProvisionOnly
 )
 $ErrorActionPreference = 'Stop'
 
@@ -46,6 +48,7 @@ for ($i = 0; $i -lt $Count; $i++) {
 $files = @(Get-ChildItem $folder -Filter 'photo*.jpg' | Sort-Object Name)
 $megabytes = ($files | Measure-Object Length -Sum).Sum / 1MB
 Write-Host ("{0} JPEGs of 4000 x 3000 ({1:F0} MB) in {2}" -f $files.Count, $megabytes, $folder)
+if ($ProvisionOnly) { return }
 
 Import-Module (Resolve-Path $ModulePath).Path
 $context = Get-FssdContext

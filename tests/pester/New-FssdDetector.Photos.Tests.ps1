@@ -19,7 +19,7 @@ AfterAll {
 Describe 'New-FssdDetector on a model without a classifier head' {
     It 'chooses Knn on the last feature by itself and says why' {
         $knn.Method | Should -Be 'Knn'
-        $knn.Neighbors | Should -Be 5
+        $knn.Neighbors | Should -Be 1
         $knn.Layers.Name | Should -Be 'Pooling395_Output_0'
         $knn.Calibration | Should -Be 'ThresholdOnly'
         $knn.Banks | Should -HaveCount 1

@@ -76,7 +76,7 @@ public static class DetectorChoice
         if (request.Models.Count > 1) return (DetectorMethod.FSSD, "several models were given, which only FSSD combines");
         if (model is not null && !model.Info.HasClassifier)
             return (DetectorMethod.Knn, $"'{model.Info.Name}' has no classifier head: on a feature extractor, Knn (k = {request.Neighbors ?? NeighborBank.DefaultNeighbors}, cosine) " +
-                "on the last feature separated other images best of the methods that need no OoD data (docs/photos.md)");
+                "on the last feature separated drawings and other photos best of the methods that need no OoD data (docs/photos.md)");
         return (DetectorMethod.FSSD, $"'{model?.Info.Name}' is a classifier: FSSD on its penultimate features, threshold from the in-distribution inputs");
     }
 }
