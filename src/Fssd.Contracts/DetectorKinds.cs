@@ -30,6 +30,18 @@ public enum DetectorMethod
 
     /// <summary>Maximum softmax probability of a classifier fine-tuned to predict uniformly on an auxiliary outlier set (Hendrycks et al., 2019).</summary>
     OutlierExposure,
+
+    /// <summary>
+    /// Cosine distance to the k-th nearest in-distribution feature of a tap (features L2-normalised; Sun et
+    /// al., 2022), negated: fitted on in-distribution inputs alone, no classes needed.
+    /// </summary>
+    Knn,
+
+    /// <summary>
+    /// Squared Mahalanobis distance to one Gaussian of a tap's in-distribution features (mean and a
+    /// Ledoit–Wolf shrunk covariance), negated: fitted on in-distribution inputs alone, no classes needed.
+    /// </summary>
+    Gaussian,
 }
 
 /// <summary>What a detector's weights, step and threshold were set on.</summary>

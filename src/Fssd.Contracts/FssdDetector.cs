@@ -76,6 +76,26 @@ public sealed class FssdClassGaussians
 }
 
 /// <summary>
+/// The k-nearest-neighbour detector's fitted features at one tap: L2-normalised in-distribution features,
+/// [Count × Dimension] row by row, in float32 (at most <c>MaxRows</c> of them; beyond that a seeded
+/// subsample of the fitted inputs).
+/// </summary>
+public sealed class FssdFeatureBank
+{
+    /// <summary>Which of the detector's models the tap belongs to.</summary>
+    public int ModelIndex { get; init; }
+
+    public string Tap { get; init; } = "";
+    public int Count { get; init; }
+    public int Dimension { get; init; }
+
+    /// <summary>[Count × Dimension], row by row, each row of unit length.</summary>
+    public float[] Features { get; init; } = Array.Empty<float>();
+
+    public override string ToString() => $"{Tap}: {Count} features of {Dimension}";
+}
+
+/// <summary>
 /// Everything needed to score an input and decide: the method, the models, what calibration fitted (FSSD's
 /// F* and tap weights, Mahalanobis's class Gaussians, ODIN's temperature and step, …), and the threshold
 /// with the in-distribution TPR it was set for. Returned by New-FssdDetector, New-FssdBaseline and
@@ -123,8 +143,14 @@ public sealed record FssdDetector
     public MonteCarloStatistic? Statistic { get; init; }
     public int Passes { get; init; }
 
-    /// <summary>Mahalanobis: the class Gaussians of each layer, in layer order; empty otherwise.</summary>
+    /// <summary>Mahalanobis: the class Gaussians of each layer, in layer order (Gaussian: one class per layer); empty otherwise.</summary>
     public IReadOnlyList<FssdClassGaussians> Gaussians { get; init; } = Array.Empty<FssdClassGaussians>();
+
+    /// <summary>Knn: the fitted features of each layer, in layer order; empty otherwise.</summary>
+    public IReadOnlyList<FssdFeatureBank> Banks { get; init; } = Array.Empty<FssdFeatureBank>();
+
+    /// <summary>Knn: k, the rank of the neighbour whose distance is the score; 0 otherwise.</summary>
+    public int Neighbors { get; init; }
 
     /// <summary>Scores below it are out of distribution.</summary>
     public double Threshold { get; init; }
@@ -173,6 +199,8 @@ public sealed record FssdDetector
         DetectorMethod.FSSD => $"{Name}: {string.Join(" + ", Layers)} of {Model.Name}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         DetectorMethod.ODIN => $"{Name}: ODIN on {Model.Name}, T {Temperature:G4}, eps {Epsilon:G3}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         DetectorMethod.Mahalanobis => $"{Name}: Mahalanobis on {Model.Name} ({string.Join(" + ", Layers)}), eps {Epsilon:G3}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
+        DetectorMethod.Knn => $"{Name}: Knn (k {Neighbors}) on {Model.Name} ({string.Join(" + ", Layers)}), threshold {Threshold:G6} at TPR {TargetTpr:P0}",
+        DetectorMethod.Gaussian => $"{Name}: Gaussian on {Model.Name} ({string.Join(" + ", Layers)}), threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         DetectorMethod.MCDropout => $"{Name}: MCDropout on {Model.Name}, {Statistic} of {Passes} passes, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         _ => $"{Name}: {Method} on {string.Join(", ", System.Linq.Enumerable.Select(Models, m => m.Name))}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
     };

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using Fssd.Engine.Models;
 using Fssd.Engine.Scoring;
+using Fssd.Engine.Scoring.FeatureSpace;
 
 namespace Fssd.Engine.Calibration;
 
@@ -40,6 +41,44 @@ public sealed class FssdDetectorRequest
 
     /// <summary>What the validation inputs were, in words; null: counted from the inputs.</summary>
     public string? ValidationSource { get; init; }
+
+    /// <summary>FSSD, Knn or Gaussian; null: <see cref="DetectorChoice"/> picks one.</summary>
+    public DetectorMethod? Method { get; init; }
+
+    /// <summary>Knn's k; null: <see cref="NeighborBank.DefaultNeighbors"/>.</summary>
+    public int? Neighbors { get; init; }
+
+    /// <summary>Knn: the most fitted features a layer keeps.</summary>
+    public int MaxBankRows { get; init; } = NeighborBank.MaxRows;
+
+    /// <summary>The options only FSSD reads, when any is set (a center, a step, OoD or pseudo-outlier calibration); null when none is.</summary>
+    public string? FssdOption(bool outOfDistribution) =>
+        outOfDistribution ? "OoD validation inputs" : OutlierFree ? "outlier-free calibration" : Centers is not null ? "a center"
+        : Epsilon is not null ? "an input step (epsilon)" : EpsilonGrid is not null ? "an epsilon grid" : PseudoOutliers is not null ? "pseudo-outlier kinds"
+        : Scope != PerturbationScope.PerTap ? "a shared step" : Perturbation != PerturbationMode.Sign ? "a perturbation mode" : null;
+}
+
+/// <summary>
+/// Which method New-FssdDetector uses when it is not told: the rule measured on the photo benchmarks
+/// (docs/photos.md) and on FashionMNIST (README). FSSD where an option only FSSD reads is set, or several
+/// models; otherwise a model without a classifier head (a pretrained backbone such as ImageNet ResNet18)
+/// gets Knn on its last feature — on photos it separates both drawings and other photos far better than
+/// FSSD, whose center assumes a classifier trained on the in-distribution classes — and a classifier keeps
+/// FSSD on its penultimate features with a threshold, as the paper's method does.
+/// </summary>
+public static class DetectorChoice
+{
+    public static (DetectorMethod Method, string Reason) Choose(FssdDetectorRequest request, bool outOfDistribution)
+    {
+        if (request.Method is { } given) return (given, $"{given} was asked for");
+        var model = request.Models.Count > 0 ? request.Models[0] : null;
+        if (request.FssdOption(outOfDistribution) is { } option) return (DetectorMethod.FSSD, $"{option} was given, which only FSSD uses");
+        if (request.Models.Count > 1) return (DetectorMethod.FSSD, "several models were given, which only FSSD combines");
+        if (model is not null && !model.Info.HasClassifier)
+            return (DetectorMethod.Knn, $"'{model.Info.Name}' has no classifier head: on a feature extractor, Knn (k = {request.Neighbors ?? NeighborBank.DefaultNeighbors}, cosine) " +
+                "on the last feature separated drawings and other photos best of the methods that need no OoD data (docs/photos.md)");
+        return (DetectorMethod.FSSD, $"'{model?.Info.Name}' is a classifier: FSSD on its penultimate features, threshold from the in-distribution inputs");
+    }
 }
 
 /// <summary>
@@ -56,6 +95,19 @@ public static class DetectorFactory
         if (models.Count == 0) throw new ArgumentException("A detector needs a model.", nameof(request));
         ModelCompatibility.RequireSameInput(models);
         if (inDistribution.Count == 0) throw new FssdDataException("There are no in-distribution inputs to calibrate on.");
+        var (method, _) = DetectorChoice.Choose(request, outOfDistribution is not null);
+        if (method is DetectorMethod.Knn or DetectorMethod.Gaussian)
+        {
+            if (request.FssdOption(outOfDistribution is not null) is { } option)
+                throw new ArgumentException($"{method} is fitted on in-distribution inputs alone; {option} applies to FSSD only.");
+            if (models.Count > 1) throw new ArgumentException($"{method} scores with one model; {models.Count} were given.");
+            int k = request.Neighbors ?? NeighborBank.DefaultNeighbors;
+            return FeatureSpaceCalibrator.Create(method, models[0], inDistribution, request.Layers, k, request.TargetTpr, request.Seed, request.Name,
+                request.ValidationSource, progress, cancellation, request.MaxBankRows);
+        }
+        if (method != DetectorMethod.FSSD)
+            throw new ArgumentException($"New-FssdDetector makes FSSD, Knn and Gaussian detectors; {method} is made by New-FssdBaseline.");
+        if (request.Neighbors is not null) throw new ArgumentException("-Neighbors is Knn's k; FSSD has none.");
         if (request.OutlierFree && outOfDistribution is not null)
             throw new ArgumentException("Outlier-free calibration uses no OoD data; give OoD validation inputs, or ask for outlier-free calibration, not both.");
         if (request.Epsilon is not null && request.EpsilonGrid is not null)

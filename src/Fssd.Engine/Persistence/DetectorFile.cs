@@ -8,7 +8,8 @@ namespace Fssd.Engine.Persistence;
 /// <summary>
 /// A detector file (YAML), for every method: the models' manifests inline (weights paths relative to the
 /// detector file, and their SHA-256), what calibration fitted — FSSD's F* per tap as base64 float32,
-/// Mahalanobis's class Gaussians as base64 float64, the taps and their weights, ε, temperature, MC
+/// Mahalanobis's class Gaussians and the Gaussian detector's one Gaussian per tap as base64 float64, the Knn
+/// detector's fitted unit features as base64 float32 with its k, the taps and their weights, ε, temperature, MC
 /// Dropout's statistic — the threshold and its target TPR, and provenance. Sealed with the SHA-256 of its
 /// content and written atomically. With embedded weights the weights
 /// file's bytes travel inside it (base64), so the detector is one file.
@@ -38,6 +39,12 @@ public sealed class DetectorDocument
     public string? Statistic { get; set; }
     public int? Passes { get; set; }
     public List<DetectorGaussians>? Gaussians { get; set; }
+
+    /// <summary>Knn's k.</summary>
+    public int? Neighbors { get; set; }
+
+    /// <summary>Knn's fitted features per layer.</summary>
+    public List<DetectorBank>? Banks { get; set; }
     public double Threshold { get; set; }
     public double TargetTpr { get; set; }
 
@@ -60,8 +67,11 @@ public sealed class DetectorDocument
     /// <summary>No tap of a model this module scores has more features than this (a 224 × 224 × 64 map is 3.2 million).</summary>
     private const int MaxCenterSize = 1 << 28;
 
+    /// <summary>The most rows a Knn detector keeps per layer.</summary>
+    private const int MaxBankRows = Scoring.FeatureSpace.NeighborBank.MaxRows;
+
     /// <summary>Larger than any layer whose class Gaussians a detector would carry (a 4096-wide feature's precision is 128 MB).</summary>
-    private const int MaxGaussianDimension = 4096;
+    private const int MaxGaussianDimension = Scoring.FeatureSpace.FeatureSpaceCalibrator.MaxGaussianDimension;
 
     /// <summary>
     /// The document for a detector whose models have <paramref name="manifests"/>, to be written at
@@ -109,6 +119,11 @@ public sealed class DetectorDocument
             {
                 Model = g.ModelIndex, Tap = g.Tap, Classes = g.Classes, Dimension = g.Dimension,
                 Means = PackedValues.Float64(g.Means), Precision = PackedValues.Float64(g.Precision),
+            }).ToList(),
+            Neighbors = detector.Method == DetectorMethod.Knn ? detector.Neighbors : null,
+            Banks = detector.Banks.Count == 0 ? null : detector.Banks.Select(b => new DetectorBank
+            {
+                Model = b.ModelIndex, Tap = b.Tap, Count = b.Count, Dimension = b.Dimension, Float32 = PackedValues.Float32(b.Features),
             }).ToList(),
             Threshold = detector.Threshold,
             TargetTpr = detector.TargetTpr,
@@ -209,7 +224,7 @@ public sealed class DetectorDocument
             foreach (var t in center.Taps)
                 if (t.Size is < 1 or > MaxCenterSize) Fail($"the center of tap '{t.Name}' declares {t.Size} values");
         }
-        if (method is DetectorMethod.FSSD or DetectorMethod.Mahalanobis && Layers.Count == 0) Fail("it has no layers");
+        if (method is DetectorMethod.FSSD or DetectorMethod.Mahalanobis or DetectorMethod.Knn or DetectorMethod.Gaussian && Layers.Count == 0) Fail("it has no layers");
         var seen = new HashSet<(int, string)>();
         foreach (var layer in Layers)
         {
@@ -220,9 +235,22 @@ public sealed class DetectorDocument
             if (!Finite(layer.Weight) || !Finite(layer.Mean)) Fail($"layer '{layer.Name}' has weight {layer.Weight} and mean {layer.Mean}; both must be finite");
             if (!Finite(layer.Std) || layer.Std <= 0) Fail($"layer '{layer.Name}' has std {layer.Std}; it must be a positive number");
         }
-        if (method == DetectorMethod.Mahalanobis)
+        if (method == DetectorMethod.Knn)
         {
-            if (Gaussians is null || Gaussians.Count != Layers.Count) Fail($"Mahalanobis needs class Gaussians for each of its {Layers.Count} layers");
+            if (Neighbors is null or < 1) Fail("Knn needs its k (neighbors, 1 or more)");
+            if (Banks is null || Banks.Count != Layers.Count) Fail($"Knn needs fitted features for each of its {Layers.Count} layers");
+            for (int j = 0; j < Layers.Count; j++)
+            {
+                var b = Banks![j];
+                if (b.Tap != Layers[j].Name || b.Model != Layers[j].Model) Fail($"the Knn features of layer {j} are for tap '{b.Tap}', not '{Layers[j].Name}'");
+                if (b.Count < Neighbors || b.Count > MaxBankRows || b.Dimension < 1 || (long)b.Count * b.Dimension > MaxCenterSize)
+                    Fail($"the Knn features of tap '{b.Tap}' declare {b.Count} rows of {b.Dimension} (k is {Neighbors}; at most {MaxBankRows} rows)");
+            }
+        }
+        if (method is DetectorMethod.Mahalanobis or DetectorMethod.Gaussian)
+        {
+            if (Gaussians is null || Gaussians.Count != Layers.Count) Fail($"{method} needs Gaussians for each of its {Layers.Count} layers");
+            if (method == DetectorMethod.Gaussian && Gaussians!.Any(g => g.Classes != 1)) Fail("a Gaussian detector has one Gaussian per layer, not classes");
             for (int j = 0; j < Layers.Count; j++)
             {
                 var g = Gaussians![j];
@@ -309,6 +337,12 @@ public sealed class DetectorDocument
                 Means = PackedValues.ReadFloat64(g.Means, (long)g.Classes * g.Dimension, file, $"the class means of tap '{g.Tap}'"),
                 Precision = PackedValues.ReadFloat64(g.Precision, (long)g.Dimension * g.Dimension, file, $"the precision of tap '{g.Tap}'"),
             }).ToList(),
+            Neighbors = Neighbors ?? 0,
+            Banks = (Banks ?? new List<DetectorBank>()).Select(b => new FssdFeatureBank
+            {
+                ModelIndex = b.Model, Tap = b.Tap, Count = b.Count, Dimension = b.Dimension,
+                Features = PackedValues.ReadFloat32(b.Float32, b.Count * b.Dimension, file, $"the Knn features of tap '{b.Tap}'"),
+            }).ToList(),
             Threshold = Threshold,
             TargetTpr = TargetTpr,
             Calibration = CalibrationKindOf(Calibration) ?? CalibrationKind.ThresholdOnly,
@@ -372,6 +406,16 @@ public sealed class DetectorGaussians
     public int Dimension { get; set; }
     public string Means { get; set; } = "";
     public string Precision { get; set; } = "";
+}
+
+/// <summary>A layer's Knn features: [count × dimension] unit rows as little-endian float32, base64.</summary>
+public sealed class DetectorBank
+{
+    public int Model { get; set; }
+    public string Tap { get; set; } = "";
+    public int Count { get; set; }
+    public int Dimension { get; set; }
+    public string Float32 { get; set; } = "";
 }
 
 public sealed class DetectorLayer
@@ -501,6 +545,19 @@ public static class DetectorLoader
                 if (layer.FeatureSize != tap.Size)
                     throw new FssdModelException($"The detector '{full}' has {tap.Size} center values for tap '{tap.Name}', but the model's tap gives {layer.FeatureSize}.");
             }
+        }
+        // A feature-space detector's fitted features and Gaussians have as many dimensions as their tap gives
+        // (Mahalanobis's class Gaussians are of spatial means, whatever the tap's own reduction).
+        var fitted = (doc.Banks ?? new List<DetectorBank>()).Select(b => (b.Model, b.Tap, b.Dimension, What: "Knn features"))
+            .Concat(doc.Method is { } m && m.Equals(nameof(DetectorMethod.Gaussian), StringComparison.OrdinalIgnoreCase)
+                ? (doc.Gaussians ?? new List<DetectorGaussians>()).Select(g => (g.Model, g.Tap, g.Dimension, What: "Gaussians"))
+                : Enumerable.Empty<(int, string, int, string)>());
+        foreach (var (model, tap, dimension, what) in fitted)
+        {
+            var layer = loaded[model].Info.Layers.FirstOrDefault(l => l.Name.Equals(tap, StringComparison.OrdinalIgnoreCase))
+                ?? throw new FssdModelException($"The detector '{full}' has {what} for tap '{tap}', which the model '{loaded[model].Info.Name}' does not have.");
+            if (layer.FeatureSize != dimension)
+                throw new FssdModelException($"The detector '{full}' has {what} of {dimension} dimensions for tap '{tap}', but the model's tap gives {layer.FeatureSize}.");
         }
         return (doc.ToDetector(loaded.Select(m => m.Info).ToList(), full), loaded);
     }

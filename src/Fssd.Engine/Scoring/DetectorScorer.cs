@@ -4,6 +4,7 @@ using System.Linq;
 using Fssd.Engine.Data;
 using Fssd.Engine.Models;
 using Fssd.Engine.Scoring.Baselines;
+using Fssd.Engine.Scoring.FeatureSpace;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Scoring;
@@ -59,7 +60,12 @@ public abstract class DetectorScorer : IDisposable
     {
         if (models.Count != detector.Models.Count)
             throw new ArgumentException($"The detector '{detector.Name}' has {detector.Models.Count} model(s); {models.Count} were given.", nameof(models));
-        return detector.Method == DetectorMethod.FSSD ? new Fssd(detector, models) : new Baseline(detector, models);
+        return detector.Method switch
+        {
+            DetectorMethod.FSSD => new Fssd(detector, models),
+            DetectorMethod.Knn or DetectorMethod.Gaussian => new FeatureSpace(detector, models[0]),
+            _ => new Baseline(detector, models),
+        };
     }
 
     /// <summary>
@@ -120,6 +126,38 @@ public abstract class DetectorScorer : IDisposable
         public override double Combine(IReadOnlyList<double> columns) => columns[_scored];
 
         public override void Dispose() => _scorer.Dispose();
+    }
+
+    private sealed class FeatureSpace : DetectorScorer
+    {
+        private readonly FssdDetector _detector;
+        private readonly FeatureSpaceScorer _scorer;
+        private readonly IDisposable _use;
+
+        public FeatureSpace(FssdDetector detector, LoadedModel model) : base(model, detector.Layers.Select(l => l.Key).ToArray(), detector.Threshold)
+        {
+            _detector = detector;
+            _use = model.Use();
+            _scorer = FeatureSpaceScorer.For(detector, model);
+        }
+
+        public override BatchScores Score(IReadOnlyList<byte[]> samples, long batch)
+        {
+            using var scope = NewDisposeScope();
+            var input = ImageTensors.FromSamples(samples, Spec, Model.Device);
+            var (columns, logits) = _scorer.Score(input);
+            if (logits is null) return new BatchScores(columns, Array.Empty<int>(), Array.Empty<double>());
+            var (values, indices) = logits.softmax(1).max(1);
+            return new BatchScores(columns, indices.cpu().data<long>().Select(i => (int)i).ToArray(), values.to_type(ScalarType.Float64).cpu().data<double>().ToArray());
+        }
+
+        public override double Combine(IReadOnlyList<double> columns) => DetectorMath.Combine(_detector, columns);
+
+        public override void Dispose()
+        {
+            _scorer.Dispose();
+            _use.Dispose();
+        }
     }
 
     private sealed class Baseline : DetectorScorer

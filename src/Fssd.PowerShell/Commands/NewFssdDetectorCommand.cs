@@ -76,6 +76,14 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     [ValidateNotNullOrEmpty]
     public string? ValidationSource { get; set; }
 
+    [Parameter]
+    [ValidateSet(nameof(DetectorMethod.FSSD), nameof(DetectorMethod.Knn), nameof(DetectorMethod.Gaussian), IgnoreCase = true)]
+    public DetectorMethod Method { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 1000)]
+    public int Neighbors { get; set; }
+
     protected override void ProcessRecord() => _inputs.AddRange(InDistribution);
 
     protected override void EndProcessing()
@@ -97,8 +105,14 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
                 Epsilon = Bound(nameof(Epsilon)) ? Epsilon : null, EpsilonGrid = EpsilonGrid,
                 Perturbation = Perturbation, Scope = PerturbationScope, TargetTpr = TargetTpr, Seed = Seed,
                 OutlierFree = OutlierFree, PseudoOutliers = PseudoOutlier, Name = Name, ValidationSource = ValidationSource,
+                Method = Bound(nameof(Method)) ? Method : null, Neighbors = Bound(nameof(Neighbors)) ? Neighbors : null,
             };
-            string activity = OutlierFree ? $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution inputs and pseudo-outliers made from them"
+            var (method, reason) = DetectorChoice.Choose(request, decodedOut is not null);
+            string choice = $"New-FssdDetector: {method}, because {reason}.";
+            WriteVerbose(choice);
+            WriteInformation(new InformationRecord(choice, "New-FssdDetector") { Tags = { "FssdDetectorChoice" } });
+            string activity = method is DetectorMethod.Knn or DetectorMethod.Gaussian ? $"Fitting {method} on {decodedIn.Count} in-distribution inputs"
+                : OutlierFree ? $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution inputs and pseudo-outliers made from them"
                 : decodedOut is not null ? $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution and {decodedOut.Count} OoD validation inputs"
                 : $"Setting a threshold on {decodedIn.Count} in-distribution inputs";
             var detector = DetectorFactory.Create(request, decodedIn.Select(d => d.Pixels).ToList(), decodedOut?.Select(d => d.Pixels).ToList(),

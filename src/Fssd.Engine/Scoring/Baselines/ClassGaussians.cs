@@ -53,6 +53,34 @@ public sealed class ClassGaussians : IDisposable
         return new ClassGaussians(means.MoveToOuterDisposeScope(), precision.MoveToOuterDisposeScope());
     }
 
+    /// <summary>
+    /// Fits one Gaussian, no classes, on features [N, D] (N ≥ 2): their mean and the inverse of the
+    /// Ledoit–Wolf shrunk covariance (1 − ρ)·S + ρ·(tr S / D)·I, with S the covariance about the mean
+    /// divided by N and ρ the shrinkage Ledoit and Wolf (2004) derive:
+    /// ρ = min(b², d²) / d², d² = ‖S − (tr S / D)·I‖²_F / D, b² = (Σₖ ‖xₖ‖⁴ − N‖S‖²_F) / (N² D), xₖ centred.
+    /// With fewer inputs than dimensions S is singular; the shrinkage makes it invertible.
+    /// </summary>
+    public static (ClassGaussians Gaussian, double Shrinkage) FitShrunk(Tensor features)
+    {
+        if (features.dim() != 2) throw new ArgumentException("Features must be [N, D].", nameof(features));
+        long n = features.shape[0], d = features.shape[1];
+        if (n < 2) throw new FssdDataException($"A Gaussian needs at least 2 fitted features; it has {n}.");
+        using var scope = NewDisposeScope();
+        var x = features.to_type(ScalarType.Float64);
+        var mean = x.mean(new long[] { 0 }, keepdim: true);
+        var centered = x.sub(mean);
+        var covariance = centered.t().matmul(centered).div((double)n);
+        double mu = covariance.trace().item<double>() / d;
+        var identity = eye(d, dtype: ScalarType.Float64, device: x.device);
+        double dispersion = covariance.sub(identity.mul(mu)).square().sum().item<double>() / d;
+        double fourth = centered.square().sum(1).square().sum().item<double>();
+        double spread = (fourth - n * covariance.square().sum().item<double>()) / ((double)n * n * d);
+        double shrinkage = dispersion <= 0 ? 1.0 : Math.Clamp(Math.Min(spread, dispersion) / dispersion, 0.0, 1.0);
+        var shrunk = covariance.mul(1 - shrinkage).add(identity.mul(shrinkage * mu));
+        var precision = linalg.pinv(shrunk, hermitian: true);
+        return (new ClassGaussians(mean.MoveToOuterDisposeScope(), precision.MoveToOuterDisposeScope()), shrinkage);
+    }
+
     /// <summary>The Mahalanobis confidence score, −min_k (x − μ_k)ᵀ Σ⁻¹ (x − μ_k), of features [N, D]: [N] (float64).</summary>
     public Tensor Score(Tensor features)
     {

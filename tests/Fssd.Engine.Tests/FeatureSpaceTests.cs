@@ -1,0 +1,229 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Fssd.Engine.Calibration;
+using Fssd.Engine.Data;
+using Fssd.Engine.Metrics;
+using Fssd.Engine.Models;
+using Fssd.Engine.Persistence;
+using Fssd.Engine.Runtime;
+using Fssd.Engine.Scoring;
+using Fssd.Engine.Scoring.Baselines;
+using Fssd.Engine.Scoring.FeatureSpace;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Tests;
+
+/// <summary>The feature-space detectors' math against plain loops, and Knn and Gaussian detectors made, saved and read back.</summary>
+[Collection(TorchRandomCollection.Name)]
+public sealed class FeatureSpaceTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"fssd-feature-space-{Guid.NewGuid():N}");
+    private readonly ModelCache _cache = new();
+
+    public FeatureSpaceTests()
+    {
+        NativeRuntime.EnsureLoaded();
+        Directory.CreateDirectory(_folder);
+    }
+
+    public void Dispose()
+    {
+        foreach (var m in _cache.Loaded) _cache.Remove(m.Info.Id);
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static double[][] RandomRows(int n, int d, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, d).Select(_ => random.NextDouble() * 2 - 1).ToArray()).ToArray();
+    }
+
+    private static Tensor ToTensor(double[][] rows) => tensor(rows.SelectMany(r => r).ToArray(), new long[] { rows.Length, rows[0].Length });
+
+    private static double Cosine(double[] a, double[] b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.Length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+        return dot / Math.Sqrt(na) / Math.Sqrt(nb);
+    }
+
+    [Fact]
+    public void Knn_scores_are_the_brute_force_cosine_distance_to_the_k_th_nearest_fitted_feature()
+    {
+        var bankRows = RandomRows(40, 7, 1);
+        var queries = RandomRows(9, 7, 2);
+        using var features = ToTensor(bankRows);
+        using var bank = NeighborBank.Fit(features, 3, NeighborBank.KeptRows(40, 100, 0));
+        using var q = ToTensor(queries);
+        using var scores = bank.Score(q);
+        var got = scores.data<double>().ToArray();
+        for (int i = 0; i < queries.Length; i++)
+        {
+            var distances = bankRows.Select(r => 1 - Cosine(queries[i], r)).Order().ToArray();
+            Assert.Equal(-distances[2], got[i], 5);
+        }
+        // Every bank row is of unit length.
+        using var norms = linalg.vector_norm(bank.Features, 2, new long[] { 1 });
+        Assert.All(norms.data<float>().ToArray(), n => Assert.Equal(1.0, n, 5));
+    }
+
+    [Fact]
+    public void Knn_leave_one_out_leaves_each_fitted_input_s_own_entry_out_and_a_capped_bank_is_a_seeded_subsample()
+    {
+        var rows = RandomRows(30, 5, 3);
+        var kept = NeighborBank.KeptRows(30, 20, 7);
+        Assert.Equal(20, kept.Length);
+        Assert.Equal(kept.Order(), kept);
+        Assert.Equal(kept, NeighborBank.KeptRows(30, 20, 7));
+        Assert.NotEqual(kept, NeighborBank.KeptRows(30, 20, 8));
+        Assert.Equal(Enumerable.Range(0, 30), NeighborBank.KeptRows(30, 30, 7));
+
+        using var features = ToTensor(rows);
+        using var bank = NeighborBank.Fit(features, 2, kept);
+        var heldOut = FeatureSpaceCalibrator.KnnHeldOut(bank, features, kept, 30);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var distances = kept.Where(j => j != i).Select(j => 1 - Cosine(rows[i], rows[j])).Order().ToArray();
+            Assert.Equal(-distances[1], heldOut[i], 5);
+        }
+        Assert.Throws<FssdDataException>(() => NeighborBank.Fit(features, 21, kept));
+    }
+
+    [Fact]
+    public void The_shrunk_Gaussian_is_the_Ledoit_Wolf_estimate_computed_from_its_definition()
+    {
+        const int n = 12, d = 6;
+        var rows = RandomRows(n, d, 4);
+        // Plain loops: mean, S (divided by n), mu = tr S / d, d2 = ||S - mu I||^2 / d, b2 = sum_k ||x_k x_k' - S||^2 / (n^2 d).
+        var mean = Enumerable.Range(0, d).Select(j => rows.Average(r => r[j])).ToArray();
+        var centered = rows.Select(r => r.Select((v, j) => v - mean[j]).ToArray()).ToArray();
+        var s = new double[d, d];
+        foreach (var x in centered) for (int a = 0; a < d; a++) for (int b = 0; b < d; b++) s[a, b] += x[a] * x[b] / n;
+        double mu = Enumerable.Range(0, d).Sum(a => s[a, a]) / d;
+        double d2 = 0, b2 = 0;
+        for (int a = 0; a < d; a++) for (int b = 0; b < d; b++) d2 += Math.Pow(s[a, b] - (a == b ? mu : 0), 2);
+        d2 /= d;
+        foreach (var x in centered) for (int a = 0; a < d; a++) for (int b = 0; b < d; b++) b2 += Math.Pow(x[a] * x[b] - s[a, b], 2);
+        b2 /= (double)n * n * d;
+        double rho = Math.Min(b2, d2) / d2;
+
+        using var features = ToTensor(rows);
+        var (gaussian, shrinkage) = ClassGaussians.FitShrunk(features);
+        using (gaussian)
+        {
+            Assert.Equal(rho, shrinkage, 10);
+            Assert.Equal(1, gaussian.Classes);
+            Assert.Equal(mean, gaussian.Means.data<double>().ToArray(), new Tolerance(1e-12));
+            // Precision times the shrunk covariance is the identity.
+            var shrunk = new double[d * d];
+            for (int a = 0; a < d; a++) for (int b = 0; b < d; b++) shrunk[a * d + b] = (1 - rho) * s[a, b] + (a == b ? rho * mu : 0);
+            using var product = gaussian.Precision.matmul(tensor(shrunk, new long[] { d, d }));
+            using var identity = eye(d, dtype: ScalarType.Float64);
+            Assert.True(product.allclose(identity, rtol: 0, atol: 1e-9));
+            // The score of a point is minus its squared Mahalanobis distance.
+            var query = new[] { 0.3, -0.2, 0.1, 0.0, 0.5, -0.4 };
+            var precision = gaussian.Precision.data<double>().ToArray();
+            double expected = 0;
+            for (int a = 0; a < d; a++) for (int b = 0; b < d; b++) expected += (query[a] - mean[a]) * precision[a * d + b] * (query[b] - mean[b]);
+            using var q = tensor(query, new long[] { 1, d });
+            using var score = gaussian.Score(q);
+            Assert.Equal(-expected, score.data<double>()[0], 9);
+        }
+        // Fewer inputs than dimensions still give an invertible covariance.
+        using var few = ToTensor(RandomRows(4, 20, 5));
+        var (small, smallShrinkage) = ClassGaussians.FitShrunk(few);
+        using (small) Assert.True(smallShrinkage > 0 && small.Precision.isfinite().all().item<bool>());
+    }
+
+    private LoadedModel LeNet()
+    {
+        string manifest = Path.Combine(NativeSetup.RepositoryRoot(), "module", "models", "fashion-mnist-lenet.yaml");
+        return _cache.GetOrLoad(new ModelLoadRequest { Path = manifest }, CPU, out _);
+    }
+
+    private static List<byte[]> Images(string dataset, int skip, int count)
+    {
+        var provisioner = new DatasetProvisioner(null);
+        var set = DatasetReader.Load(provisioner.Open(dataset, "test", null, CancellationToken.None), 1, 28, 28, null, CancellationToken.None);
+        return Enumerable.Range(skip, count).Select(i => set.Pixels.AsSpan(i * 784, 784).ToArray()).ToList();
+    }
+
+    private static double[] Scores(DetectorScorer scorer, IReadOnlyList<byte[]> inputs)
+    {
+        var result = new List<double>();
+        for (int start = 0; start < inputs.Count; start += 50)
+        {
+            var part = inputs.Skip(start).Take(50).ToList();
+            var batch = scorer.Score(part, start / 50);
+            for (int i = 0; i < part.Count; i++) result.Add(scorer.Combine(Enumerable.Range(0, scorer.Keys.Count).Select(k => batch.TapScores[i, k]).ToArray()));
+        }
+        return result.ToArray();
+    }
+
+    [Theory]
+    [InlineData(DetectorMethod.Knn)]
+    [InlineData(DetectorMethod.Gaussian)]
+    public void A_feature_space_detector_is_fitted_on_in_distribution_inputs_alone_and_scores_bit_for_bit_from_its_file(DetectorMethod method)
+    {
+        var model = LeNet();
+        var fashion = Images(BenchmarkData.FashionMnist, 0, 400);
+        var digits = Images(BenchmarkData.Mnist, 0, 100);
+        var request = new FssdDetectorRequest { Models = new[] { model }, Method = method, Neighbors = method == DetectorMethod.Knn ? 5 : null, Layers = new[] { "fc1", "logits" } };
+        var detector = DetectorFactory.Create(request, fashion.Take(300).ToList(), null, null, null, CancellationToken.None);
+        Assert.Equal(method, detector.Method);
+        Assert.Equal(new[] { "fc1", "logits" }, detector.Layers.Select(l => l.Name));
+        Assert.All(detector.Layers, l => Assert.Equal(0.5, l.Weight));
+        Assert.Equal(method == DetectorMethod.Knn ? 2 : 0, detector.Banks.Count);
+        Assert.Equal(method == DetectorMethod.Gaussian ? 2 : 0, detector.Gaussians.Count);
+        Assert.InRange(detector.ValidationTpr, 0.95, 1.0);
+
+        var heldIn = fashion.Skip(300).ToList();
+        double[] scoresIn, scoresOut;
+        using (var scorer = DetectorScorer.For(detector, new[] { model }))
+        {
+            scoresIn = Scores(scorer, heldIn);
+            scoresOut = Scores(scorer, digits);
+        }
+        double auroc = OodMetrics.Compute(scoresIn, scoresOut, method.ToString()).AUROC;
+        // FashionMNIST against MNIST at fc1 and logits, 300 images fitted: Knn 0.9 and more, Gaussian 0.85 measured.
+        Assert.True(auroc > (method == DetectorMethod.Knn ? 0.9 : 0.8), $"AUROC {auroc}");
+        // The held-out threshold keeps about its target share of fresh in-distribution inputs.
+        Assert.InRange(scoresIn.Count(s => s >= detector.Threshold) / (double)scoresIn.Length, 0.85, 1.0);
+
+        string path = Path.Combine(_folder, $"{method}.fssd.yaml");
+        DetectorDocument.Save(detector, new[] { model }, path);
+        var (back, models) = DetectorLoader.Load(path, _cache, CPU);
+        Assert.Equal(method, back.Method);
+        Assert.Equal(detector.Neighbors, back.Neighbors);
+        using var reread = DetectorScorer.For(back, models);
+        Assert.Equal(scoresIn, Scores(reread, heldIn));
+        Assert.Equal(scoresOut, Scores(reread, digits));
+        Assert.Equal(detector.Threshold, back.Threshold);
+    }
+
+    [Fact]
+    public void The_default_choice_keeps_FSSD_for_a_classifier_and_follows_an_explicit_method_or_FSSD_option()
+    {
+        var model = LeNet();
+        var plain = new FssdDetectorRequest { Models = new[] { model } };
+        Assert.Equal(DetectorMethod.FSSD, DetectorChoice.Choose(plain, false).Method);
+        Assert.Equal(DetectorMethod.Knn, DetectorChoice.Choose(new FssdDetectorRequest { Models = new[] { model }, Method = DetectorMethod.Knn }, false).Method);
+        var (method, reason) = DetectorChoice.Choose(new FssdDetectorRequest { Models = new[] { model }, OutlierFree = true }, false);
+        Assert.Equal(DetectorMethod.FSSD, method);
+        Assert.Contains("outlier-free", reason);
+        // FSSD options with a feature-space method are refused, naming the option.
+        var bad = new FssdDetectorRequest { Models = new[] { model }, Method = DetectorMethod.Gaussian, Epsilon = 0.01 };
+        var error = Assert.Throws<ArgumentException>(() => DetectorFactory.Create(bad, Images(BenchmarkData.FashionMnist, 0, 20), null, null, null, CancellationToken.None));
+        Assert.Contains("epsilon", error.Message);
+        // A tap too wide for a Gaussian's covariance is refused before anything is fitted.
+        var wide = new FssdDetectorRequest { Models = new[] { model }, Method = DetectorMethod.Gaussian, Layers = new[] { "conv2" } };
+        Assert.Contains("conv2", Assert.Throws<FssdDataException>(() => DetectorFactory.Create(wide, Images(BenchmarkData.FashionMnist, 0, 20), null, null, null, CancellationToken.None)).Message);
+        // Too few inputs for k.
+        var knn = new FssdDetectorRequest { Models = new[] { model }, Method = DetectorMethod.Knn, Neighbors = 10 };
+        Assert.Throws<FssdDataException>(() => DetectorFactory.Create(knn, Images(BenchmarkData.FashionMnist, 0, 10), null, null, null, CancellationToken.None));
+    }
+}

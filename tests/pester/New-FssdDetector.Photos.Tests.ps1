@@ -1,0 +1,123 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+    $work = Join-Path ([IO.Path]::GetTempPath()) "fssd-photos-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $work
+    $resnet = Import-FssdModel -Pretrained ResNet18
+    # A small image set the pretrained network reads as photos (3 x 224 x 224 after resizing): clothes in, digits out.
+    $clothes = @(Export-FssdDataset -Dataset FashionMNIST/test -Path (Join-Path $work 'clothes') -First 32 -PassThru | Sort-Object Name)
+    $digits = @(Export-FssdDataset -Dataset MNIST/test -Path (Join-Path $work 'digits') -First 12 -PassThru | Sort-Object Name)
+    $fit = @($clothes | Select-Object -First 20)
+    $held = @($clothes | Select-Object -Skip 20)
+    $knn = New-FssdDetector -Model $resnet -InDistribution $fit -InformationVariable choice
+}
+
+AfterAll {
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'New-FssdDetector on a model without a classifier head' {
+    It 'chooses Knn on the last feature by itself and says why' {
+        $knn.Method | Should -Be 'Knn'
+        $knn.Neighbors | Should -Be 1
+        $knn.Layers.Name | Should -Be 'Pooling395_Output_0'
+        $knn.Calibration | Should -Be 'ThresholdOnly'
+        $knn.Banks | Should -HaveCount 1
+        $knn.Banks[0].Count | Should -Be 20
+        $knn.Banks[0].Dimension | Should -Be 512
+        $message = @($choice | Where-Object { $_.Tags -contains 'FssdDetectorChoice' })
+        $message | Should -HaveCount 1
+        "$($message[0].MessageData)" | Should -Match '^New-FssdDetector: Knn, because .*resnet18-imagenet.* has no classifier head'
+    }
+
+    It 'scores fitted photos with the brute-force cosine distance to their nearest other fitted photo (k = 2)' {
+        $k2 = New-FssdDetector -Model $resnet -InDistribution $fit -Method Knn -Neighbors 2
+        $bank = $k2.Banks[0]
+        $d = $bank.Dimension
+        $rows = 0..($bank.Count - 1) | ForEach-Object { , [double[]]$bank.Features[($_ * $d)..(($_ + 1) * $d - 1)] }
+        foreach ($r in $rows) { [Math]::Sqrt(($r | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum) | Should -BeGreaterThan 0.99999 }
+        $scores = @($fit | Select-Object -First 5 | Measure-Fssd -Detector $k2)
+        for ($i = 0; $i -lt 5; $i++) {
+            # The bank holds the fitted photos in order; photo i's nearest neighbour is itself, its 2nd the most similar other row.
+            $best = -2.0
+            for ($j = 0; $j -lt $rows.Count; $j++) {
+                if ($j -eq $i) { continue }
+                $dot = 0.0
+                for ($c = 0; $c -lt $d; $c++) { $dot += $rows[$i][$c] * $rows[$j][$c] }
+                if ($dot -gt $best) { $best = $dot }
+            }
+            $scores[$i].Score | Should -BeGreaterThan ($best - 1 - 1e-5)
+            $scores[$i].Score | Should -BeLessThan ($best - 1 + 1e-5)
+        }
+    }
+
+    It 'ranks held-out clothes above digits and keeps most held-out clothes' {
+        # 20 small gray images fitted: a sanity check (AUROC 0.80 measured); the separation on real photos is the Slow test below.
+        $in = @($held | Measure-Fssd -Detector $knn)
+        $out = @($digits | Measure-Fssd -Detector $knn)
+        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $out).AUROC | Should -BeGreaterThan 0.7
+        @($in | Where-Object { -not $_.IsOutOfDistribution }).Count | Should -BeGreaterOrEqual 9
+        $in[0].PredictedClass | Should -BeNullOrEmpty
+    }
+
+    It 'reproduces <Method> scores bit for bit after export and import' -ForEach @(@{ Method = 'Knn' }, @{ Method = 'Gaussian' }) {
+        $made = if ($Method -eq 'Knn') { $knn } else { New-FssdDetector -Model $resnet -InDistribution $fit -Method Gaussian }
+        $made.Method | Should -Be $Method
+        $path = Join-Path $work "$Method.fssd.yaml"
+        $made | Export-FssdDetector -Path $path | Out-Null
+        $back = Import-FssdDetector -Path $path
+        $back.Method | Should -Be $Method
+        $back.Threshold | Should -Be $made.Threshold
+        $files = @(($held | Select-Object -First 4) + ($digits | Select-Object -First 4))
+        $before = @($files | Measure-Fssd -Detector $made)
+        $after = @($files | Measure-Fssd -Detector $back)
+        for ($i = 0; $i -lt $files.Count; $i++) {
+            $after[$i].Score | Should -Be $before[$i].Score
+            $after[$i].IsOutOfDistribution | Should -Be $before[$i].IsOutOfDistribution
+        }
+        if ($Method -eq 'Gaussian') {
+            $back.Gaussians[0].Classes | Should -Be 1
+            $back.Gaussians[0].Dimension | Should -Be 512
+            foreach ($s in $before) { $s.Score | Should -BeLessThan 0 }
+        }
+    }
+
+    It 'refuses FSSD options with a feature-space method and too few inputs for k' {
+        { New-FssdDetector -Model $resnet -InDistribution $fit -Method Knn -Epsilon 0.01 -ErrorAction Stop } | Should -Throw '*applies to FSSD only*'
+        { New-FssdDetector -Model $resnet -InDistribution $fit -Method Knn -Neighbors 20 -ErrorAction Stop } | Should -Throw '*at least 21 in-distribution inputs*'
+        { New-FssdDetector -Model $resnet -InDistribution $fit -Method ODIN -ErrorAction Stop } | Should -Throw
+    }
+
+    It 'keeps FSSD for a classifier when nothing is asked' {
+        $lenet = Import-FssdModel
+        $d = New-FssdDetector -Model $lenet -InDistribution $fit -InformationVariable lenetChoice
+        $d.Method | Should -Be 'FSSD'
+        $d.Layers.Name | Should -Be 'fc1'
+        "$($lenetChoice[0].MessageData)" | Should -Match 'FSSD, because .* is a classifier'
+    }
+}
+
+Describe 'The default detector on real photos' -Tag Slow {
+    BeforeAll {
+        $hasPackages = (Test-Path '/usr/share/tuxpaint/stamps') -and (Test-Path '/usr/share/openclipart/png')
+    }
+
+    It 'separates held-out animal photos from drawings and from other object photos (AUROC at least 0.90)' {
+        if (-not $hasPackages) { Set-ItResult -Skipped -Because 'the Debian packages tuxpaint-stamps-default and openclipart-png are not installed'; return }
+        $bench = Join-Path $RepoRoot 'bench/Invoke-PhotoBenchmark.ps1'
+        $line = & $bench -ProvisionOnly 6>&1 | Where-Object { "$_" -match '^Photo sets' } | Select-Object -First 1
+        "$line" -match '\((.+)\)$' | Should -BeTrue
+        $root = $Matches[1]
+        $sets = Get-Content (Join-Path $root 'sets.json') -Raw | ConvertFrom-Json
+        $animals = @($sets.Animals | ForEach-Object { Join-Path $root $_ })
+        $fitPhotos = @(for ($i = 0; $i -lt $animals.Count; $i += 2) { $animals[$i] })
+        $testPhotos = @(for ($i = 1; $i -lt $animals.Count; $i += 2) { $animals[$i] })
+        $d = New-FssdDetector -Model $resnet -InDistribution $fitPhotos
+        $d.Method | Should -Be 'Knn'
+        $in = @($testPhotos | Measure-Fssd -Detector $d)
+        $drawings = @($sets.Drawings | ForEach-Object { Join-Path $root $_ } | Measure-Fssd -Detector $d)
+        $others = @($sets.Objects | ForEach-Object { Join-Path $root $_ } | Measure-Fssd -Detector $d)
+        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $drawings).AUROC | Should -BeGreaterOrEqual 0.9
+        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $others).AUROC | Should -BeGreaterOrEqual 0.9
+    }
+}
