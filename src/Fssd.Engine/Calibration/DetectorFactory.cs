@@ -102,8 +102,8 @@ public static class DetectorFactory
                 throw new ArgumentException($"{method} is fitted on in-distribution inputs alone; {option} applies to FSSD only.");
             if (models.Count > 1) throw new ArgumentException($"{method} scores with one model; {models.Count} were given.");
             int k = request.Neighbors ?? NeighborBank.DefaultNeighbors;
-            return FeatureSpaceCalibrator.Create(method, models[0], inDistribution, request.Layers, k, request.TargetTpr, request.Seed, request.Name,
-                request.ValidationSource, progress, cancellation, request.MaxBankRows);
+            return Warned(FeatureSpaceCalibrator.Create(method, models[0], inDistribution, request.Layers, k, request.TargetTpr, request.Seed, request.Name,
+                request.ValidationSource, progress, cancellation, request.MaxBankRows), warn);
         }
         if (method != DetectorMethod.FSSD)
             throw new ArgumentException($"New-FssdDetector makes FSSD, Knn and Gaussian detectors; {method} is made by New-FssdBaseline.");
