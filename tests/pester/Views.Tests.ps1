@@ -80,7 +80,8 @@ Describe 'Format views' {
         $control = $view.Control
         $entries = if ($control -is [System.Management.Automation.TableControl]) {
             for ($i = 0; $i -lt $control.Headers.Count; $i++) {
-                [pscustomobject]@{ Label = $(if ($control.Headers[$i].Label) { $control.Headers[$i].Label } else { $control.Rows[0].Columns[$i].DisplayEntry.Value }); Entry = $control.Rows[0].Columns[$i].DisplayEntry }
+                [pscustomobject]@{ Label = $(if ($control.Headers[$i].Label) { $control.Headers[$i].Label } else { $control.Rows[0].Columns[$i].DisplayEntry.Value }); Entry = $control.Rows[0].Columns[$i].DisplayEntry
+                    Width = $control.Headers[$i].Width; Right = "$($control.Headers[$i].Alignment)" -eq 'Right'; Format = $control.Rows[0].Columns[$i].FormatString }
             }
         } else {
             foreach ($item in $control.Entries[0].Items) {
@@ -89,7 +90,13 @@ Describe 'Format views' {
         }
         foreach ($object in $items) {
             foreach ($column in $entries) {
-                Get-CellText $object $column.Entry | Should -Not -BeNullOrEmpty -Because "$type shows '$($column.Label)' for $object"
+                $cell = Get-CellText $object $column.Entry
+                $cell | Should -Not -BeNullOrEmpty -Because "$type shows '$($column.Label)' for $object"
+                # Numbers are right-aligned: one cut short loses its leading digits, so each must fit its column.
+                if ($column.PSObject.Properties['Right'] -and $column.Right -and $column.Width -gt 0) {
+                    if ($column.Format) { $cell = $column.Format -f $(if ($column.Entry.ValueType -eq 'Property') { $object.($column.Entry.Value) } else { $cell }) }
+                    "$cell".Length | Should -BeLessOrEqual $column.Width -Because "$type's '$($column.Label)' shows '$cell' in $($column.Width) columns"
+                }
             }
         }
         $text = $items | Out-String -Width 80
