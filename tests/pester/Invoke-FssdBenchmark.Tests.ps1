@@ -13,7 +13,7 @@ Describe 'Invoke-FssdBenchmark FashionMnistVsMnist, end to end' -Tag 'RealData',
     BeforeAll {
         # The paper's protocol (1,000 + 1,000 validation images, every method calibrated on them), made to
         # fit CI: 1,000 + 1,000 test images, ensemble members and outlier exposure trained one epoch on
-        # 10,000 images, Mahalanobis fitted on 10,000, robustness on 200 + 200. README quotes a full run.
+        # 10,000 images, Mahalanobis fitted on 10,000, robustness on 200 + 200. docs/benchmarks.md quotes a full run.
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $rows = Invoke-FssdBenchmark FashionMnistVsMnist -TestCount 1000 -EnsembleEpochs 1 -TrainingCount 10000 -OutlierExposureEpochs 1 `
             -MahalanobisTrainingCount 10000 -Robustness -RobustnessCount 200 -ReportPath (Join-Path $work 'report') -ModelPath (Join-Path $work 'models')

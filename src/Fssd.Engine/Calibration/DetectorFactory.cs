@@ -60,7 +60,7 @@ public sealed class FssdDetectorRequest
 
 /// <summary>
 /// Which method New-FssdDetector uses when it is not told: the rule measured on the photo benchmarks
-/// (docs/photos.md) and on FashionMNIST (README). FSSD where an option only FSSD reads is set, or several
+/// (docs/photos.md) and on FashionMNIST (docs/benchmarks.md). FSSD where an option only FSSD reads is set, or several
 /// models; otherwise a model without a classifier head (a pretrained backbone such as ImageNet ResNet18)
 /// gets Knn on its last feature — on photos it separates both drawings and other photos far better than
 /// FSSD, whose center assumes a classifier trained on the in-distribution classes — and a classifier keeps
