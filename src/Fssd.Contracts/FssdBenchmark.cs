@@ -7,7 +7,13 @@ namespace Fssd;
 public sealed class FssdBenchmarkRow
 {
     public string Benchmark { get; init; } = "";
+
+    /// <summary>Which variant of the benchmark (e.g. the held-out classes' half, "in 0-4, out 5-9"); empty where it has one only.</summary>
+    public string Variant { get; init; } = "";
+
     public string Method { get; init; } = "";
+
+    /// <summary>AUROC; for the corrupted-copy benchmark, the mean over every corruption kind and level.</summary>
     public double AUROC { get; init; }
 
     /// <summary>AUPRC with in-distribution as the positive class (the paper's AUPRC).</summary>
@@ -35,7 +41,10 @@ public sealed class FssdBenchmarkRow
     public double? PaperAUPRC { get; init; }
     public double? PaperFPR80 { get; init; }
 
-    /// <summary>With -Robustness: this method's AUROC on clean and corrupted test inputs, level by level.</summary>
+    /// <summary>
+    /// With -Robustness: this method's AUROC on clean and corrupted test inputs, level by level. In the
+    /// corrupted-copy benchmark: its AUROC of clean against corrupted inputs per kind and level.
+    /// </summary>
     public IReadOnlyList<FssdRobustnessRow> Robustness { get; set; } = Array.Empty<FssdRobustnessRow>();
 
     public override string ToString() => $"{Method}: AUROC {AUROC:P2}, AUPRC {AUPRC:P2}, FPR80 {FPR80:P2}";

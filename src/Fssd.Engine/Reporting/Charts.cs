@@ -135,6 +135,61 @@ public static class Charts
         Save(plot, path, width, height);
     }
 
+    /// <summary>
+    /// The paper's Figure 4: per level, one box per method over the kinds' AUROC (quartiles as the box,
+    /// the median as its line, the range as whiskers) and the mean as a black dot.
+    /// </summary>
+    /// <param name="methods">Per method, per level, the AUROC of every kind.</param>
+    public static void LevelBoxes(IReadOnlyList<(string Name, IReadOnlyList<IReadOnlyList<double>> ByLevel)> methods, IReadOnlyList<string> levelLabels,
+        string path, string title, int width = 1100, int height = 600)
+    {
+        EnsureFont();
+        var plot = new Plot();
+        int m = methods.Count;
+        double slot = 0.8 / Math.Max(1, m);
+        var meanXs = new List<double>();
+        var meanYs = new List<double>();
+        for (int k = 0; k < m; k++)
+        {
+            var color = Palette[k % Palette.Length];
+            var boxes = new List<Box>();
+            for (int level = 0; level < levelLabels.Count; level++)
+            {
+                var values = methods[k].ByLevel[level].Select(a => a * 100).OrderBy(v => v).ToArray();
+                if (values.Length == 0) continue;
+                double x = level - 0.4 + slot * (k + 0.5);
+                boxes.Add(new Box
+                {
+                    Position = x, Width = slot * 0.8,
+                    BoxMin = Quantile(values, 0.25), BoxMax = Quantile(values, 0.75), BoxMiddle = Quantile(values, 0.5),
+                    WhiskerMin = values[0], WhiskerMax = values[^1], FillColor = color.WithAlpha(0.6), LineColor = color,
+                });
+                meanXs.Add(x);
+                meanYs.Add(values.Average());
+            }
+            var plotted = plot.Add.Boxes(boxes);
+            plotted.LegendText = methods[k].Name;
+        }
+        var means = plot.Add.Markers(meanXs.ToArray(), meanYs.ToArray(), MarkerShape.FilledCircle, 4, Colors.Black);
+        means.LegendText = "mean";
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, levelLabels.Count).Select(i => (double)i).ToArray(), levelLabels.ToArray());
+        plot.Title(title);
+        plot.XLabel("corruption level");
+        plot.YLabel("AUROC (%) over corruption kinds");
+        plot.Axes.SetLimitsY(0, 102);
+        plot.ShowLegend(Edge.Right);
+        Save(plot, path, width, height);
+    }
+
+    /// <summary>Linear interpolation between order statistics (NumPy's default) of sorted values.</summary>
+    public static double Quantile(IReadOnlyList<double> sorted, double q)
+    {
+        if (sorted.Count == 0) throw new ArgumentException("No values.", nameof(sorted));
+        double position = q * (sorted.Count - 1);
+        int low = (int)Math.Floor(position), high = Math.Min(low + 1, sorted.Count - 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+    }
+
     /// <summary>The ROC curve's points: thresholds at every distinct score, from the highest down.</summary>
     public static (double[] Fpr, double[] Tpr) RocCurve(IReadOnlyList<double> scoresIn, IReadOnlyList<double> scoresOut)
     {
