@@ -70,3 +70,36 @@ public sealed class FssdRobustnessRow
 
     public override string ToString() => $"{Method} {Corruption} {Level}: AUROC {AUROC:P2}";
 }
+
+/// <summary>
+/// One tap at one step of the concentration study (the paper's Figures 2 and 3): how far in-distribution
+/// and OoD features are from the Feature Space Singularity, and how far and how fast they have moved.
+/// </summary>
+public sealed class FssdConcentrationRow
+{
+    public int Step { get; init; }
+    public string Tap { get; init; } = "";
+
+    /// <summary>Mean FSSD (distance to the centre of uniform-noise features at this step) of the in-distribution inputs.</summary>
+    public double FssdIn { get; init; }
+    public double FssdOut { get; init; }
+
+    /// <summary>Mean distance of each input's features from its own features at step 0.</summary>
+    public double MovedIn { get; init; }
+    public double MovedOut { get; init; }
+
+    /// <summary>Mean distance moved per training step since the previous recorded step (0 at step 0): the moving speed.</summary>
+    public double SpeedIn { get; init; }
+    public double SpeedOut { get; init; }
+
+    /// <summary>AUROC of FSSD at this tap and step (in-distribution: larger FSSD).</summary>
+    public double AUROC { get; init; }
+
+    /// <summary>Accuracy on the held-out in-distribution inputs at this step.</summary>
+    public double Accuracy { get; init; }
+
+    public int InCount { get; init; }
+    public int OutCount { get; init; }
+
+    public override string ToString() => $"step {Step} {Tap}: FSSD in {FssdIn:G4}, out {FssdOut:G4}, AUROC {AUROC:P1}";
+}

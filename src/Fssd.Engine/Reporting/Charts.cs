@@ -181,6 +181,47 @@ public static class Charts
         Save(plot, path, width, height);
     }
 
+    /// <summary>Two point clouds (in-distribution, OoD) in a plane, with one marked point (the centre F*).</summary>
+    public static void Scatter(IReadOnlyList<double[]> inPoints, IReadOnlyList<double[]> outPoints, double[] center, string path, string title,
+        string inLabel, string outLabel, string centerLabel, int width = 700, int height = 600)
+    {
+        EnsureFont();
+        var plot = new Plot();
+        foreach (var (points, label, color) in new[] { (inPoints, inLabel, Palette[0]), (outPoints, outLabel, Palette[3]) })
+        {
+            var markers = plot.Add.Markers(points.Select(p => p[0]).ToArray(), points.Select(p => p[1]).ToArray(), MarkerShape.FilledCircle, 3, color.WithAlpha(0.5));
+            markers.LegendText = $"{label} ({points.Count})";
+        }
+        var star = plot.Add.Marker(center[0], center[1], MarkerShape.FilledDiamond, 12, Colors.Black);
+        star.LegendText = centerLabel;
+        plot.Title(title);
+        plot.XLabel("first principal component");
+        plot.YLabel("second principal component");
+        plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path, width, height);
+    }
+
+    /// <summary>Lines of values against x, one per series (not scaled).</summary>
+    public static void Series(IReadOnlyList<(string Name, IReadOnlyList<double> Values)> series, IReadOnlyList<double> xs, string path, string title,
+        string xLabel, string yLabel, int width = 800, int height = 500)
+    {
+        EnsureFont();
+        var plot = new Plot();
+        for (int m = 0; m < series.Count; m++)
+        {
+            var line = plot.Add.Scatter(xs.ToArray(), series[m].Values.ToArray());
+            line.Color = Palette[m % Palette.Length];
+            line.LineWidth = 2;
+            line.MarkerSize = 6;
+            line.LegendText = series[m].Name;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperLeft);
+        Save(plot, path, width, height);
+    }
+
     /// <summary>Linear interpolation between order statistics (NumPy's default) of sorted values.</summary>
     public static double Quantile(IReadOnlyList<double> sorted, double q)
     {

@@ -17,10 +17,11 @@ namespace Fssd.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "FssdBenchmark")]
 [OutputType(typeof(FssdBenchmarkRow))]
+[OutputType(typeof(FssdConcentrationRow))]
 public sealed class InvokeFssdBenchmarkCommand : FssdCmdlet
 {
     [Parameter(Mandatory = true, Position = 0)]
-    [ValidateSet(FashionMnistVsMnist.Name, FashionMnistCorrupted.Name, FashionMnistHeldOutClasses.Name, FashionMnistVsKana.Name, IgnoreCase = true)]
+    [ValidateSet(FashionMnistVsMnist.Name, FashionMnistCorrupted.Name, FashionMnistHeldOutClasses.Name, FashionMnistVsKana.Name, Concentration.Name, IgnoreCase = true)]
     public string Name { get; set; } = FashionMnistVsMnist.Name;
 
     [Parameter]
@@ -35,6 +36,15 @@ public sealed class InvokeFssdBenchmarkCommand : FssdCmdlet
     [Parameter]
     [ValidateRange(2, 10000)]
     public int CorruptionCount { get; set; } = 1000;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ValidateRange(0, 1000000)]
+    public int[]? Step { get; set; }
+
+    [Parameter]
+    [ValidateRange(10, 5000)]
+    public int SampleCount { get; set; } = 1000;
 
     [Parameter]
     [ValidateRange(1, 100)]
@@ -100,7 +110,7 @@ public sealed class InvokeFssdBenchmarkCommand : FssdCmdlet
 
     protected override void EndProcessing()
     {
-        string name = new[] { FashionMnistVsMnist.Name, FashionMnistCorrupted.Name, FashionMnistHeldOutClasses.Name, FashionMnistVsKana.Name }
+        string name = new[] { FashionMnistVsMnist.Name, FashionMnistCorrupted.Name, FashionMnistHeldOutClasses.Name, FashionMnistVsKana.Name, Concentration.Name }
             .First(n => n.Equals(Name, StringComparison.OrdinalIgnoreCase));
         var activity = $"Invoke-FssdBenchmark {name}";
         void Report(string message)
@@ -122,6 +132,22 @@ public sealed class InvokeFssdBenchmarkCommand : FssdCmdlet
                 Perturbation = Perturbation, Robustness = Robustness, RobustnessCount = RobustnessCount, Methods = Method,
                 CorruptionCount = CorruptionCount, ClassifierEpochs = ClassifierEpochs, Corruptions = Corruption?.Select(ParseCorruption).ToList(),
             };
+            if ((Step is not null || MyInvocation.BoundParameters.ContainsKey(nameof(SampleCount))) && name != Concentration.Name)
+                throw new ArgumentException($"-Step and -SampleCount belong to {Concentration.Name}; {name} does not take them.");
+            if (name == Concentration.Name)
+            {
+                var study = new ConcentrationOptions { Seed = Seed, SampleCount = SampleCount, TrainingCount = TrainingCount == 0 ? 8000 : TrainingCount };
+                if (Step is not null) study.Steps = Step;
+                var concentration = Concentration.Run(study, session, Report, CancellationToken);
+                if (ReportPath is not null)
+                {
+                    string directory = SessionState.Path.GetUnresolvedProviderPathFromPSPath(ReportPath);
+                    foreach (var file in ConcentrationReport.Write(concentration, directory)) WriteVerbose($"Wrote {file}.");
+                }
+                WriteProgress(new ProgressRecord(4, activity, "Done") { RecordType = ProgressRecordType.Completed });
+                foreach (var row in concentration.Rows) WriteObject(row);
+                return;
+            }
             if (Robustness && name != FashionMnistVsMnist.Name && name != FashionMnistVsKana.Name)
                 throw new ArgumentException($"-Robustness belongs to FashionMnistVsMnist and FashionMnistVsKana; {name} does not take it.");
             if (Corruption is not null && name != FashionMnistCorrupted.Name)
