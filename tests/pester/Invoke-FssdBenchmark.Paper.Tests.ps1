@@ -56,10 +56,10 @@ Describe 'Invoke-FssdBenchmark FashionMnistCorrupted, fast' -Tag 'RealData' {
 Describe 'Invoke-FssdBenchmark FashionMnistHeldOutClasses, fast' -Tag 'RealData' {
     It 'trains a five-class LeNet per half and reports both halves with per-tap histograms' {
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        $rows = Invoke-FssdBenchmark FashionMnistHeldOutClasses -Method Base, FSSD -ValidationCount 20 -TestCount 20 -ClassifierEpochs 1 -TrainingCount 300 `
+        $rows = Invoke-FssdBenchmark FashionMnistHeldOutClasses -Method Base -ValidationCount 10 -TestCount 20 -ClassifierEpochs 1 -TrainingCount 200 `
             -ModelPath (Join-Path $work 'models-fast') -ReportPath (Join-Path $work 'heldout-fast')
         Write-Host ("    FashionMnistHeldOutClasses (fast) ran in {0:F0} s" -f $clock.Elapsed.TotalSeconds)
-        $rows | Should -HaveCount 4
+        $rows | Should -HaveCount 2
         ($rows | Sort-Object Variant -Unique).Variant | Should -Be @('in 0-4, out 5-9', 'in 5-9, out 0-4')
         foreach ($r in $rows) { $r.AUROC | Should -BeGreaterOrEqual 0; $r.AUROC | Should -BeLessOrEqual 1 }
         Test-Png (Join-Path $work 'heldout-fast/in-5-9-out-0-4-fssd-fc1.png')
