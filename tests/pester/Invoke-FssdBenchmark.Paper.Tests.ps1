@@ -79,6 +79,21 @@ Describe 'Invoke-FssdBenchmark FashionMnistVsKana, fast' -Tag 'RealData' {
     }
 }
 
+Describe 'Invoke-FssdBenchmark FashionMnistVsMnist on the shared method suite, fast' -Tag 'RealData' {
+    It 'still runs the robustness experiment with the methods it calibrated, and writes its charts' {
+        $rows = Invoke-FssdBenchmark FashionMnistVsMnist -Method Base, FSSD -ValidationCount 20 -TestCount 50 -Robustness -RobustnessCount 20 `
+            -ReportPath (Join-Path $work 'mnist-fast')
+        $rows.Method | Should -Be @('Base', 'FSSD')
+        ($rows | Where-Object Method -eq 'FSSD').PaperAUROC | Should -Be 0.996
+        foreach ($r in $rows) {
+            $r.Robustness | Should -HaveCount 11
+            $r.Robustness | ForEach-Object { $_.AUROC | Should -BeGreaterOrEqual 0; $_.AUROC | Should -BeLessOrEqual 1 }
+        }
+        foreach ($png in 'roc.png', 'fssd-fc1.png', 'fssd-ensemble.png', 'robustness-GaussianNoise.png') { Test-Png (Join-Path $work "mnist-fast/$png") }
+        (Get-Content (Join-Path $work 'mnist-fast/report.md') -Raw) | Should -Match 'FashionMNIST vs\. MNIST \(LeNet\)'
+    }
+}
+
 Describe 'Invoke-FssdBenchmark FashionMnistCorrupted, every method, small' -Tag 'RealData', 'Slow' {
     BeforeAll {
         $clock = [Diagnostics.Stopwatch]::StartNew()

@@ -209,11 +209,12 @@ public static class FashionMnistVsMnist
             progress($"FSSD per tap at eps 0 on the test inputs{(tapIn is null ? "" : ": from FSSD's own test pass")}.");
             tapIn ??= suite.TapScores(testIn);
             tapOut ??= suite.TapScores(testOut);
-        }
-        for (int k = 0; k < model.Taps.Count; k++)
-            result.TapScores.Add((model.Taps[k].Name, tapIn.Select(r => r[k]).ToArray(), tapOut.Select(r => r[k]).ToArray()));
+            for (int k = 0; k < model.Taps.Count; k++)
+                result.TapScores.Add((model.Taps[k].Name, tapIn.Select(r => r[k]).ToArray(), tapOut.Select(r => r[k]).ToArray()));
 
-        if (options.Robustness) Robustness(result, scorers, testIn, testOut, options, progress, cancellation);
+            // The scorers use the suite's FSSD taps: the robustness experiment runs before the suite is disposed.
+            if (options.Robustness) Robustness(result, scorers, testIn, testOut, options, progress, cancellation);
+        }
         result.Seconds = total.Elapsed.TotalSeconds;
         return result;
     }
