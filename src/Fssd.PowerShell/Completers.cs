@@ -56,6 +56,14 @@ public sealed class DatasetCompleter : IArgumentCompleter
         Completion.Matching(BenchmarkData.Names.SelectMany(n => DatasetProvisioner.Splits(n).Select(s => n + "/" + s)), wordToComplete);
 }
 
+/// <summary>Tab completion for -Corruption: the corruption kinds of the corrupted-copy benchmark.</summary>
+public sealed class CorruptionCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName,
+        string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.Matching(Enum.GetNames<Fssd.Engine.Data.CorruptionKind>(), wordToComplete);
+}
+
 /// <summary>Tab completion for -Detector: detector files (*.fssd.yaml) and folders, from the current location.</summary>
 public sealed class DetectorFileCompleter : IArgumentCompleter
 {

@@ -135,6 +135,102 @@ public static class Charts
         Save(plot, path, width, height);
     }
 
+    /// <summary>
+    /// The paper's Figure 4: per level, one box per method over the kinds' AUROC (quartiles as the box,
+    /// the median as its line, the range as whiskers) and the mean as a black dot.
+    /// </summary>
+    /// <param name="methods">Per method, per level, the AUROC of every kind.</param>
+    public static void LevelBoxes(IReadOnlyList<(string Name, IReadOnlyList<IReadOnlyList<double>> ByLevel)> methods, IReadOnlyList<string> levelLabels,
+        string path, string title, int width = 1100, int height = 600)
+    {
+        EnsureFont();
+        var plot = new Plot();
+        int m = methods.Count;
+        double slot = 0.8 / Math.Max(1, m);
+        var meanXs = new List<double>();
+        var meanYs = new List<double>();
+        for (int k = 0; k < m; k++)
+        {
+            var color = Palette[k % Palette.Length];
+            var boxes = new List<Box>();
+            for (int level = 0; level < levelLabels.Count; level++)
+            {
+                var values = methods[k].ByLevel[level].Select(a => a * 100).OrderBy(v => v).ToArray();
+                if (values.Length == 0) continue;
+                double x = level - 0.4 + slot * (k + 0.5);
+                boxes.Add(new Box
+                {
+                    Position = x, Width = slot * 0.8,
+                    BoxMin = Quantile(values, 0.25), BoxMax = Quantile(values, 0.75), BoxMiddle = Quantile(values, 0.5),
+                    WhiskerMin = values[0], WhiskerMax = values[^1], FillColor = color.WithAlpha(0.6), LineColor = color,
+                });
+                meanXs.Add(x);
+                meanYs.Add(values.Average());
+            }
+            var plotted = plot.Add.Boxes(boxes);
+            plotted.LegendText = methods[k].Name;
+        }
+        var means = plot.Add.Markers(meanXs.ToArray(), meanYs.ToArray(), MarkerShape.FilledCircle, 4, Colors.Black);
+        means.LegendText = "mean";
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, levelLabels.Count).Select(i => (double)i).ToArray(), levelLabels.ToArray());
+        plot.Title(title);
+        plot.XLabel("corruption level");
+        plot.YLabel("AUROC (%) over corruption kinds");
+        plot.Axes.SetLimitsY(0, 102);
+        plot.ShowLegend(Edge.Right);
+        Save(plot, path, width, height);
+    }
+
+    /// <summary>Two point clouds (in-distribution, OoD) in a plane, with one marked point (the centre F*).</summary>
+    public static void Scatter(IReadOnlyList<double[]> inPoints, IReadOnlyList<double[]> outPoints, double[] center, string path, string title,
+        string inLabel, string outLabel, string centerLabel, int width = 700, int height = 600)
+    {
+        EnsureFont();
+        var plot = new Plot();
+        foreach (var (points, label, color) in new[] { (inPoints, inLabel, Palette[0]), (outPoints, outLabel, Palette[3]) })
+        {
+            var markers = plot.Add.Markers(points.Select(p => p[0]).ToArray(), points.Select(p => p[1]).ToArray(), MarkerShape.FilledCircle, 3, color.WithAlpha(0.5));
+            markers.LegendText = $"{label} ({points.Count})";
+        }
+        var star = plot.Add.Marker(center[0], center[1], MarkerShape.FilledDiamond, 12, Colors.Black);
+        star.LegendText = centerLabel;
+        plot.Title(title);
+        plot.XLabel("first principal component");
+        plot.YLabel("second principal component");
+        plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path, width, height);
+    }
+
+    /// <summary>Lines of values against x, one per series (not scaled).</summary>
+    public static void Series(IReadOnlyList<(string Name, IReadOnlyList<double> Values)> series, IReadOnlyList<double> xs, string path, string title,
+        string xLabel, string yLabel, int width = 800, int height = 500)
+    {
+        EnsureFont();
+        var plot = new Plot();
+        for (int m = 0; m < series.Count; m++)
+        {
+            var line = plot.Add.Scatter(xs.ToArray(), series[m].Values.ToArray());
+            line.Color = Palette[m % Palette.Length];
+            line.LineWidth = 2;
+            line.MarkerSize = 6;
+            line.LegendText = series[m].Name;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperLeft);
+        Save(plot, path, width, height);
+    }
+
+    /// <summary>Linear interpolation between order statistics (NumPy's default) of sorted values.</summary>
+    public static double Quantile(IReadOnlyList<double> sorted, double q)
+    {
+        if (sorted.Count == 0) throw new ArgumentException("No values.", nameof(sorted));
+        double position = q * (sorted.Count - 1);
+        int low = (int)Math.Floor(position), high = Math.Min(low + 1, sorted.Count - 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+    }
+
     /// <summary>The ROC curve's points: thresholds at every distinct score, from the highest down.</summary>
     public static (double[] Fpr, double[] Tpr) RocCurve(IReadOnlyList<double> scoresIn, IReadOnlyList<double> scoresOut)
     {
