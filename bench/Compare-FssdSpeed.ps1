@@ -104,7 +104,8 @@ function Invoke-Module([string] $ScoresPath, [string] $Detector = $Detector, [st
 `$ErrorActionPreference = 'Stop'
 `$ProgressPreference = 'SilentlyContinue'
 Import-Module '$ModulePath'
-`$detector = Import-FssdDetector -Path '$Detector'
+# The standardized-step copy is this script's own edit of the detector file, so its seal no longer matches.
+`$detector = Import-FssdDetector -Path '$Detector' -SkipIntegrityCheck:`$$([bool]($Detector -like '*.standardized.*')) 3>`$null
 `$null = Get-Content -LiteralPath '$List' -TotalCount 256 | Measure-Fssd -Detector `$detector -BatchSize $BatchSize
 # The paths stream from the list as a listing would; the process keeps none of them.
 `$clock = [Diagnostics.Stopwatch]::StartNew()
@@ -134,8 +135,8 @@ if ($Threads -gt 0) { Set-FssdContext -Threads $Threads }
 `$lib = Split-Path -Parent `$engine.Location
 `$harness = Join-Path ([IO.Path]::GetTempPath()) "fssd-scoring-speed-`$PID.dll"
 `$references = @('Fssd.Engine.dll', 'TorchSharp.dll') | ForEach-Object { Join-Path `$lib `$_ }
-`$references += [Fssd.FssdDetector].Assembly.Location
-Add-Type -Path '$PSScriptRoot/ScoringSpeed.cs' -ReferencedAssemblies `$references -OutputAssembly `$harness -OutputType Library -IgnoreWarnings
+`$references += [Fssd.FssdDetector].Assembly.Location, 'System.Linq', 'System.Collections', 'System.Threading', 'System.Runtime'
+Add-Type -Path '$PSScriptRoot/ScoringSpeed.cs' -ReferencedAssemblies `$references -OutputAssembly `$harness -OutputType Library -IgnoreWarnings 3>`$null
 `$speed = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$engine).LoadFromAssemblyPath(`$harness).GetType('Fssd.Bench.ScoringSpeed', `$true)
 `$session = `$engine.GetType('Fssd.Engine.Runtime.FssdSession', `$true)::Current
 `$loaded = `$engine.GetType('Fssd.Engine.Persistence.DetectorLoader', `$true)::Load('$Detector', `$session.Models, `$session.Device)

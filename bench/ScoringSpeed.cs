@@ -1,9 +1,11 @@
+#nullable enable
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using Fssd;
+using Fssd.Engine;
 using Fssd.Engine.Data;
 using Fssd.Engine.Scoring;
 using static TorchSharp.torch;

@@ -52,6 +52,7 @@ BeforeAll {
         'Fssd.FssdPseudoOutlierTrial' = @($detector.PseudoOutliers | Select-Object -First 3)
         'Fssd.FssdBenchmarkRow'       = @([Fssd.FssdBenchmarkRow]@{ Benchmark = 'FashionMnistVsMnist'; Method = 'FSSD-Ensem'; AUROC = 0.996; PaperAUROC = 0.996; AUPRC = 0.995; PaperAUPRC = 0.996
                                              FPR80 = 0.001; PaperFPR80 = 0.0; Seconds = 41; Settings = 'eps 0.07' })
+        'Fssd.FssdConcentrationRow'   = @([Fssd.FssdConcentrationRow]@{ Step = 500; Tap = 'fc1'; FssdIn = 31.2; FssdOut = 11.8; MovedIn = 30.1; MovedOut = 10.2; SpeedIn = 0.061; SpeedOut = 0.021; AUROC = 0.996; Accuracy = 0.97; InCount = 2000; OutCount = 2000 })
         'Fssd.FssdRobustnessRow'      = @([Fssd.FssdRobustnessRow]@{ Benchmark = 'FashionMnistCorrupted'; Method = 'FSSD'; Corruption = 'GaussianNoise'; Level = 3; Severity = 0.3; AUROC = 0.91 })
         'Fssd.FssdResultMerge'        = @($merge)
         'Fssd.FssdResultRow'          = @($merge.Rows)
@@ -102,7 +103,7 @@ Describe 'Format views' {
         $text = $items | Out-String -Width 80
         foreach ($line in $text -split "`r?`n") { $line.TrimEnd().Length | Should -BeLessOrEqual 80 -Because "'$line'" }
         if ($control -is [System.Management.Automation.TableControl]) {
-            $header = ($text -split "`r?`n" | Where-Object { $_ -match '\S' -and $_ -notmatch '^\s*(Folder|Model):' } | Select-Object -First 1)
+            $header = ($text -split "`r?`n" | Where-Object { $_ -match '\S' -and $_ -notmatch '^\s*(Folder|Model|Benchmark):' } | Select-Object -First 1)
             foreach ($column in $entries) { $header | Should -Match ([regex]::Escape($column.Label)) -Because "$type at 80 columns keeps '$($column.Label)'" }
         }
     }
