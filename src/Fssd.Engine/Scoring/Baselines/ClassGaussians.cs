@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Fssd.Engine.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -69,14 +70,18 @@ public sealed class ClassGaussians : IDisposable
         var x = features.to_type(ScalarType.Float64);
         var mean = x.mean(new long[] { 0 }, keepdim: true);
         var centered = x.sub(mean);
-        var covariance = centered.t().matmul(centered).div((double)n);
+        using var count = ((double)n).ToScalar();
+        var covariance = centered.t().matmul(centered).div(count);
         double mu = covariance.trace().item<double>() / d;
         var identity = eye(d, dtype: ScalarType.Float64, device: x.device);
-        double dispersion = covariance.sub(identity.mul(mu)).square().sum().item<double>() / d;
+        using var muScalar = mu.ToScalar();
+        double dispersion = covariance.sub(identity.mul(muScalar)).square().sum().item<double>() / d;
         double fourth = centered.square().sum(1).square().sum().item<double>();
         double spread = (fourth - n * covariance.square().sum().item<double>()) / ((double)n * n * d);
         double shrinkage = dispersion <= 0 ? 1.0 : Math.Clamp(Math.Min(spread, dispersion) / dispersion, 0.0, 1.0);
-        var shrunk = covariance.mul(1 - shrinkage).add(identity.mul(shrinkage * mu));
+        using var keep = (1 - shrinkage).ToScalar();
+        using var towards = (shrinkage * mu).ToScalar();
+        var shrunk = covariance.mul(keep).add(identity.mul(towards), HeldScalars.One);
         var precision = linalg.pinv(shrunk, hermitian: true);
         return (new ClassGaussians(mean.MoveToOuterDisposeScope(), precision.MoveToOuterDisposeScope()), shrinkage);
     }

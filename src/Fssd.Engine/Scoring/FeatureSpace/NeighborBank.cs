@@ -1,5 +1,7 @@
 using System;
 using System.Linq;
+using Fssd.Engine.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fssd.Engine.Scoring.FeatureSpace;
@@ -45,7 +47,8 @@ public sealed class NeighborBank : IDisposable
     {
         using var scope = NewDisposeScope();
         var x = features.to_type(ScalarType.Float32);
-        var norms = linalg.vector_norm(x, 2, new long[] { 1 }, keepdim: true).clamp_min(1e-12);
+        using var floor = 1e-12.ToScalar();
+        var norms = linalg.vector_norm(x, 2, new long[] { 1 }, keepdim: true).clamp_min(floor);
         return x.div(norms).MoveToOuterDisposeScope();
     }
 
@@ -105,7 +108,7 @@ public sealed class NeighborBank : IDisposable
                 }
             }
             var (top, _) = similarity.topk(Neighbors, 1, largest: true, sorted: true);
-            parts[p] = top.select(1, Neighbors - 1).to_type(ScalarType.Float64).sub(1.0).MoveToOuterDisposeScope();
+            parts[p] = top.select(1, Neighbors - 1).to_type(ScalarType.Float64).sub(HeldScalars.One).MoveToOuterDisposeScope();
         }
         return cat(parts, 0).MoveToOuterDisposeScope();
     }
