@@ -53,6 +53,9 @@ param(
     [switch] $Memory,
     # Also time one training epoch of LeNet on FashionMNIST, module against PyTorch.
     [switch] $Training,
+    # The number format of the module's scoring passes (Measure-Fssd -Precision; the compute floor's scorer alike).
+    [ValidateSet('Float32', 'BFloat16')]
+    [string] $Precision = 'Float32',
     [int[]] $SweepBatch = @(32, 64, 128, 256, 512),
     [int[]] $SweepThreads = @(1, 2)
 )
@@ -106,10 +109,10 @@ function Invoke-Module([string] $ScoresPath, [string] $Detector = $Detector, [st
 Import-Module '$ModulePath'
 # The standardized-step copy is this script's own edit of the detector file, so its seal no longer matches.
 `$detector = Import-FssdDetector -Path '$Detector' -SkipIntegrityCheck:`$$([bool]($Detector -like '*.standardized.*')) 3>`$null
-`$null = Get-Content -LiteralPath '$List' -TotalCount 256 | Measure-Fssd -Detector `$detector -BatchSize $BatchSize
+`$null = Get-Content -LiteralPath '$List' -TotalCount 256 | Measure-Fssd -Detector `$detector -BatchSize $BatchSize -Precision $Precision
 # The paths stream from the list as a listing would; the process keeps none of them.
 `$clock = [Diagnostics.Stopwatch]::StartNew()
-`$scores = if ('$ScoresPath') { [IO.File]::ReadLines('$List') | Measure-Fssd -Detector `$detector -BatchSize $BatchSize } else { `$n = 0; [IO.File]::ReadLines('$List') | Measure-Fssd -Detector `$detector -BatchSize $BatchSize | ForEach-Object { `$n++ }; `$n }
+`$scores = if ('$ScoresPath') { [IO.File]::ReadLines('$List') | Measure-Fssd -Detector `$detector -BatchSize $BatchSize -Precision $Precision } else { `$n = 0; [IO.File]::ReadLines('$List') | Measure-Fssd -Detector `$detector -BatchSize $BatchSize -Precision $Precision | ForEach-Object { `$n++ }; `$n }
 `$seconds = `$clock.Elapsed.TotalSeconds
 if ('$ScoresPath') {
     `$names = @(`$scores[0].LayerScores.Keys)
@@ -141,7 +144,7 @@ Add-Type -Path '$PSScriptRoot/ScoringSpeed.cs' -ReferencedAssemblies `$reference
 `$session = `$engine.GetType('Fssd.Engine.Runtime.FssdSession', `$true)::Current
 `$loaded = `$engine.GetType('Fssd.Engine.Persistence.DetectorLoader', `$true)::Load('$Detector', `$session.Models, `$session.Device)
 `$detector = `$loaded.Item1
-`$scorer = `$engine.GetType('Fssd.Engine.Scoring.EnsembleScorer', `$true)::ForDetector(`$detector, `$loaded.Item2)
+`$scorer = `$engine.GetType('Fssd.Engine.Scoring.EnsembleScorer', `$true)::ForDetector(`$detector, `$loaded.Item2, [Fssd.FssdPrecision]::$Precision)
 `$none = [Threading.CancellationToken]::None
 `$files = [string[]](Get-Content -LiteralPath '$list')
 `$decoded = `$speed::Decode(`$files, `$loaded.Item2[0].Info.InputSpec, `$none)
@@ -187,7 +190,7 @@ $context = Get-FssdContext
 $cpu = (Get-Content /proc/cpuinfo -ErrorAction SilentlyContinue | Select-String 'model name' | Select-Object -First 1).Line -replace '^model name\s*:\s*', ''
 Write-Host ("{0:yyyy-MM-dd HH:mm}, {1} cores ({2}), libtorch {3} with {4} threads; PyTorch {5}; batch {6}; {7} files" -f (Get-Date), [Environment]::ProcessorCount,
     $cpu, $context.TorchVersion, $context.Threads, (& $Python -c 'import torch; print(torch.__version__)'), $BatchSize, $files.Count)
-Write-Host ("Detector {0}: {1} layer(s) ({2}), eps {3}, {4} step" -f (Split-Path -Leaf $Detector), $d.Layers.Count, (($d.Layers | ForEach-Object Name) -join ', '), $d.Epsilon, $d.Perturbation)
+Write-Host ("Detector {0}: {1} layer(s) ({2}), eps {3}, {4} step; the module's passes in {5} (instruction sets: {6})" -f (Split-Path -Leaf $Detector), $d.Layers.Count, (($d.Layers | ForEach-Object Name) -join ', '), $d.Epsilon, $d.Perturbation, $Precision, ($context.InstructionSets -join ', '))
 
 $module = [Collections.Generic.List[double]]::new()
 $moduleShared = [Collections.Generic.List[double]]::new()

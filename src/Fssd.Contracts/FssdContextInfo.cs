@@ -32,6 +32,18 @@ public sealed class FssdContextInfo
     /// <summary>How many CUDA devices this build sees.</summary>
     public int CudaDeviceCount { get; init; }
 
+    /// <summary>The number format FSSD's scoring passes compute in on this device (Set-FssdContext -Precision).</summary>
+    public FssdPrecision Precision { get; init; }
+
+    /// <summary>The precision asked for; differs from <see cref="Precision"/> where the device cannot compute it fast (see <see cref="PrecisionNote"/>).</summary>
+    public FssdPrecision RequestedPrecision { get; init; }
+
+    /// <summary>Why the precision differs from the one asked for; empty where it does not.</summary>
+    public string PrecisionNote { get; init; } = "";
+
+    /// <summary>The processor's vector instruction sets libtorch's CPU kernels use (e.g. AVX2, AVX512F, AVX512-BF16, AMX-BF16).</summary>
+    public IReadOnlyList<string> InstructionSets { get; init; } = System.Array.Empty<string>();
+
     /// <summary>
     /// Whether libtorch's large CPU buffers are kept for reuse between batches ("on (…)"), or "off: "
     /// and why (not Linux, FSSD_BLOCK_CACHE=0, or a build without the cache library).

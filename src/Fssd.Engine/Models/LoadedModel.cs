@@ -36,13 +36,58 @@ public sealed class ModelOutput : IDisposable
 public sealed class LoadedModel : IDisposable
 {
     internal LoadedModel(FssdModel info, ITappedNetwork network, IReadOnlyList<TapDefinition> taps,
-        Device device, ModelManifest manifest)
+        Device device, ModelManifest manifest, Func<ITappedNetwork>? rebuild = null)
     {
         Info = info;
         Network = network;
         Taps = taps;
         Device = device;
         Manifest = manifest;
+        _rebuild = rebuild;
+    }
+
+    private readonly Func<ITappedNetwork>? _rebuild;
+    private readonly object _twinGate = new();
+    private LoadedModel? _bfloat16;
+
+    /// <summary>Whether <see cref="InPrecision"/> can give this model in bfloat16 (built-in architectures; not ONNX or TorchScript networks).</summary>
+    public bool SupportsBFloat16 => _rebuild is not null;
+
+    /// <summary>
+    /// This model computing in <paramref name="precision"/>: itself for Float32; for BFloat16 a copy of the
+    /// network with its weights converted, made on first use and kept until this model is freed (same taps,
+    /// info and device; read its outputs as float32 where precision matters). Null where the network cannot
+    /// be converted (see <see cref="SupportsBFloat16"/>). Using the copy needs <see cref="Use"/> on this model.
+    /// </summary>
+    public LoadedModel? InPrecision(FssdPrecision precision)
+    {
+        if (precision == FssdPrecision.Float32) return this;
+        if (_rebuild is null) return null;
+        lock (_twinGate)
+        {
+            if (_bfloat16 is not null) return _bfloat16;
+            lock (_useGate)
+                if (_retired) throw new FssdModelNotLoadedException($"The model '{Info.Name}' ({Info.SourcePath}) was removed from this session; import it again.");
+            var twin = _rebuild();
+            try
+            {
+                twin.Module.to(Device);
+                twin.Module.load_state_dict(Network.Module.state_dict());
+                if (twin is not Architectures.BuiltInNetwork builtIn)
+                    throw new InvalidOperationException($"Only built-in architectures compute in {precision}.");
+                builtIn.ToReducedPrecision(ScalarType.BFloat16);
+                twin.Module.eval();
+                foreach (var parameter in twin.Module.parameters()) parameter.requires_grad = false;
+                twin.PrepareForInference();
+            }
+            catch
+            {
+                twin.Dispose();
+                throw;
+            }
+            _bfloat16 = new LoadedModel(Info, twin, Taps, Device, Manifest);
+            return _bfloat16;
+        }
     }
 
     public FssdModel Info { get; }
@@ -175,7 +220,17 @@ public sealed class LoadedModel : IDisposable
             now = _users == 0 && !_disposed;
             if (now) _disposed = true;
         }
-        if (now) Network.Dispose();
+        if (now) FreeNetworks();
+    }
+
+    private void FreeNetworks()
+    {
+        Network.Dispose();
+        lock (_twinGate)
+        {
+            _bfloat16?.Network.Dispose();
+            _bfloat16 = null;
+        }
     }
 
     private void Release()
@@ -187,7 +242,7 @@ public sealed class LoadedModel : IDisposable
             now = _retired && _users == 0 && !_disposed;
             if (now) _disposed = true;
         }
-        if (now) Network.Dispose();
+        if (now) FreeNetworks();
     }
 
     private sealed class Usage : IDisposable

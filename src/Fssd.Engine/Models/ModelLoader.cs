@@ -93,6 +93,8 @@ public static class ModelLoader
         resolved.Architecture = architecture;
 
         ITappedNetwork network;
+        // Built-in architectures can be built again, for a copy of the network in another number format.
+        Func<ITappedNetwork>? rebuild = null;
         OnnxNetwork? onnx = null;
         ResNetStem stem = ResNetStem.Cifar;
         if (architecture == ArchitectureCatalog.TorchScript)
@@ -124,12 +126,14 @@ public static class ModelLoader
             {
                 int classes = given.ClassCount ?? given.ClassNames?.Count ?? InferClasses(state, architecture) ?? 10;
                 stem = ResolveStem(given, state);
-                network = architecture switch
+                var builtStem = stem;
+                rebuild = () => architecture switch
                 {
                     ArchitectureCatalog.LeNet => new LeNet(classes),
-                    ArchitectureCatalog.ResNet18 => ResNet.ResNet18(classes, stem),
-                    _ => ResNet.ResNet34(classes, stem),
+                    ArchitectureCatalog.ResNet18 => ResNet.ResNet18(classes, builtStem),
+                    _ => ResNet.ResNet34(classes, builtStem),
                 };
+                network = rebuild();
                 string described = architecture == ArchitectureCatalog.LeNet ? architecture : $"{architecture} ({stem} stem)";
                 if (state is null) WeightLoader.Load(network.Module, weightsPath, format, described);
                 else WeightLoader.Apply(network.Module, state, weightsPath, described);
@@ -207,7 +211,7 @@ public static class ModelLoader
             LoadMilliseconds = started.Elapsed.TotalMilliseconds,
             Training = given.Training?.ToInfo(),
         };
-        return new LoadedModel(info, network, taps, device, resolved);
+        return new LoadedModel(info, network, taps, device, resolved, rebuild);
     }
 
     internal static string ToYamlName(TapReduction r) => r == TapReduction.Flatten ? "flatten" : "spatialMean";

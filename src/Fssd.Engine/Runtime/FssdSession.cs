@@ -82,6 +82,35 @@ public sealed class FssdSession
         torch.set_num_threads(threads);
     }
 
+    private FssdPrecision _precision = FssdPrecision.Float32;
+
+    /// <summary>The number format FSSD's scoring passes were asked to compute in (see <see cref="ScoringPrecision"/>).</summary>
+    public FssdPrecision Precision
+    {
+        get { lock (_gate) return _precision; }
+    }
+
+    /// <summary>Asks FSSD's scoring passes to compute in <paramref name="precision"/> from now on.</summary>
+    public void SetPrecision(FssdPrecision precision)
+    {
+        if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "Float32 or BFloat16.");
+        lock (_gate) _precision = precision;
+    }
+
+    /// <summary>
+    /// The precision scoring on <paramref name="device"/> uses when <paramref name="requested"/> is asked for,
+    /// and why it differs where it does: bfloat16 on a CPU only where the processor computes it itself
+    /// (emulated, it is slower than float32, and no more exact); on a GPU as asked.
+    /// </summary>
+    public static (FssdPrecision Precision, string Note) ScoringPrecision(FssdPrecision requested, torch.Device device)
+    {
+        if (requested == FssdPrecision.Float32 || device.type == DeviceType.CUDA) return (requested, "");
+        if (ProcessorFeatures.HasBFloat16) return (requested, "");
+        string found = ProcessorFeatures.InstructionSets.Count == 0 ? "none detected" : string.Join(", ", ProcessorFeatures.InstructionSets);
+        return (FssdPrecision.Float32,
+            $"BFloat16 was asked for, but this processor has neither AVX512-BF16 nor AMX-BF16 (instruction sets: {found}); scoring in Float32, which is faster here.");
+    }
+
     /// <summary>
     /// Sets what image decoding may do (process-wide, like the device): the largest declared size and the
     /// memory whole-frame decodes may hold at once. A null leaves that limit as it is.
@@ -109,6 +138,10 @@ public sealed class FssdSession
             TorchSharpVersion = typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "",
             Backend = Backend,
             Threads = Threads,
+            Precision = ScoringPrecision(Precision, device).Precision,
+            RequestedPrecision = Precision,
+            PrecisionNote = ScoringPrecision(Precision, device).Note,
+            InstructionSets = ProcessorFeatures.InstructionSets,
             BlockCache = Runtime.BlockCache.Status,
             MaxImagePixels = Data.ImageLimits.Current.MaxPixels,
             DecodeMemoryLimit = Data.ImageLimits.Current.DecodeMemoryBytes,

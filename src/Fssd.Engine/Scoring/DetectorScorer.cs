@@ -44,6 +44,9 @@ public abstract class DetectorScorer : IDisposable
     /// <summary>The input every model reads.</summary>
     public FssdInputSpec Spec => Model.Info.InputSpec;
 
+    /// <summary>The number format the scoring passes compute in.</summary>
+    public virtual FssdPrecision Precision => FssdPrecision.Float32;
+
     /// <summary>How many threads may score batches at once (1 where a method draws random numbers in batch order).</summary>
     public virtual int MaxWorkers => int.MaxValue;
 
@@ -56,13 +59,17 @@ public abstract class DetectorScorer : IDisposable
     public abstract void Dispose();
 
     /// <summary>The scorer of a detector of any method, on its loaded models (in the detector's order).</summary>
-    public static DetectorScorer For(FssdDetector detector, IReadOnlyList<LoadedModel> models)
+    /// <param name="precision">
+    /// The number format of FSSD's network passes (float32 or bfloat16; see <see cref="FssdScorer"/>); the
+    /// other methods compute in float32.
+    /// </param>
+    public static DetectorScorer For(FssdDetector detector, IReadOnlyList<LoadedModel> models, FssdPrecision precision = FssdPrecision.Float32)
     {
         if (models.Count != detector.Models.Count)
             throw new ArgumentException($"The detector '{detector.Name}' has {detector.Models.Count} model(s); {models.Count} were given.", nameof(models));
         return detector.Method switch
         {
-            DetectorMethod.FSSD => new Fssd(detector, models),
+            DetectorMethod.FSSD => new Fssd(detector, models, precision),
             DetectorMethod.Knn or DetectorMethod.Gaussian => new FeatureSpace(detector, models[0]),
             _ => new Baseline(detector, models),
         };
@@ -72,11 +79,12 @@ public abstract class DetectorScorer : IDisposable
     /// Raw FSSD of a model's taps against a center, no weights and no threshold: the score is the default
     /// tap's FSSD, or the first named tap's. Without <paramref name="layers"/>, the taps of <see cref="TapSelection.ForScoring"/>.
     /// </summary>
-    public static DetectorScorer ForTaps(LoadedModel model, FssCenter center, IReadOnlyList<string>? layers, double epsilon, PerturbationMode mode)
+    public static DetectorScorer ForTaps(LoadedModel model, FssCenter center, IReadOnlyList<string>? layers, double epsilon, PerturbationMode mode,
+        FssdPrecision precision = FssdPrecision.Float32)
     {
         int[] taps = TapSelection.ForScoring(model, layers, epsilon);
         int scored = Array.IndexOf(taps, layers is null ? FssdScorer.DefaultTap(model) : model.TapIndex(layers[0]));
-        return new Taps(new EnsembleScorer(new[] { (model, center, taps) }), model, epsilon, mode, scored);
+        return new Taps(new EnsembleScorer(new[] { (model, center, taps) }, precision), model, epsilon, mode, scored);
     }
 
     private sealed class Fssd : DetectorScorer
@@ -85,8 +93,8 @@ public abstract class DetectorScorer : IDisposable
         private readonly FssdDetector _detector;
         private readonly IReadOnlyList<double>? _stepWeights;
 
-        public Fssd(FssdDetector detector, IReadOnlyList<LoadedModel> models)
-            : this(detector, models, EnsembleScorer.ForDetector(detector, models))
+        public Fssd(FssdDetector detector, IReadOnlyList<LoadedModel> models, FssdPrecision precision)
+            : this(detector, models, EnsembleScorer.ForDetector(detector, models, precision))
         {
         }
 
@@ -96,6 +104,8 @@ public abstract class DetectorScorer : IDisposable
             _detector = detector;
             _stepWeights = detector.PerturbationScope == PerturbationScope.Shared ? detector.StepWeights : null;
         }
+
+        public override FssdPrecision Precision => _scorer.Precision;
 
         public override BatchScores Score(IReadOnlyList<byte[]> samples, long batch) =>
             _scorer.ScoreBytes(samples, _detector.Epsilon, _detector.Perturbation, _stepWeights);
@@ -119,6 +129,8 @@ public abstract class DetectorScorer : IDisposable
             _mode = mode;
             _scored = scored;
         }
+
+        public override FssdPrecision Precision => _scorer.Precision;
 
         public override BatchScores Score(IReadOnlyList<byte[]> samples, long batch) => _scorer.ScoreBytes(samples, _epsilon, _mode);
 

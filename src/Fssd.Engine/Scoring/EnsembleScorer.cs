@@ -14,7 +14,8 @@ public sealed class EnsembleScorer : IDisposable
 {
     private readonly List<(FssdScorer Scorer, int[] Positions)> _parts = new();
 
-    public EnsembleScorer(IReadOnlyList<(LoadedModel Model, FssCenter Center, int[] Taps)> models)
+    /// <param name="precision">The number format of the networks' passes (see <see cref="FssdScorer"/>).</param>
+    public EnsembleScorer(IReadOnlyList<(LoadedModel Model, FssCenter Center, int[] Taps)> models, FssdPrecision precision = FssdPrecision.Float32)
     {
         if (models.Count == 0) throw new ArgumentException("An ensemble needs at least one model.", nameof(models));
         ModelCompatibility.RequireSameInput(models.Select(m => m.Model).ToList());
@@ -24,7 +25,7 @@ public sealed class EnsembleScorer : IDisposable
         for (int m = 0; m < models.Count; m++)
         {
             var (model, center, taps) = models[m];
-            _parts.Add((new FssdScorer(model, center, taps), Enumerable.Range(position, taps.Length).ToArray()));
+            _parts.Add((new FssdScorer(model, center, taps, precision), Enumerable.Range(position, taps.Length).ToArray()));
             position += taps.Length;
             keys.AddRange(taps.Select(t => Persistence.DetectorDocument.LayerKey(m, model.Taps[t].Name, models.Count)));
         }
@@ -36,12 +37,12 @@ public sealed class EnsembleScorer : IDisposable
     /// The scorer of a detector: each model's layers, models in order. The detector's layers must list each
     /// model's taps together, models in order, so that the scorer's columns are the detector's layers.
     /// </summary>
-    public static EnsembleScorer ForDetector(FssdDetector detector, IReadOnlyList<LoadedModel> models)
+    public static EnsembleScorer ForDetector(FssdDetector detector, IReadOnlyList<LoadedModel> models, FssdPrecision precision = FssdPrecision.Float32)
     {
         if (models.Count != detector.Models.Count)
             throw new ArgumentException($"The detector '{detector.Name}' has {detector.Models.Count} model(s); {models.Count} were given.", nameof(models));
         var scorer = new EnsembleScorer(models.Select((m, i) => (m, detector.Centers[i],
-            detector.Layers.Where(l => l.ModelIndex == i).Select(l => m.TapIndex(l.Name)).ToArray())).ToList());
+            detector.Layers.Where(l => l.ModelIndex == i).Select(l => m.TapIndex(l.Name)).ToArray())).ToList(), precision);
         var keys = detector.Layers.Select(l => Persistence.DetectorDocument.LayerKey(l.ModelIndex, l.Name, detector.Models.Count));
         if (!keys.SequenceEqual(scorer.Keys))
         {
@@ -50,6 +51,9 @@ public sealed class EnsembleScorer : IDisposable
         }
         return scorer;
     }
+
+    /// <summary>The number format the passes compute in: BFloat16 only where every model could be converted.</summary>
+    public FssdPrecision Precision => _parts.All(p => p.Scorer.Precision == FssdPrecision.BFloat16) ? FssdPrecision.BFloat16 : FssdPrecision.Float32;
 
     /// <summary>The single model's scorer, for callers that feed normalized tensors themselves; null for several models.</summary>
     public FssdScorer? Single => _parts.Count == 1 ? _parts[0].Scorer : null;

@@ -38,6 +38,7 @@ public sealed class BatchScores
 public sealed class FssdScorer : IDisposable
 {
     private readonly LoadedModel _model;
+    private readonly LoadedModel _compute;
     private readonly Tensor[] _centers;
     private readonly Tensor?[] _shapedCenters;
     private readonly Tensor?[] _channelsLastCenters;
@@ -45,7 +46,13 @@ public sealed class FssdScorer : IDisposable
     private readonly IDisposable _use;
 
     /// <param name="taps">Indices into the model's taps to score, in output order.</param>
-    public FssdScorer(LoadedModel model, FssCenter center, IReadOnlyList<int> taps)
+    /// <param name="precision">
+    /// The number format of the forward passes that give the scores. With BFloat16 they run a copy of the
+    /// network whose convolutions compute in bfloat16 (<see cref="LoadedModel.InPrecision"/>), taps read back
+    /// as float32; inputs, centers, distances and the step's direction (from float32 gradient passes) stay
+    /// float32. A network that cannot be converted computes in float32 (<see cref="Precision"/> says which was used).
+    /// </param>
+    public FssdScorer(LoadedModel model, FssCenter center, IReadOnlyList<int> taps, FssdPrecision precision = FssdPrecision.Float32)
     {
         if (!string.IsNullOrEmpty(center.ModelSha256) && center.ModelSha256 != model.Info.Sha256)
             throw new FssdModelException(
@@ -67,9 +74,25 @@ public sealed class FssdScorer : IDisposable
         }
         // Held until Dispose: removing the model from the session meanwhile frees it only after this scorer.
         _use = model.Use();
+        try
+        {
+            _compute = model.InPrecision(precision) ?? model;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        Precision = ReferenceEquals(_compute, model) ? FssdPrecision.Float32 : precision;
     }
 
     public IReadOnlyList<int> Taps => _taps;
+
+    /// <summary>The number format the network's passes compute in.</summary>
+    public FssdPrecision Precision { get; }
+
+    /// <summary>A tap, gradient or logits of the compute network as float32.</summary>
+    private static Tensor ToFloat(Tensor t) => t.dtype == ScalarType.Float32 || t.dtype == ScalarType.Float64 ? t : t.to_type(ScalarType.Float32);
 
     /// <summary>Frees the centers' native tensors and lets go of the model.</summary>
     public void Dispose()
@@ -120,6 +143,8 @@ public sealed class FssdScorer : IDisposable
             using var std = ScoringTensors.ChannelStd(_model, input.device);
             using (enable_grad())
             {
+                // The step's direction always comes from float32 passes: in bfloat16, the sign of the small
+                // gradient components flips, and that moved the logits tap's AUROC by half a point (docs/speed.md).
                 using var pass = _model.ForwardForGradients(input);
                 (predicted, confidence) = Predict(pass.Output.Logits.detach());
                 if (stepWeights is not null) shared = Direction(SharedGradient(pass, stepWeights), mode, std);
@@ -134,7 +159,7 @@ public sealed class FssdScorer : IDisposable
                 using var step = epsilons[e].ToScalar();
                 if (epsilons[e] == 0 || shared is not null)
                 {
-                    using var output = _model.ForwardRaw(epsilons[e] == 0 ? input : input.add(shared!.mul(step), HeldScalars.One));
+                    using var output = _compute.ForwardRaw(epsilons[e] == 0 ? input : input.add(shared!.mul(step), HeldScalars.One));
                     if (predicted is null) (predicted, confidence) = Predict(output.Logits);
                     for (int j = 0; j < _taps.Length; j++) ScoringTensors.CopyColumn(Distance(output.Features[_taps[j]], _taps[j]), result[e], j);
                     continue;
@@ -142,7 +167,7 @@ public sealed class FssdScorer : IDisposable
                 for (int j = 0; j < _taps.Length; j++)
                 {
                     using var tap = NewDisposeScope();
-                    var after = _model.ForwardTapRaw(input.add(perTap![j].mul(step), HeldScalars.One), _taps[j]);
+                    var after = _compute.ForwardTapRaw(input.add(perTap![j].mul(step), HeldScalars.One), _taps[j]);
                     ScoringTensors.CopyColumn(Distance(after, _taps[j]), result[e], j);
                 }
             }
@@ -217,6 +242,7 @@ public sealed class FssdScorer : IDisposable
     /// </summary>
     private Tensor Distance(Tensor raw, int tap)
     {
+        raw = ToFloat(raw);
         var definition = _model.Taps[tap];
         if (definition.Reduction != TapReduction.Flatten || raw.dim() <= 2)
             return definition.Reduce(raw).sub(_centers[tap]).norm(1);
@@ -230,7 +256,10 @@ public sealed class FssdScorer : IDisposable
             shaped = Interlocked.CompareExchange(ref cache[tap], made, null) ?? made;
             if (!ReferenceEquals(shaped, made)) made.Dispose();
         }
-        return linalg.vector_norm(raw.sub(shaped), 2, Enumerable.Range(1, (int)raw.dim() - 1).Select(d => (long)d).ToArray());
+        // √Σ(F − F*)² over the map, in its own layout. Not linalg.vector_norm: TorchSharp hands libtorch a
+        // Scalar for its ord that nothing holds, which the collector can free during the call.
+        var difference = raw.sub(shaped);
+        return difference.mul(difference).sum(Enumerable.Range(1, (int)raw.dim() - 1).Select(d => (long)d).ToArray()).sqrt();
     }
 
     /// <summary>The tap's center as [C, H, W] (a view), or as [1, C, H, W] channels-last (a copy).</summary>
@@ -246,7 +275,7 @@ public sealed class FssdScorer : IDisposable
     {
         // A feature extractor has no classes to predict; its scores stand alone.
         if (!_model.Info.HasClassifier) return (Array.Empty<int>(), Array.Empty<double>());
-        using var probabilities = logits.softmax(1);
+        using var probabilities = ToFloat(logits).softmax(1);
         var (values, indices) = probabilities.max(1);
         using (values)
         using (indices)

@@ -136,6 +136,10 @@ public sealed class MeasureFssdCommand : FssdCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    [Parameter]
+    [PSDefaultValue(Help = "the session's (Set-FssdContext -Precision; Float32 unless changed)")]
+    public FssdPrecision? Precision { get; set; }
+
     private ResumableRun? _run;
 
     private readonly InputPacer _pacer = new();
@@ -152,9 +156,15 @@ public sealed class MeasureFssdCommand : FssdCmdlet
         try
         {
             var session = FssdSession.Current;
+            var (precision, precisionNote) = FssdSession.ScoringPrecision(Precision ?? session.Precision, session.Device);
+            if (precisionNote.Length > 0)
+            {
+                if (Precision is not null) WriteWarning(precisionNote);
+                else WriteVerbose(precisionNote);
+            }
             if (Detector is not null)
             {
-                _scorer = DetectorScorer.For(Detector, Detector.Models.Select(m => ResolveModel(m)).ToList());
+                _scorer = DetectorScorer.For(Detector, Detector.Models.Select(m => ResolveModel(m)).ToList(), precision);
                 _method = Detector.Method.ToString();
             }
             else if (Model is null)
@@ -162,7 +172,7 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 // Neither: the module's default detector (default model, its noise F*, outlier-free FSSD-Ensem set on FashionMNIST).
                 var (detector, models) = DetectorLoader.Load(DefaultDetector.Path, session.Models, session.Device);
                 foreach (var m in models) Hold(m);
-                _scorer = DetectorScorer.For(detector, models);
+                _scorer = DetectorScorer.For(detector, models, precision);
                 _checkFit = true;
                 WriteVerbose($"Scoring with the default detector {detector}.");
             }
@@ -171,11 +181,17 @@ public sealed class MeasureFssdCommand : FssdCmdlet
                 var model = ResolveModel(Model);
                 if (Center is null) WriteVerbose($"No -Center: using F* from {CenterEstimator.DefaultNoiseSamples} uniform-noise images (seed 0).");
                 var center = Center ?? CenterEstimator.FromNoise(model, CenterEstimator.DefaultNoiseSamples, 0, CenterSource.UniformNoise);
-                _scorer = DetectorScorer.ForTaps(model, center, Layer, Epsilon, Perturbation);
+                _scorer = DetectorScorer.ForTaps(model, center, Layer, Epsilon, Perturbation, precision);
+            }
+            if (_scorer.Precision != precision)
+            {
+                string why = $"The network cannot compute in {precision} (only built-in architectures can: LeNet, ResNet18, ResNet34; or the detector's method is not FSSD); scoring in {_scorer.Precision}.";
+                if (Precision is not null) WriteWarning(why);
+                else WriteVerbose(why);
             }
             _stream = new OrderedImageStream(_scorer.Spec, Math.Max(4 * BatchSize, 64), CancellationToken);
             _workers = ScoringWorkers<List<DecodedInput>>.ForDevice(_scorer.Model.Device, session.Threads, CancellationToken, _scorer.MaxWorkers);
-            WriteVerbose($"Scoring on {_workers.Workers} thread(s), batches of {BatchSize}.");
+            WriteVerbose($"Scoring on {_workers.Workers} thread(s), batches of {BatchSize}, in {_scorer.Precision}.");
             OpenRun();
             _clock.Start();
             _progress.Start();

@@ -31,6 +31,13 @@ public sealed class SetFssdContextCommand : FssdCmdlet
     [ValidateRange(4L << 20, long.MaxValue)]
     public long DecodeMemoryLimit { get; set; }
 
+    /// <summary>
+    /// The number format FSSD's scoring passes compute in: Float32 (default) or BFloat16 (on processors with
+    /// AVX512-BF16 or AMX, or a GPU). Calibration always runs in Float32.
+    /// </summary>
+    [Parameter]
+    public FssdPrecision Precision { get; set; }
+
     /// <summary>Write the new context to the pipeline.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -67,6 +74,12 @@ public sealed class SetFssdContextCommand : FssdCmdlet
         bool pixels = MyInvocation.BoundParameters.ContainsKey(nameof(MaxImagePixels));
         bool memory = MyInvocation.BoundParameters.ContainsKey(nameof(DecodeMemoryLimit));
         if (pixels || memory) session.SetImageLimits(pixels ? MaxImagePixels : null, memory ? DecodeMemoryLimit : null);
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(Precision)))
+        {
+            session.SetPrecision(Precision);
+            var (effective, note) = FssdSession.ScoringPrecision(Precision, session.Device);
+            if (effective != Precision) WriteWarning(note);
+        }
         if (PassThru) WriteObject(session.Describe());
     }
 }

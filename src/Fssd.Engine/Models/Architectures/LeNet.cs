@@ -55,7 +55,8 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
         {
             using var c1 = Conv1(input);
             using var t1 = functional.relu(c1);
-            using var c2 = functional.conv2d(t1, Conv2Weight, conv2.bias);
+            using var t1Cast = CastFor(t1, Conv2Weight);
+            using var c2 = functional.conv2d(t1Cast ?? t1, Conv2Weight, conv2.bias);
             return functional.relu(c2);
         }
         return base.ForwardUntil(input, outputIndex);
@@ -71,6 +72,13 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     /// the parameters (state_dict, saving, export) are untouched. Outputs agree with the plain network to
     /// float rounding (xunit); the measurements are in docs/design-notes.md.
     /// </summary>
+    /// <summary>conv1 stays float32 with the fully connected layers: it reads the float32 input, and costs a tenth of conv2.</summary>
+    public override void ToReducedPrecision(ScalarType dtype)
+    {
+        base.ToReducedPrecision(dtype);
+        conv1.to(ScalarType.Float32);
+    }
+
     public override void PrepareForInference()
     {
         using var noGrad = no_grad();
@@ -101,6 +109,9 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     /// <summary>fc1 of the pooled map: read in place through the (h, w, c)-ordered weight where the map is channels-last.</summary>
     private Tensor Fc1(Tensor pooled)
     {
+        // A reduced-precision copy of the network keeps its fully connected layers in float32.
+        using var converted = CastFor(pooled, fc1.weight!);
+        pooled = converted ?? pooled;
         if (_fc1PixelMajor is null || !MemoryLayout.IsChannelsLast(pooled))
         {
             using var flat = pooled.flatten(1);
@@ -190,7 +201,8 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     {
         var conv2Weight = gradientPass ? conv2.weight! : Conv2Weight;
         var t1 = functional.relu(c1);
-        using var c2 = functional.conv2d(t1, conv2Weight, conv2.bias);
+        using var t1Cast = CastFor(t1, conv2Weight);
+        using var c2 = functional.conv2d(t1Cast ?? t1, conv2Weight, conv2.bias);
         var t2 = functional.relu(c2);
         using var pooled = gradientPass ? GatherPool(t2) : functional.max_pool2d(t2, 2);
         using var dropped = dropout1.forward(pooled);

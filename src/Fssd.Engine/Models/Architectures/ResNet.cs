@@ -49,6 +49,13 @@ public sealed class ResNet : BuiltInNetwork
         RegisterComponents();
     }
 
+    /// <summary>conv1 stays float32 with the head: it reads the float32 input; its output is cast for bn1.</summary>
+    public override void ToReducedPrecision(ScalarType dtype)
+    {
+        base.ToReducedPrecision(dtype);
+        conv1.to(ScalarType.Float32);
+    }
+
     public static IReadOnlyList<TapDefinition> Taps { get; } = new[]
     {
         new TapDefinition("stem", 1, TapReduction.SpatialMean),
@@ -75,7 +82,8 @@ public sealed class ResNet : BuiltInNetwork
     public override Tensor[] forward(Tensor input)
     {
         using var c = conv1.forward(input);
-        using var b = bn1.forward(c);
+        using var cCast = CastFor(c, bn1.weight!);
+        using var b = bn1.forward(cCast ?? c);
         Tensor stem = functional.relu(b);
         if (_stem == ResNetStem.ImageNet)
         {
@@ -87,7 +95,9 @@ public sealed class ResNet : BuiltInNetwork
         var l3 = layer3.forward(l2);
         var l4 = layer4.forward(l3);
         var pooled = l4.mean(new long[] { 2, 3 });
-        var logits = fc.forward(pooled);
+        // A reduced-precision copy of the network keeps its fully connected head in float32.
+        using var converted = CastFor(pooled, fc.weight!);
+        var logits = fc.forward(converted ?? pooled);
         return new[] { logits, stem, l1, l2, l3, l4, pooled };
     }
 

@@ -93,6 +93,26 @@ internal static class OnnxOperators
         "Split", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
     };
 
+    /// <summary>
+    /// x where x ≥ 0, else alpha·x. Not functional.leaky_relu: TorchSharp makes a Scalar of its slope that
+    /// nothing holds during the call.
+    /// </summary>
+    private static Tensor LeakyRelu(Tensor x, float alpha)
+    {
+        using var zero = 0.0.ToScalar();
+        using var slope = ((double)alpha).ToScalar();
+        using var positive = x.ge(zero);
+        using var scaled = x.mul(slope);
+        return where(positive, x, scaled);
+    }
+
+    /// <summary>The first element of a tensor as a double, read from its data (Tensor.ToDouble goes through a Scalar nothing holds).</summary>
+    private static double FirstValue(Tensor t)
+    {
+        using var values = t.to_type(ScalarType.Float64).cpu().flatten();
+        return values.data<double>()[0];
+    }
+
     /// <summary>Runs one node; returns one tensor per declared output (null for outputs left unnamed).</summary>
     public static Tensor?[] Run(OnnxNodeCall c)
     {
@@ -102,7 +122,7 @@ internal static class OnnxOperators
             case "Relu": return One(c.Input(0).relu());
             case "Sigmoid": return One(c.Input(0).sigmoid());
             case "Tanh": return One(c.Input(0).tanh());
-            case "LeakyRelu": return One(F.leaky_relu(c.Input(0), c.Float("alpha", 0.01f)));
+            case "LeakyRelu": return One(LeakyRelu(c.Input(0), c.Float("alpha", 0.01f)));
             case "Add": return One(Binary(c, Add));
             case "Sub": return One(Binary(c, (a, b) => a.sub(b)));
             case "Mul": return One(Binary(c, (a, b) => a.mul(b)));
@@ -658,7 +678,7 @@ internal static class OnnxOperators
         {
             pads = c.Integers(1);
             var constant = c.Optional(2);
-            value = constant is null ? 0.0 : constant.to_type(ScalarType.Float64).cpu().flatten()[0].ToDouble();
+            value = constant is null ? 0.0 : FirstValue(constant);
         }
         if (pads is null) throw c.Fail("has no pads");
         var axes = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
@@ -720,7 +740,7 @@ internal static class OnnxOperators
     private static Tensor?[] Dropout(OnnxNodeCall c)
     {
         var x = c.Input(0);
-        if (c.Optional(2) is { } training && training.to_type(ScalarType.Float64).cpu().flatten()[0].ToDouble() != 0)
+        if (c.Optional(2) is { } training && FirstValue(training) != 0)
             throw c.Fail("runs in training mode; export the model for inference (model.eval())");
         var outputs = new Tensor?[c.Node.Outputs.Count];
         outputs[0] = x.alias();

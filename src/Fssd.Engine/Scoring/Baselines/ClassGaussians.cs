@@ -75,9 +75,12 @@ public sealed class ClassGaussians : IDisposable
         double mu = covariance.trace().item<double>() / d;
         var identity = eye(d, dtype: ScalarType.Float64, device: x.device);
         using var muScalar = mu.ToScalar();
-        double dispersion = covariance.sub(identity.mul(muScalar)).square().sum().item<double>() / d;
-        double fourth = centered.square().sum(1).square().sum().item<double>();
-        double spread = (fourth - n * covariance.square().sum().item<double>()) / ((double)n * n * d);
+        // Squares as products: TorchSharp's square() makes a Scalar nothing holds (the IL test says which calls do).
+        var deviation = covariance.sub(identity.mul(muScalar));
+        double dispersion = deviation.mul(deviation).sum().item<double>() / d;
+        var rowSquares = centered.mul(centered).sum(1);
+        double fourth = rowSquares.mul(rowSquares).sum().item<double>();
+        double spread = (fourth - n * covariance.mul(covariance).sum().item<double>()) / ((double)n * n * d);
         double shrinkage = dispersion <= 0 ? 1.0 : Math.Clamp(Math.Min(spread, dispersion) / dispersion, 0.0, 1.0);
         using var keep = (1 - shrinkage).ToScalar();
         using var towards = (shrinkage * mu).ToScalar();

@@ -48,7 +48,7 @@ public sealed class NeighborBank : IDisposable
         using var scope = NewDisposeScope();
         var x = features.to_type(ScalarType.Float32);
         using var floor = 1e-12.ToScalar();
-        var norms = linalg.vector_norm(x, 2, new long[] { 1 }, keepdim: true).clamp_min(floor);
+        var norms = x.mul(x).sum(1, keepdim: true).sqrt().clamp_min(floor);
         return x.div(norms).MoveToOuterDisposeScope();
     }
 
