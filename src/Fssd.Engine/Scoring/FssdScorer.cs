@@ -256,10 +256,11 @@ public sealed class FssdScorer : IDisposable
             shaped = Interlocked.CompareExchange(ref cache[tap], made, null) ?? made;
             if (!ReferenceEquals(shaped, made)) made.Dispose();
         }
-        // √Σ(F − F*)² over the map, in its own layout. Not linalg.vector_norm: TorchSharp hands libtorch a
-        // Scalar for its ord that nothing holds, which the collector can free during the call.
+        // √Σ(F − F*)² over the map, in its own layout, summed in double precision as libtorch's norm does on
+        // the CPU. Not linalg.vector_norm: TorchSharp hands libtorch a Scalar for its ord that nothing holds,
+        // which the collector can free during the call.
         var difference = raw.sub(shaped);
-        return difference.mul(difference).sum(Enumerable.Range(1, (int)raw.dim() - 1).Select(d => (long)d).ToArray()).sqrt();
+        return difference.mul(difference).sum(Enumerable.Range(1, (int)raw.dim() - 1).Select(d => (long)d).ToArray(), type: ScalarType.Float64).sqrt();
     }
 
     /// <summary>The tap's center as [C, H, W] (a view), or as [1, C, H, W] channels-last (a copy).</summary>
