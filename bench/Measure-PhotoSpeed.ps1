@@ -54,7 +54,13 @@ Import-Module (Resolve-Path $ModulePath).Path
 $context = Get-FssdContext
 $model = Import-FssdModel -Pretrained ResNet18
 $engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Fssd.Engine' } | Select-Object -First 1
-$speed = $engine.GetType('Fssd.Engine.Benchmarks.ScoringSpeed', $true)
+# The decoding harness (bench/ScoringSpeed.cs) is compiled against that engine and loaded beside it.
+$lib = Split-Path -Parent $engine.Location
+$harness = Join-Path ([IO.Path]::GetTempPath()) "fssd-scoring-speed-$PID.dll"
+$references = @('Fssd.Engine.dll', 'TorchSharp.dll') | ForEach-Object { Join-Path $lib $_ }
+$references += [Fssd.FssdDetector].Assembly.Location, 'System.Linq', 'System.Collections', 'System.Threading', 'System.Runtime'
+Add-Type -Path (Join-Path $PSScriptRoot 'ScoringSpeed.cs') -ReferencedAssemblies $references -OutputAssembly $harness -OutputType Library -IgnoreWarnings 3>$null
+$speed = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($engine).LoadFromAssemblyPath($harness).GetType('Fssd.Bench.ScoringSpeed', $true)
 $none = [Threading.CancellationToken]::None
 $paths = [string[]]$files.FullName
 function Median([double[]] $values) { $sorted = $values | Sort-Object; $sorted[[Math]::Floor(($sorted.Count - 1) / 2)] }
