@@ -10,6 +10,17 @@ AfterAll {
 }
 
 Describe 'The example scripts' {
+    It 'every PowerShell script of the repository parses (benchmarks and build scripts run rarely, so a typo would wait)' {
+        $scripts = @(Get-ChildItem (Join-Path $RepoRoot 'bench'), (Join-Path $RepoRoot 'examples'), (Join-Path $RepoRoot 'build') -Recurse -Filter *.ps1) +
+            @(Get-Item (Join-Path $RepoRoot 'build.ps1'))
+        $scripts.Count | Should -BeGreaterThan 8
+        foreach ($script in $scripts) {
+            $tokens = $null; $errors = $null
+            $null = [Management.Automation.Language.Parser]::ParseFile($script.FullName, [ref] $tokens, [ref] $errors)
+            ($errors | ForEach-Object { "$($script.Name):$($_.Extent.StartLineNumber): $($_.Message)" }) -join "`n" | Should -BeNullOrEmpty
+        }
+    }
+
     It 'Demo scores the twelve sample images with the default detector' {
         $out = Invoke-FreshPwsh "& '$RepoRoot/examples/Demo.ps1' -ModulePath '$ModulePath'"
         $text = $out -join "`n"

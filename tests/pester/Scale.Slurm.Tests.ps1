@@ -101,6 +101,10 @@ Describe 'Scoring one folder as a Slurm array job' -Tag 'Slow', 'Slurm' {
         $atCancel | Should -BeLessThan $shardSizes[2] -Because 'the task was cancelled before the end of its shard'
         # Requeued while the node still ends the cancelled run, the task would fail to start: wait until it has.
         Wait-Until { -not "$(squeue -h -j "$($job)_2" 2>$null)".Trim() } -TimeoutSeconds 60 -IntervalMs 200 -Because 'the node let go of task 2'
+        # slurmd revoked the cancelled run's credential, with a time in whole seconds: a new credential made
+        # in that same second counts as revoked too ("Job N already killed, do not launch batch job", and
+        # the task fails). Requeue from the next second on.
+        Start-Sleep -Seconds 2
         scontrol requeue "$($job)_2"
         $LASTEXITCODE | Should -Be 0
         # A requeued job waits two minutes before it may start again; the test does not.
