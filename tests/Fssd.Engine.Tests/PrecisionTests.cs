@@ -17,8 +17,6 @@ public class PrecisionTests
     private static LoadedModel Import(string fixture, string? architecture) => FssdSession.Current.Models.GetOrLoad(
         new ModelLoadRequest { Path = ModelReference.FixturePath(fixture), Architecture = architecture }, FssdSession.Current.Device, out _);
 
-    private static string FssdFixture(string file) => Path.Combine(NativeSetup.RepositoryRoot(), "tests", "fixtures", "fssd", file);
-
     [Theory]
     [InlineData("lenet.pt", "LeNet", "lenet.reference.json")]
     [InlineData("resnet18_cifar.pt", "ResNet18", "resnet18_cifar.reference.json")]
@@ -56,25 +54,12 @@ public class PrecisionTests
     public void A_bfloat16_scorer_keeps_the_float32_step_and_scores_within_bfloat16_rounding_of_PyTorch()
     {
         var model = Import("lenet.pt", "LeNet");
-        using var doc = JsonDocument.Parse(File.ReadAllText(FssdFixture("lenet.fssd.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(ScoringTests.FssdFixture("lenet.fssd.json")));
         var root = doc.RootElement;
         var images = root.GetProperty("images").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => (byte)v.GetInt32())).ToArray();
         using var bytes = tensor(images, new long[] { 6, 1, 28, 28 }, dtype: ScalarType.Byte);
         using var input = ImageTensors.ToInput(bytes, model.Info.InputSpec, model.Device);
-        var state = StateDictReader.Read(FssdFixture("lenet.center.pt"), WeightsFormatDetector.Detect(FssdFixture("lenet.center.pt")));
-        FssCenter center;
-        try
-        {
-            center = new FssCenter
-            {
-                Model = model.Info.Name, ModelSha256 = model.Info.Sha256, Source = CenterSource.UniformNoise, Samples = 100,
-                Taps = model.Taps.Select(t => new FssCenterTap { Name = t.Name, Size = (int)state[t.Name].numel(), Vector = state[t.Name].data<float>().ToArray() }).ToList(),
-            };
-        }
-        finally
-        {
-            foreach (var t in state.Values) t.Dispose();
-        }
+        var center = ScoringTests.PyTorchCenter(model);
         using var reduced = new FssdScorer(model, center, Enumerable.Range(0, 4).ToArray(), FssdPrecision.BFloat16);
         using var full = new FssdScorer(model, center, Enumerable.Range(0, 4).ToArray());
         Assert.Equal(FssdPrecision.BFloat16, reduced.Precision);

@@ -14,12 +14,13 @@ namespace Fssd.Engine.Tests;
 [Collection(TorchRandomCollection.Name)]
 public class ScoringTests
 {
-    private static string FssdFixture(string file) => Path.Combine(NativeSetup.RepositoryRoot(), "tests", "fixtures", "fssd", file);
+    internal static string FssdFixture(string file) => Path.Combine(NativeSetup.RepositoryRoot(), "tests", "fixtures", "fssd", file);
 
     private static LoadedModel LeNet() => FssdSession.Current.Models.GetOrLoad(
         new ModelLoadRequest { Path = ModelReference.FixturePath("lenet.pt"), Architecture = "LeNet" }, FssdSession.Current.Device, out _);
 
-    private static FssCenter PyTorchCenter(LoadedModel model)
+    /// <summary>The LeNet fixture's F* as PyTorch computed it (tests/fixtures/make_fssd_fixtures.py).</summary>
+    internal static FssCenter PyTorchCenter(LoadedModel model)
     {
         var state = StateDictReader.Read(FssdFixture("lenet.center.pt"), WeightsFormatDetector.Detect(FssdFixture("lenet.center.pt")));
         try

@@ -36,7 +36,7 @@ public sealed class ModelOutput : IDisposable
 public sealed class LoadedModel : IDisposable
 {
     internal LoadedModel(FssdModel info, ITappedNetwork network, IReadOnlyList<TapDefinition> taps,
-        Device device, ModelManifest manifest, Func<ITappedNetwork>? rebuild = null)
+        Device device, ModelManifest manifest, Func<Architectures.BuiltInNetwork>? rebuild = null)
     {
         Info = info;
         Network = network;
@@ -46,7 +46,7 @@ public sealed class LoadedModel : IDisposable
         _rebuild = rebuild;
     }
 
-    private readonly Func<ITappedNetwork>? _rebuild;
+    private readonly Func<Architectures.BuiltInNetwork>? _rebuild;
     private readonly object _twinGate = new();
     private LoadedModel? _bfloat16;
 
@@ -73,9 +73,7 @@ public sealed class LoadedModel : IDisposable
             {
                 twin.Module.to(Device);
                 twin.Module.load_state_dict(Network.Module.state_dict());
-                if (twin is not Architectures.BuiltInNetwork builtIn)
-                    throw new InvalidOperationException($"Only built-in architectures compute in {precision}.");
-                builtIn.ToReducedPrecision(ScalarType.BFloat16);
+                twin.ToReducedPrecision(ScalarType.BFloat16);
                 twin.Module.eval();
                 foreach (var parameter in twin.Module.parameters()) parameter.requires_grad = false;
                 twin.PrepareForInference();

@@ -94,7 +94,7 @@ public static class ModelLoader
 
         ITappedNetwork network;
         // Built-in architectures can be built again, for a copy of the network in another number format.
-        Func<ITappedNetwork>? rebuild = null;
+        Func<BuiltInNetwork>? rebuild = null;
         OnnxNetwork? onnx = null;
         ResNetStem stem = ResNetStem.Cifar;
         if (architecture == ArchitectureCatalog.TorchScript)

@@ -130,6 +130,8 @@ public sealed class FssdSession
     {
         bool cuda = Backend == "cuda" && torch.cuda.is_available();
         var device = Device;
+        var requested = Precision;
+        var (precision, note) = ScoringPrecision(requested, device);
         return new FssdContextInfo
         {
             Device = device.type == DeviceType.CUDA ? $"cuda:{device.index}" : "cpu",
@@ -138,9 +140,9 @@ public sealed class FssdSession
             TorchSharpVersion = typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "",
             Backend = Backend,
             Threads = Threads,
-            Precision = ScoringPrecision(Precision, device).Precision,
-            RequestedPrecision = Precision,
-            PrecisionNote = ScoringPrecision(Precision, device).Note,
+            Precision = precision,
+            RequestedPrecision = requested,
+            PrecisionNote = note,
             InstructionSets = ProcessorFeatures.InstructionSets,
             BlockCache = Runtime.BlockCache.Status,
             MaxImagePixels = Data.ImageLimits.Current.MaxPixels,

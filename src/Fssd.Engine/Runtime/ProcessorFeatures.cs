@@ -31,26 +31,17 @@ public static class ProcessorFeatures
         if (Avx512BW.IsSupported) names.Add("AVX512BW");
         if (Avx512Vbmi.IsSupported) names.Add("AVX512VBMI");
         var (maxLeaf, _, _, _) = X86Base.CpuId(0, 0);
-        bool bf16 = false;
-        if (maxLeaf >= 7)
-        {
-            var (_, _, _, edx0) = X86Base.CpuId(7, 0);
-            var (maxSub, _, _, _) = X86Base.CpuId(7, 0);
-            // Leaf 7 subleaf 0: EDX bit 23 AVX512-FP16, bit 22 AMX-BF16, bit 24 AMX-TILE. Subleaf 1: EAX bit 5 AVX512-BF16.
-            bool avx512Bf16 = false;
-            if (maxSub >= 1)
-            {
-                var (eax1, _, _, _) = X86Base.CpuId(7, 1);
-                avx512Bf16 = avx512 && (eax1 & (1 << 5)) != 0;
-            }
-            bool vnni = avx512 && (X86Base.CpuId(7, 0).Ecx & (1 << 11)) != 0;
-            if (vnni) names.Add("AVX512-VNNI");
-            if (avx512Bf16) names.Add("AVX512-BF16");
-            if (avx512 && (edx0 & (1 << 23)) != 0) names.Add("AVX512-FP16");
-            bool amxBf16 = avx512 && (edx0 & (1 << 22)) != 0 && (edx0 & (1 << 24)) != 0;
-            if (amxBf16) names.Add("AMX-BF16");
-            bf16 = avx512Bf16 || amxBf16;
-        }
+        if (maxLeaf < 7 || !avx512) return (names, false);
+        // Leaf 7 subleaf 0: EAX the last subleaf, ECX bit 11 AVX512-VNNI, EDX bit 22 AMX-BF16, bit 23
+        // AVX512-FP16, bit 24 AMX-TILE. Subleaf 1: EAX bit 5 AVX512-BF16.
+        var (maxSub, _, ecx0, edx0) = X86Base.CpuId(7, 0);
+        bool avx512Bf16 = maxSub >= 1 && (X86Base.CpuId(7, 1).Eax & (1 << 5)) != 0;
+        bool amxBf16 = (edx0 & (1 << 22)) != 0 && (edx0 & (1 << 24)) != 0;
+        if ((ecx0 & (1 << 11)) != 0) names.Add("AVX512-VNNI");
+        if (avx512Bf16) names.Add("AVX512-BF16");
+        if ((edx0 & (1 << 23)) != 0) names.Add("AVX512-FP16");
+        if (amxBf16) names.Add("AMX-BF16");
+        bool bf16 = avx512Bf16 || amxBf16;
         return (names, bf16);
     }
 }

@@ -62,6 +62,13 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
         return base.ForwardUntil(input, outputIndex);
     }
 
+    /// <summary>conv1 stays float32 with the fully connected layers: it reads the float32 input, and costs a tenth of conv2.</summary>
+    public override void ToReducedPrecision(ScalarType dtype)
+    {
+        base.ToReducedPrecision(dtype);
+        conv1.to(ScalarType.Float32);
+    }
+
     /// <summary>
     /// Channels-last copies of the convolution weights, used in place of the parameters: oneDNN computes
     /// both convolutions in NHWC and the 2×2 max-pool takes libtorch's vectorized channels-last kernel (its
@@ -72,13 +79,6 @@ public sealed class LeNet : BuiltInNetwork, IAffineStemNetwork
     /// the parameters (state_dict, saving, export) are untouched. Outputs agree with the plain network to
     /// float rounding (xunit); the measurements are in docs/design-notes.md.
     /// </summary>
-    /// <summary>conv1 stays float32 with the fully connected layers: it reads the float32 input, and costs a tenth of conv2.</summary>
-    public override void ToReducedPrecision(ScalarType dtype)
-    {
-        base.ToReducedPrecision(dtype);
-        conv1.to(ScalarType.Float32);
-    }
-
     public override void PrepareForInference()
     {
         using var noGrad = no_grad();
