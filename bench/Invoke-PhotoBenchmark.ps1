@@ -21,7 +21,9 @@
         OoD the drawings, and the animal photos.
     Methods, each fitted on the fit half alone (no OoD data anywhere):
       - the default: New-FssdDetector -Model $m -InDistribution $fit (the method it chooses is printed);
-      - Knn at the last feature with k in -Neighbors, and with k = 5 on every tap (averaged after standardising);
+      - Knn at the last feature with k in -Neighbors; Knn's default layers (the last feature and the texture of the
+        stage before it, the least of the two standardised scores) with k = 5; Knn with k = 5 on every tap
+        (averaged after standardising);
       - Gaussian at the last feature, and on every tap;
       - FSSD per tap (center from 100 uniform-noise images, eps 0), and FSSD-Ensem calibrated
         outlier-free with the module's patch-shuffle pseudo-outliers at eps 0;
@@ -162,10 +164,10 @@ foreach ($b in $benchmarks) {
     Write-Host $chosen
     $detectors["default ($($default.Method)$(if ($default.Method -eq 'Knn') { ", k $($default.Neighbors)" }))"] = $default
     foreach ($k in $Neighbors) {
-        # The default's own setting is not made twice.
-        if ($default.Method -eq 'Knn' -and $default.Neighbors -eq $k -and $default.Layers.Count -eq 1 -and $default.Layers[0].Name -eq $lastTap) { continue }
-        $detectors["Knn k $k, last feature"] = New-FssdDetector -Model $model -InDistribution $fit -Method Knn -Neighbors $k
+        $detectors["Knn k $k, last feature"] = New-FssdDetector -Model $model -InDistribution $fit -Method Knn -Neighbors $k -Layer $lastTap
     }
+    # Knn's default layers (the last feature and the texture of the stage before it, least of the two) at another k.
+    $detectors['Knn k 5, last feature + texture'] = New-FssdDetector -Model $model -InDistribution $fit -Method Knn -Neighbors 5
     $detectors['Knn k 5, every tap'] = New-FssdDetector -Model $model -InDistribution $fit -Method Knn -Neighbors 5 -Layer $allTaps
     $detectors['Gaussian, last feature'] = New-FssdDetector -Model $model -InDistribution $fit -Method Gaussian
     $detectors['Gaussian, every tap'] = New-FssdDetector -Model $model -InDistribution $fit -Method Gaussian -Layer $allTaps

@@ -3,11 +3,14 @@ using System.Collections.Generic;
 
 namespace Fssd;
 
-/// <summary>One tap in a detector's weighted sum: score = intercept + Σ weight·(FSSD − mean)/std.</summary>
+/// <summary>One tap in a detector's combination: score = intercept + Σ weight·(FSSD − mean)/std (or the smallest (score − mean)/std, see <see cref="LayerCombination"/>).</summary>
 public sealed class FssdDetectorLayer
 {
     /// <summary>The tap's name in its model.</summary>
     public string Name { get; init; } = "";
+
+    /// <summary>How the layer reduces the tap's map, when not as the tap itself does (feature-space detectors: <see cref="TapReduction.SpatialStd"/>); null: the tap's own reduction.</summary>
+    public TapReduction? Reduction { get; init; }
 
     /// <summary>Which of the detector's models the tap belongs to (0 for single-model detectors).</summary>
     public int ModelIndex { get; init; }
@@ -21,6 +24,22 @@ public sealed class FssdDetectorLayer
     public double Std { get; init; } = 1;
 
     public override string ToString() => $"{(Key.Length > 0 ? Key : Name)} × {Weight:G4}";
+
+    /// <summary>The suffix of a layer's key when it reads the tap's spatial standard deviations.</summary>
+    public const string SpatialStdSuffix = "_std";
+}
+
+/// <summary>How a detector turns its layers' standardized scores into one score.</summary>
+public enum LayerCombination
+{
+    /// <summary>intercept + Σ weight·(score − mean)/std: the layer ensembles' regression, or equal weights.</summary>
+    WeightedSum,
+
+    /// <summary>
+    /// intercept + the smallest (score − mean)/std: an input is as unusual as its most unusual layer, so one
+    /// layer that finds it far from every fitted input is enough (feature-space detectors' default).
+    /// </summary>
+    Minimum,
 }
 
 /// <summary>
@@ -86,13 +105,17 @@ public sealed class FssdFeatureBank
     public int ModelIndex { get; init; }
 
     public string Tap { get; init; } = "";
+
+    /// <summary>The reduction the features were taken with, when not the tap's own (as the bank's layer says); null: the tap's own.</summary>
+    public TapReduction? Reduction { get; init; }
+
     public int Count { get; init; }
     public int Dimension { get; init; }
 
     /// <summary>[Count × Dimension], row by row, each row of unit length.</summary>
     public float[] Features { get; init; } = Array.Empty<float>();
 
-    public override string ToString() => $"{Tap}: {Count} features of {Dimension}";
+    public override string ToString() => $"{Tap}{(Reduction is null ? "" : $" ({Reduction})")}: {Count} features of {Dimension}";
 }
 
 /// <summary>
@@ -103,7 +126,8 @@ public sealed class FssdFeatureBank
 /// </summary>
 public sealed record FssdDetector
 {
-    public const int CurrentFormatVersion = 2;
+    /// <summary>The newest detector file format this module reads; it writes 3 only where a detector needs it (a layer's own reduction, or the Minimum combination), 2 otherwise.</summary>
+    public const int CurrentFormatVersion = 3;
 
     public string Name { get; init; } = "";
 
@@ -125,6 +149,9 @@ public sealed record FssdDetector
     /// <summary>The taps combined into the score (FSSD, Mahalanobis): score = intercept + Σ weight·(column − mean)/std. Empty: one score column.</summary>
     public IReadOnlyList<FssdDetectorLayer> Layers { get; init; } = Array.Empty<FssdDetectorLayer>();
     public double Intercept { get; init; }
+
+    /// <summary>How the layers' standardized scores make one score: a weighted sum (every method but the feature-space default), or their minimum.</summary>
+    public LayerCombination Combination { get; init; }
 
     /// <summary>The input step (FSSD, ODIN, Mahalanobis); 0: none.</summary>
     public double Epsilon { get; init; }
@@ -199,7 +226,7 @@ public sealed record FssdDetector
         DetectorMethod.FSSD => $"{Name}: {string.Join(" + ", Layers)} of {Model.Name}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         DetectorMethod.ODIN => $"{Name}: ODIN on {Model.Name}, T {Temperature:G4}, eps {Epsilon:G3}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         DetectorMethod.Mahalanobis => $"{Name}: Mahalanobis on {Model.Name} ({string.Join(" + ", Layers)}), eps {Epsilon:G3}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
-        DetectorMethod.Knn => $"{Name}: Knn (k {Neighbors}) on {Model.Name} ({string.Join(" + ", Layers)}), threshold {Threshold:G6} at TPR {TargetTpr:P0}",
+        DetectorMethod.Knn => $"{Name}: Knn (k {Neighbors}) on {Model.Name} ({(Combination == LayerCombination.Minimum ? "least of " + string.Join(", ", System.Linq.Enumerable.Select(Layers, l => l.Key)) : string.Join(" + ", Layers))}), threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         DetectorMethod.Gaussian => $"{Name}: Gaussian on {Model.Name} ({string.Join(" + ", Layers)}), threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         DetectorMethod.MCDropout => $"{Name}: MCDropout on {Model.Name}, {Statistic} of {Passes} passes, threshold {Threshold:G6} at TPR {TargetTpr:P0}",
         _ => $"{Name}: {Method} on {string.Join(", ", System.Linq.Enumerable.Select(Models, m => m.Name))}, threshold {Threshold:G6} at TPR {TargetTpr:P0}",

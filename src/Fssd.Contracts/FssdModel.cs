@@ -11,6 +11,13 @@ public enum TapReduction
 
     /// <summary>The mean over the spatial positions, one value per channel (ResNet stages).</summary>
     SpatialMean,
+
+    /// <summary>
+    /// The standard deviation over the spatial positions, one value per channel: how much each channel
+    /// varies across the image, its texture. Feature-space detectors read it beside the means; it needs a
+    /// feature map (a vector has no spatial positions).
+    /// </summary>
+    SpatialStd,
 }
 
 /// <summary>Whether a model reads one gray channel or three RGB channels.</summary>

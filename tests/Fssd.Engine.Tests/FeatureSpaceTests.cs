@@ -206,6 +206,77 @@ public sealed class FeatureSpaceTests : IDisposable
     }
 
     [Fact]
+    public void Knn_with_no_taps_named_reads_the_last_feature_and_the_texture_of_the_stage_before_it_by_their_minimum()
+    {
+        var model = LeNet();
+        var fashion = Images(BenchmarkData.FashionMnist, 0, 260);
+        var digits = Images(BenchmarkData.Mnist, 0, 60);
+        var request = new FssdDetectorRequest { Models = new[] { model }, Method = DetectorMethod.Knn, Neighbors = 1 };
+        var detector = DetectorFactory.Create(request, fashion.Take(200).ToList(), null, null, null, CancellationToken.None);
+        // LeNet's last feature is fc1 (128 wide); the deepest map before it is conv2 (64 channels), read as its texture.
+        Assert.Equal(new[] { "fc1", "conv2" }, detector.Layers.Select(l => l.Name));
+        Assert.Equal(new[] { "fc1", "conv2_std" }, detector.Layers.Select(l => l.Key));
+        Assert.Equal(new TapReduction?[] { null, TapReduction.SpatialStd }, detector.Layers.Select(l => l.Reduction));
+        Assert.Equal(LayerCombination.Minimum, detector.Combination);
+        Assert.Equal(new[] { 128, 64 }, detector.Banks.Select(b => b.Dimension));
+
+        // The texture features are each channel's population standard deviation over the map's positions.
+        var two = fashion.Take(2).ToList();
+        using (var scope = NewDisposeScope())
+        {
+            var input = ImageTensors.FromSamples(two, model.Info.InputSpec, model.Device);
+            var map = model.ForwardTapRaw(input, model.TapIndex("conv2")).contiguous();
+            var features = FeatureSpaceScorer.Features(model, input, new[] { new FeatureLayer(model.TapIndex("conv2"), TapReduction.SpatialStd) })[0];
+            long c = map.shape[1], positions = map.shape[2] * map.shape[3];
+            Assert.True(positions > 1);
+            var values = map.to_type(ScalarType.Float64).data<double>().ToArray();
+            var got = features.to_type(ScalarType.Float64).data<double>().ToArray();
+            for (int i = 0; i < 2; i++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    var v = Enumerable.Range(0, (int)positions).Select(p => values[(i * c + ch) * positions + p]).ToArray();
+                    double mean = v.Average();
+                    Assert.Equal(Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / positions), got[i * c + ch], 4);
+                }
+        }
+
+        // A score is the least standardized layer score; the held-out threshold keeps about its share.
+        var heldIn = fashion.Skip(200).ToList();
+        using var scorer = DetectorScorer.For(detector, new[] { model });
+        var batch = scorer.Score(heldIn.Take(10).ToList(), 0);
+        for (int i = 0; i < 10; i++)
+        {
+            double expected = Enumerable.Range(0, 2).Min(j => (batch.TapScores[i, j] - detector.Layers[j].Mean) / detector.Layers[j].Std);
+            Assert.Equal(expected, scorer.Combine(new[] { batch.TapScores[i, 0], batch.TapScores[i, 1] }), 12);
+        }
+        var scoresIn = Scores(scorer, heldIn);
+        var scoresOut = Scores(scorer, digits);
+        Assert.True(OodMetrics.Compute(scoresIn, scoresOut, "Knn").AUROC > 0.9);
+
+        // Written as format 3, read back, scored bit for bit.
+        string path = Path.Combine(_folder, "knn-texture.fssd.yaml");
+        DetectorDocument.Save(detector, new[] { model }, path);
+        Assert.Equal(3, DetectorDocument.Read(path).FormatVersion);
+        var (back, models) = DetectorLoader.Load(path, _cache, CPU);
+        Assert.Equal(LayerCombination.Minimum, back.Combination);
+        Assert.Equal(detector.Layers.Select(l => l.Key), back.Layers.Select(l => l.Key));
+        Assert.Equal(TapReduction.SpatialStd, back.Banks[1].Reduction);
+        using var reread = DetectorScorer.For(back, models);
+        Assert.Equal(scoresIn, Scores(reread, heldIn));
+        Assert.Equal(scoresOut, Scores(reread, digits));
+
+        // A file that says format 2 cannot carry a texture layer, and a bank must be reduced as its layer.
+        string text = File.ReadAllText(path);
+        string old = Path.Combine(_folder, "knn-texture-v2.fssd.yaml");
+        File.WriteAllText(old, text.Replace("formatVersion: 3", "formatVersion: 2"));
+        Assert.Contains("format 2 cannot say", Assert.Throws<FssdModelException>(() => DetectorDocument.Read(old, new ReadOptions(true))).Message);
+        string mismatched = Path.Combine(_folder, "knn-texture-bank.fssd.yaml");
+        int bankAt = text.IndexOf("banks:", StringComparison.Ordinal);
+        File.WriteAllText(mismatched, text[..bankAt] + text[bankAt..].Replace("reduction: SpatialStd", "reduction: SpatialMean"));
+        Assert.Contains("were reduced by 'SpatialMean'", Assert.Throws<FssdModelException>(() => DetectorDocument.Read(mismatched, new ReadOptions(true))).Message);
+    }
+
+    [Fact]
     public void The_default_choice_keeps_FSSD_for_a_classifier_and_follows_an_explicit_method_or_FSSD_option()
     {
         var model = LeNet();

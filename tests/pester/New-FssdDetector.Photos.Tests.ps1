@@ -17,21 +17,40 @@ AfterAll {
 }
 
 Describe 'New-FssdDetector on a model without a classifier head' {
-    It 'chooses Knn on the last feature by itself and says why' {
+    It 'chooses Knn on the last feature and the texture of the stage before it by itself and says why' {
         $knn.Method | Should -Be 'Knn'
         $knn.Neighbors | Should -Be 1
-        $knn.Layers.Name | Should -Be 'Pooling395_Output_0'
+        $knn.Layers.Name | Should -Be @('Pooling395_Output_0', 'ReLU347_Output_0')
+        $knn.Layers.Key | Should -Be @('Pooling395_Output_0', 'ReLU347_Output_0_std')
+        $knn.Layers[0].Reduction | Should -BeNullOrEmpty
+        $knn.Layers[1].Reduction | Should -Be 'SpatialStd'
+        $knn.Combination | Should -Be 'Minimum'
         $knn.Calibration | Should -Be 'ThresholdOnly'
-        $knn.Banks | Should -HaveCount 1
-        $knn.Banks[0].Count | Should -Be 20
-        $knn.Banks[0].Dimension | Should -Be 512
+        $knn.Banks | Should -HaveCount 2
+        $knn.Banks | ForEach-Object Count | Should -Be @(20, 20)
+        # 512 pooled features; 256 channels of the third stage, each its spatial standard deviation.
+        $knn.Banks | ForEach-Object Dimension | Should -Be @(512, 256)
         $message = @($choice | Where-Object { $_.Tags -contains 'FssdDetectorChoice' })
         $message | Should -HaveCount 1
-        "$($message[0].MessageData)" | Should -Match '^New-FssdDetector: Knn, because .*resnet18-imagenet.* has no classifier head'
+        "$($message[0].MessageData)" | Should -Match '^New-FssdDetector: Knn, because .*resnet18-imagenet.* has no classifier head.*texture'
+    }
+
+    It 'scores an input by its more unusual layer: the least of the standardized layer scores' {
+        $scores = @(($held + $digits) | Measure-Fssd -Detector $knn)
+        foreach ($s in $scores) {
+            $z = for ($j = 0; $j -lt 2; $j++) {
+                $l = $knn.Layers[$j]
+                ($s.LayerScores[$l.Key] - $l.Mean) / $l.Std
+            }
+            $s.Score | Should -BeGreaterThan (($z | Measure-Object -Minimum).Minimum - 1e-9)
+            $s.Score | Should -BeLessThan (($z | Measure-Object -Minimum).Minimum + 1e-9)
+        }
     }
 
     It 'scores fitted photos with the brute-force cosine distance to their nearest other fitted photo (k = 2)' {
-        $k2 = New-FssdDetector -Model $resnet -InDistribution $fit -Method Knn -Neighbors 2
+        $k2 = New-FssdDetector -Model $resnet -InDistribution $fit -Method Knn -Neighbors 2 -Layer Pooling395_Output_0
+        $k2.Layers | Should -HaveCount 1
+        $k2.Combination | Should -Be 'WeightedSum'
         $bank = $k2.Banks[0]
         $d = $bank.Dimension
         $rows = 0..($bank.Count - 1) | ForEach-Object { , [double[]]$bank.Features[($_ * $d)..(($_ + 1) * $d - 1)] }
@@ -102,7 +121,7 @@ Describe 'The default detector on real photos' -Tag Slow {
         $hasPackages = (Test-Path '/usr/share/tuxpaint/stamps') -and (Test-Path '/usr/share/openclipart/png')
     }
 
-    It 'separates held-out animal photos from drawings and from other object photos (AUROC at least 0.90)' {
+    It 'separates held-out photos of one kind from drawings and from other photos' {
         if (-not $hasPackages) { Set-ItResult -Skipped -Because 'the Debian packages tuxpaint-stamps-default and openclipart-png are not installed'; return }
         $bench = Join-Path $RepoRoot 'bench/Invoke-PhotoBenchmark.ps1'
         $line = & $bench -ProvisionOnly 6>&1 | Where-Object { "$_" -match '^Photo sets' } | Select-Object -First 1
@@ -117,7 +136,20 @@ Describe 'The default detector on real photos' -Tag Slow {
         $in = @($testPhotos | Measure-Fssd -Detector $d)
         $drawings = @($sets.Drawings | ForEach-Object { Join-Path $root $_ } | Measure-Fssd -Detector $d)
         $others = @($sets.Objects | ForEach-Object { Join-Path $root $_ } | Measure-Fssd -Detector $d)
-        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $drawings).AUROC | Should -BeGreaterOrEqual 0.9
-        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $others).AUROC | Should -BeGreaterOrEqual 0.9
+        # Measured (docs/photos.md): 0.998 against drawings, 0.970 against other photos.
+        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $drawings).AUROC | Should -BeGreaterOrEqual 0.95
+        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $others).AUROC | Should -BeGreaterOrEqual 0.95
+
+        # The harder set: fourteen kinds of object photo (a few shaded drawings among them) against drawings and animals.
+        $objects = @($sets.Objects | ForEach-Object { Join-Path $root $_ })
+        $fitObjects = @(for ($i = 0; $i -lt $objects.Count; $i += 2) { $objects[$i] })
+        $testObjects = @(for ($i = 1; $i -lt $objects.Count; $i += 2) { $objects[$i] })
+        $o = New-FssdDetector -Model $resnet -InDistribution $fitObjects
+        $in = @($testObjects | Measure-Fssd -Detector $o)
+        $drawings = @($sets.Drawings | ForEach-Object { Join-Path $root $_ } | Measure-Fssd -Detector $o)
+        $others = @($animals | Measure-Fssd -Detector $o)
+        # Measured: 0.891 against drawings (0.786 with the last feature alone), 0.910 against the animals.
+        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $drawings).AUROC | Should -BeGreaterOrEqual 0.87
+        (Get-FssdMetrics -InDistribution $in -OutOfDistribution $others).AUROC | Should -BeGreaterOrEqual 0.89
     }
 }

@@ -62,8 +62,9 @@ public sealed class FssdDetectorRequest
 /// Which method New-FssdDetector uses when it is not told: the rule measured on the photo benchmarks
 /// (docs/photos.md) and on FashionMNIST (docs/benchmarks.md). FSSD where an option only FSSD reads is set, or several
 /// models; otherwise a model without a classifier head (a pretrained backbone such as ImageNet ResNet18)
-/// gets Knn on its last feature — on photos it separates both drawings and other photos far better than
-/// FSSD, whose center assumes a classifier trained on the in-distribution classes — and a classifier keeps
+/// gets Knn on its last feature and on the texture of the stage before it (<see cref="FeatureSpaceCalibrator.DefaultLayers"/>)
+/// — on photos it separates both drawings and other photos far better than FSSD, whose center assumes a
+/// classifier trained on the in-distribution classes — and a classifier keeps
 /// FSSD on its penultimate features with a threshold, as the paper's method does.
 /// </summary>
 public static class DetectorChoice
@@ -76,7 +77,8 @@ public static class DetectorChoice
         if (request.Models.Count > 1) return (DetectorMethod.FSSD, "several models were given, which only FSSD combines");
         if (model is not null && !model.Info.HasClassifier)
             return (DetectorMethod.Knn, $"'{model.Info.Name}' has no classifier head: on a feature extractor, Knn (k = {request.Neighbors ?? NeighborBank.DefaultNeighbors}, cosine) " +
-                "on the last feature separated drawings and other photos best of the methods that need no OoD data (docs/photos.md)");
+                (request.Layers is null ? "on the last feature and on the texture of the stage before it, an input as unusual as the more unusual of the two, " : "") +
+                "separated drawings and other photos best of the methods that need no OoD data (docs/photos.md)");
         return (DetectorMethod.FSSD, $"'{model?.Info.Name}' is a classifier: FSSD on its penultimate features, threshold from the in-distribution inputs");
     }
 }

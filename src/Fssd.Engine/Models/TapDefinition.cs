@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,9 +12,18 @@ namespace Fssd.Engine.Models;
 public sealed record TapDefinition(string Name, int OutputIndex, TapReduction Reduction)
 {
     /// <summary>Reduces a raw tap [B, ...] to one vector per input [B, D].</summary>
-    public Tensor Reduce(Tensor raw) => Reduction switch
+    public Tensor Reduce(Tensor raw) => Reduce(raw, Reduction);
+
+    /// <summary>
+    /// Reduces a raw tap [B, ...] to [B, D] with <paramref name="reduction"/>: a feature map [B, C, H, W] to its
+    /// channels' spatial means or (population) standard deviations; anything else is flattened, except that a
+    /// standard deviation needs a map.
+    /// </summary>
+    public static Tensor Reduce(Tensor raw, TapReduction reduction) => reduction switch
     {
         TapReduction.SpatialMean when raw.dim() > 2 => raw.flatten(2).mean(new long[] { 2 }),
+        TapReduction.SpatialStd when raw.dim() > 2 => raw.flatten(2).std(2, unbiased: false),
+        TapReduction.SpatialStd => throw new ArgumentException($"A spatial standard deviation needs a feature map [B, C, H, W]; this tap gives [{string.Join(", ", raw.shape)}].", nameof(raw)),
         _ => raw.flatten(1),
     };
 }

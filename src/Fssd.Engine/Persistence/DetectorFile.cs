@@ -28,6 +28,9 @@ public sealed class DetectorDocument
     public List<DetectorModel> Models { get; set; } = new();
     public List<DetectorLayer> Layers { get; set; } = new();
     public double Intercept { get; set; }
+
+    /// <summary>"Minimum" when the layers' standardized scores are combined by their minimum (format 3); absent: a weighted sum.</summary>
+    public string? Combination { get; set; }
     public double Epsilon { get; set; }
     public string Perturbation { get; set; } = nameof(PerturbationMode.Sign);
 
@@ -82,8 +85,10 @@ public sealed class DetectorDocument
     {
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         bool shared = detector.PerturbationScope == PerturbationScope.Shared;
+        bool format3 = detector.Combination != LayerCombination.WeightedSum || detector.Layers.Any(l => l.Reduction is not null);
         return new DetectorDocument
         {
+            FormatVersion = format3 ? 3 : 2,
             Name = detector.Name,
             Method = detector.Method.ToString(),
             Models = detector.Models.Select((m, i) =>
@@ -106,8 +111,12 @@ public sealed class DetectorDocument
                     },
                 };
             }).ToList(),
-            Layers = detector.Layers.Select(l => new DetectorLayer { Model = l.ModelIndex, Name = l.Name, Weight = l.Weight, Mean = l.Mean, Std = l.Std }).ToList(),
+            Layers = detector.Layers.Select(l => new DetectorLayer
+            {
+                Model = l.ModelIndex, Name = l.Name, Reduction = l.Reduction?.ToString(), Weight = l.Weight, Mean = l.Mean, Std = l.Std,
+            }).ToList(),
             Intercept = detector.Intercept,
+            Combination = detector.Combination == LayerCombination.WeightedSum ? null : detector.Combination.ToString(),
             Epsilon = detector.Epsilon,
             Perturbation = detector.Perturbation.ToString(),
             Scope = shared ? detector.PerturbationScope.ToString() : null,
@@ -123,7 +132,7 @@ public sealed class DetectorDocument
             Neighbors = detector.Method == DetectorMethod.Knn ? detector.Neighbors : null,
             Banks = detector.Banks.Count == 0 ? null : detector.Banks.Select(b => new DetectorBank
             {
-                Model = b.ModelIndex, Tap = b.Tap, Count = b.Count, Dimension = b.Dimension, Float32 = PackedValues.Float32(b.Features),
+                Model = b.ModelIndex, Tap = b.Tap, Reduction = b.Reduction?.ToString(), Count = b.Count, Dimension = b.Dimension, Float32 = PackedValues.Float32(b.Features),
             }).ToList(),
             Threshold = detector.Threshold,
             TargetTpr = detector.TargetTpr,
@@ -225,13 +234,20 @@ public sealed class DetectorDocument
                 if (t.Size is < 1 or > MaxCenterSize) Fail($"the center of tap '{t.Name}' declares {t.Size} values");
         }
         if (method is DetectorMethod.FSSD or DetectorMethod.Mahalanobis or DetectorMethod.Knn or DetectorMethod.Gaussian && Layers.Count == 0) Fail("it has no layers");
-        var seen = new HashSet<(int, string)>();
+        var seen = new HashSet<(int, string, string)>();
+        if (Combination is not null && !TryParse<LayerCombination>(Combination, out _)) Fail($"combination is '{Combination}' ({string.Join(" or ", Enum.GetNames<LayerCombination>())})");
+        if ((Combination is not null || Layers.Any(l => l.Reduction is not null)) && FormatVersion < 3)
+            Fail($"it combines layers by '{Combination ?? "WeightedSum"}' or reduces a layer its own way, which format {FormatVersion} cannot say (format 3 can)");
+        if (Combination is not null && method is not (DetectorMethod.Knn or DetectorMethod.Gaussian)) Fail($"{method} combines its layers by a weighted sum, not '{Combination}'");
         foreach (var layer in Layers)
         {
+            if (layer.Reduction is not null && !TryParse<TapReduction>(layer.Reduction, out _)) Fail($"layer '{layer.Name}' has reduction '{layer.Reduction}' ({string.Join(", ", Enum.GetNames<TapReduction>())})");
+            if (layer.Reduction is not null && method is not (DetectorMethod.Knn or DetectorMethod.Gaussian)) Fail($"layer '{layer.Name}' has its own reduction, which only Knn and Gaussian detectors read");
             if (layer.Model < 0 || layer.Model >= Models.Count) Fail($"a layer weighs a tap of model {layer.Model}, but it has {Models.Count} model(s)");
             if (method == DetectorMethod.FSSD && !Models[layer.Model].Center!.Taps.Any(t => t.Name == layer.Name))
                 Fail($"it weighs tap '{layer.Name}' but the center of model {layer.Model} has no such tap");
-            if (!seen.Add((layer.Model, layer.Name.ToLowerInvariant()))) Fail($"it weighs tap '{layer.Name}' of model {layer.Model} twice");
+            if (!seen.Add((layer.Model, layer.Name.ToLowerInvariant(), (layer.Reduction ?? "").ToLowerInvariant())))
+                Fail($"it weighs tap '{layer.Name}' of model {layer.Model}{(layer.Reduction is null ? "" : $" ({layer.Reduction})")} twice");
             if (!Finite(layer.Weight) || !Finite(layer.Mean)) Fail($"layer '{layer.Name}' has weight {layer.Weight} and mean {layer.Mean}; both must be finite");
             if (!Finite(layer.Std) || layer.Std <= 0) Fail($"layer '{layer.Name}' has std {layer.Std}; it must be a positive number");
         }
@@ -243,6 +259,8 @@ public sealed class DetectorDocument
             {
                 var b = Banks![j];
                 if (b.Tap != Layers[j].Name || b.Model != Layers[j].Model) Fail($"the Knn features of layer {j} are for tap '{b.Tap}', not '{Layers[j].Name}'");
+                if (!string.Equals(b.Reduction, Layers[j].Reduction, StringComparison.OrdinalIgnoreCase))
+                    Fail($"the Knn features of layer {j} were reduced by '{b.Reduction ?? "the tap"}', but the layer reads '{Layers[j].Reduction ?? "the tap"}'");
                 if (b.Count < Neighbors || b.Count > MaxBankRows || b.Dimension < 1 || (long)b.Count * b.Dimension > MaxCenterSize)
                     Fail($"the Knn features of tap '{b.Tap}' declare {b.Count} rows of {b.Dimension} (k is {Neighbors}; at most {MaxBankRows} rows)");
             }
@@ -300,6 +318,8 @@ public sealed class DetectorDocument
 
     private static T Parse<T>(string text) where T : struct, Enum => Enum.Parse<T>(text, ignoreCase: true);
 
+    private static TapReduction? ReductionOf(string? text) => text is null ? null : Parse<TapReduction>(text);
+
     /// <summary>The detector object for this document and its loaded models.</summary>
     public FssdDetector ToDetector(IReadOnlyList<FssdModel> models, string? path)
     {
@@ -321,9 +341,12 @@ public sealed class DetectorDocument
             }).ToList(),
             Layers = Layers.Select(l => new FssdDetectorLayer
             {
-                ModelIndex = l.Model, Name = l.Name, Key = LayerKey(l.Model, l.Name, Models.Count), Weight = l.Weight, Mean = l.Mean, Std = l.Std,
+                ModelIndex = l.Model, Name = l.Name, Reduction = ReductionOf(l.Reduction),
+                Key = LayerKey(l.Model, Scoring.FeatureSpace.FeatureSpaceCalibrator.KeyOf(l.Name, ReductionOf(l.Reduction)), Models.Count),
+                Weight = l.Weight, Mean = l.Mean, Std = l.Std,
             }).ToList(),
             Intercept = Intercept,
+            Combination = Combination is null ? LayerCombination.WeightedSum : Parse<LayerCombination>(Combination),
             Epsilon = Epsilon,
             Perturbation = Parse<PerturbationMode>(Perturbation),
             PerturbationScope = Scope is null ? PerturbationScope.PerTap : Parse<PerturbationScope>(Scope),
@@ -340,7 +363,7 @@ public sealed class DetectorDocument
             Neighbors = Neighbors ?? 0,
             Banks = (Banks ?? new List<DetectorBank>()).Select(b => new FssdFeatureBank
             {
-                ModelIndex = b.Model, Tap = b.Tap, Count = b.Count, Dimension = b.Dimension,
+                ModelIndex = b.Model, Tap = b.Tap, Reduction = ReductionOf(b.Reduction), Count = b.Count, Dimension = b.Dimension,
                 Features = PackedValues.ReadFloat32(b.Float32, b.Count * b.Dimension, file, $"the Knn features of tap '{b.Tap}'"),
             }).ToList(),
             Threshold = Threshold,
@@ -413,6 +436,10 @@ public sealed class DetectorBank
 {
     public int Model { get; set; }
     public string Tap { get; set; } = "";
+
+    /// <summary>As its layer's <see cref="DetectorLayer.Reduction"/>.</summary>
+    public string? Reduction { get; set; }
+
     public int Count { get; set; }
     public int Dimension { get; set; }
     public string Float32 { get; set; } = "";
@@ -423,6 +450,10 @@ public sealed class DetectorLayer
     /// <summary>The index of the model in the detector's models.</summary>
     public int Model { get; set; }
     public string Name { get; set; } = "";
+
+    /// <summary>"SpatialStd" when the layer reads the tap's spatial standard deviations (format 3); absent: the tap's own reduction.</summary>
+    public string? Reduction { get; set; }
+
     public double Weight { get; set; } = 1;
     public double Mean { get; set; }
     public double Std { get; set; } = 1;
@@ -548,7 +579,16 @@ public static class DetectorLoader
         }
         // A feature-space detector's fitted features and Gaussians have as many dimensions as their tap gives
         // (Mahalanobis's class Gaussians are of spatial means, whatever the tap's own reduction).
-        var fitted = (doc.Banks ?? new List<DetectorBank>()).Select(b => (b.Model, b.Tap, b.Dimension, What: "Knn features"))
+        // A bank of a tap's texture has one value per channel of the tap's map: the map's shape comes from one pass on a blank input.
+        foreach (var bank in (doc.Banks ?? new List<DetectorBank>()).Where(b => b.Reduction is not null))
+        {
+            var model = loaded[bank.Model];
+            int channels = MapChannels(model, bank.Tap)
+                ?? throw new FssdModelException($"The detector '{full}' has Knn features of the texture of tap '{bank.Tap}', which is not a feature map in the model '{model.Info.Name}'.");
+            if (channels != bank.Dimension)
+                throw new FssdModelException($"The detector '{full}' has Knn features of {bank.Dimension} dimensions for the texture of tap '{bank.Tap}', but its map has {channels} channels.");
+        }
+        var fitted = (doc.Banks ?? new List<DetectorBank>()).Where(b => b.Reduction is null).Select(b => (b.Model, b.Tap, b.Dimension, What: "Knn features"))
             .Concat(doc.Method is { } m && m.Equals(nameof(DetectorMethod.Gaussian), StringComparison.OrdinalIgnoreCase)
                 ? (doc.Gaussians ?? new List<DetectorGaussians>()).Select(g => (g.Model, g.Tap, g.Dimension, What: "Gaussians"))
                 : Enumerable.Empty<(int, string, int, string)>());
@@ -560,5 +600,18 @@ public static class DetectorLoader
                 throw new FssdModelException($"The detector '{full}' has {what} of {dimension} dimensions for tap '{tap}', but the model's tap gives {layer.FeatureSize}.");
         }
         return (doc.ToDetector(loaded.Select(m => m.Info).ToList(), full), loaded);
+    }
+
+    /// <summary>The channels of a tap's feature map [B, C, H, W] with more than one position, or null when the tap gives no such map.</summary>
+    private static int? MapChannels(Models.LoadedModel model, string tapName)
+    {
+        int tap = model.Taps.ToList().FindIndex(t => t.Name.Equals(tapName, StringComparison.OrdinalIgnoreCase));
+        if (tap < 0) return null;
+        var spec = model.Info.InputSpec;
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var noGrad = TorchSharp.torch.no_grad();
+        var blank = TorchSharp.torch.zeros(new long[] { 1, spec.Channels, spec.Height, spec.Width }, device: model.Device);
+        var shape = model.ForwardTapRaw(blank, tap).shape;
+        return shape.Length == 4 && shape[2] * shape[3] > 1 ? (int)shape[1] : null;
     }
 }

@@ -10,13 +10,27 @@ public static class DetectorMath
     /// <summary>Default share of in-distribution inputs a threshold keeps (the usual TPR 95% operating point).</summary>
     public const double DefaultTargetTpr = 0.95;
 
-    /// <summary>A detector's score: intercept + Σ weight·(column − mean)/std over its layers in order, or its one column when it has no layers.</summary>
+    /// <summary>A detector's score: its layers' columns combined as <see cref="FssdDetector.Combination"/> says, or its one column when it has no layers.</summary>
     public static double Combine(FssdDetector detector, IReadOnlyList<double> layerScores) =>
-        detector.Layers.Count == 0 ? layerScores[0] : Combine(detector.Intercept, detector.Layers, layerScores);
+        detector.Layers.Count == 0 ? layerScores[0] : Combine(detector.Intercept, detector.Layers, layerScores, detector.Combination);
 
-    /// <summary>intercept + Σ weight·(score − mean)/std over the layers, in order.</summary>
-    public static double Combine(double intercept, IReadOnlyList<FssdDetectorLayer> layers, IReadOnlyList<double> layerScores)
+    /// <summary>
+    /// intercept + Σ weight·(score − mean)/std over the layers, in order; with <see cref="LayerCombination.Minimum"/>,
+    /// intercept + the smallest weight·(score − mean)/std.
+    /// </summary>
+    public static double Combine(double intercept, IReadOnlyList<FssdDetectorLayer> layers, IReadOnlyList<double> layerScores,
+        LayerCombination combination = LayerCombination.WeightedSum)
     {
+        if (combination == LayerCombination.Minimum)
+        {
+            double least = double.PositiveInfinity;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                var l = layers[i];
+                least = Math.Min(least, l.Weight * (layerScores[i] - l.Mean) / l.Std);
+            }
+            return intercept + least;
+        }
         double score = intercept;
         for (int i = 0; i < layers.Count; i++)
         {

@@ -114,10 +114,10 @@ public sealed class NeighborBank : IDisposable
     }
 
     /// <summary>The bank as plain data, for a detector to carry and a file to keep.</summary>
-    public FssdFeatureBank ToData(int modelIndex, string tap)
+    public FssdFeatureBank ToData(int modelIndex, string tap, TapReduction? reduction = null)
     {
         using var cpu = Features.cpu().contiguous();
-        return new FssdFeatureBank { ModelIndex = modelIndex, Tap = tap, Count = Count, Dimension = Dimension, Features = cpu.data<float>().ToArray() };
+        return new FssdFeatureBank { ModelIndex = modelIndex, Tap = tap, Reduction = reduction, Count = Count, Dimension = Dimension, Features = cpu.data<float>().ToArray() };
     }
 
     /// <summary>Rebuilds a bank from a detector's data on <paramref name="device"/>.</summary>
