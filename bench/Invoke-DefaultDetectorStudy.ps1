@@ -7,7 +7,8 @@
     black: Kana (the module's KMNIST-like set) and the seven design sets of bench/glyph_sets.py (Latin capitals,
     Latin small letters, Greek, Cyrillic, symbols, shapes, textures: no digits of any kind); MNIST last, once.
     Detectors (none sees OoD data):
-      - the shipped default: FSSD-Ensem calibrated outlier-free (Measure-Fssd with no detector), and its taps;
+      - the outlier-free FSSD-Ensem the module ships (-FssdDetector), and its taps;
+      - the default detector (Measure-Fssd with no detector), and any -Detector files given;
       - Knn (k = 1) with New-FssdDetector's default layers for a model: fc1 and the texture of conv2 (each
         channel's spatial standard deviation), the least of the two, fitted on 10,000 FashionMNIST training
         images; each of its two layers alone;
@@ -23,7 +24,11 @@ param(
     [string] $ModulePath = (Join-Path $PSScriptRoot '../out/Fssd'),
     [string] $WorkPath = (Join-Path ([IO.Path]::GetTempPath()) 'fssd-default-study'),
     [int] $Count = 1000,
-    [string] $MarkdownPath = (Join-Path ([IO.Path]::GetTempPath()) 'fssd-default-study.md')
+    [string] $MarkdownPath = (Join-Path ([IO.Path]::GetTempPath()) 'fssd-default-study.md'),
+    # The FSSD-Ensem the study starts from (default: the module's outlier-free FSSD-Ensem without Knn layers).
+    [string] $FssdDetector,
+    # Further detector files to score beside the others, by row name.
+    [hashtable] $Detector = @{}
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3
@@ -41,6 +46,10 @@ foreach ($p in @(@('FashionMNIST/train', 'fashion-train', 12000), @('FashionMNIS
 function Get-Files([string] $name) { @(Get-ChildItem (Join-Path $WorkPath $name) -Recurse -File -Filter *.png | Sort-Object FullName) }
 
 $model = Import-FssdModel
+if (-not $FssdDetector) { $FssdDetector = Join-Path (Split-Path (Get-Module Fssd).Path) 'models/fashion-mnist-lenet.outlier-free.fssd.yaml' }
+$fssd = Import-FssdDetector -Path $FssdDetector
+$extra = [ordered]@{}
+foreach ($name in $Detector.Keys) { $extra[$name] = Import-FssdDetector -Path $Detector[$name] }
 $train = Get-Files 'fashion-train'
 $standardise = @(for ($i = 0; $i -lt $train.Count; $i += 6) { $train[$i] })
 $fit = @(for ($i = 0; $i -lt $train.Count; $i++) { if ($i % 6) { $train[$i] } })
@@ -49,17 +58,19 @@ $knn = New-FssdDetector -Model $model -InDistribution $fit -Method Knn -Neighbor
 Write-Host "Knn fitted on $($fit.Count) training images in $([Math]::Round($clock.Elapsed.TotalSeconds, 1)) s: $knn"
 
 function Get-Columns($files) {
-    $d = @($files | Measure-Fssd)
+    $d = @($files | Measure-Fssd -Detector $fssd)
     $k = @($files | Measure-Fssd -Detector $knn)
-    $columns = [ordered]@{ 'default (FSSD-Ensem, outlier-free)' = [double[]]@($d | ForEach-Object Score) }
-    foreach ($tap in $d[0].LayerScores.Keys) { $columns["default's FSSD at $tap"] = [double[]]@($d | ForEach-Object { $_.LayerScores[$tap] }) }
+    $columns = [ordered]@{ 'FSSD-Ensem, outlier-free' = [double[]]@($d | ForEach-Object Score) }
+    foreach ($tap in $d[0].LayerScores.Keys) { $columns["its FSSD at $tap"] = [double[]]@($d | ForEach-Object { $_.LayerScores[$tap] }) }
     $columns['Knn k 1, fc1 + conv2 texture (least)'] = [double[]]@($k | ForEach-Object Score)
     $columns['Knn k 1, fc1'] = [double[]]@($k | ForEach-Object { $_.LayerScores['fc1'] })
     $columns['Knn k 1, conv2 texture'] = [double[]]@($k | ForEach-Object { $_.LayerScores['conv2_std'] })
+    $columns['the default detector (Measure-Fssd with no detector)'] = [double[]]@($files | Measure-Fssd | ForEach-Object Score)
+    foreach ($name in $extra.Keys) { $columns[$name] = [double[]]@($files | Measure-Fssd -Detector $extra[$name] | ForEach-Object Score) }
     $columns
 }
 $reference = Get-Columns $standardise
-$parts = 'default (FSSD-Ensem, outlier-free)', 'Knn k 1, fc1', 'Knn k 1, conv2 texture'
+$parts = 'FSSD-Ensem, outlier-free', 'Knn k 1, fc1', 'Knn k 1, conv2 texture'
 $scale = @{}
 foreach ($p in $parts) {
     $v = $reference[$p]; $mean = ($v | Measure-Object -Average).Average
@@ -67,7 +78,7 @@ foreach ($p in $parts) {
 }
 function Add-Combined($columns) {
     $n = $columns[$parts[0]].Count
-    $columns['FSSD + Knn (mean of 3 standardised scores)'] = [double[]]@(for ($i = 0; $i -lt $n; $i++) {
+    $columns['FSSD + Knn (mean of 3 scores standardised on 2,000 training images)'] = [double[]]@(for ($i = 0; $i -lt $n; $i++) {
         (($parts | ForEach-Object { ($columns[$_][$i] - $scale[$_][0]) / $scale[$_][1] }) | Measure-Object -Sum).Sum / $parts.Count
     })
     $columns

@@ -23,8 +23,9 @@ $paper = Import-FssdDetector (Join-Path (Split-Path $default.Path) 'fashion-mnis
 $trained = $default.Model.Training
 Write-Host ("Model: {0}, {1} trained on {2} {3} images, {4} epochs, test accuracy {5:P2}" -f
     $default.Model.Name, $default.Model.Architecture, $trained.TrainingCount, $trained.Dataset, $trained.Epochs.Count, $trained.Epochs[-1].Accuracy)
-Write-Host ("Default detector: FSSD-Ensem over {0}, eps {1}, {2}; threshold keeps {3:P0} of {4}" -f
-    ($default.Layers.Name -join ', '), $default.Epsilon, $default.Calibration, $default.TargetTpr, $default.ValidationSource)
+Write-Host ("Default detector: FSSD-Ensem over {0}, eps {1}, {2}, with Knn layers {3}; threshold keeps {4:P0} of {5}" -f
+    (($default.Layers | Where-Object { -not $_.Method }).Name -join ', '), $default.Epsilon, $default.Calibration,
+    (($default.Layers | Where-Object Method).Key -join ', '), $default.TargetTpr, $default.ValidationSource)
 Write-Host ("Paper-protocol detector: FSSD-Ensem over {0}, eps {1}, calibrated on {2}" -f
     ($paper.Layers.Name -join ', '), $paper.Epsilon, $paper.ValidationSource)
 

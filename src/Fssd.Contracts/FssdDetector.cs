@@ -9,6 +9,13 @@ public sealed class FssdDetectorLayer
     /// <summary>The tap's name in its model.</summary>
     public string Name { get; init; } = "";
 
+    /// <summary>
+    /// The method that scores this layer when it is not the detector's own: <see cref="DetectorMethod.Knn"/> for the
+    /// neighbour layers an FSSD detector may carry beside its FSSD layers (after them, keys prefixed
+    /// <see cref="NeighborPrefix"/>); null: the detector's method.
+    /// </summary>
+    public DetectorMethod? Method { get; init; }
+
     /// <summary>How the layer reduces the tap's map, when not as the tap itself does (feature-space detectors: <see cref="TapReduction.SpatialStd"/>); null: the tap's own reduction.</summary>
     public TapReduction? Reduction { get; init; }
 
@@ -27,6 +34,9 @@ public sealed class FssdDetectorLayer
 
     /// <summary>The suffix of a layer's key when it reads the tap's spatial standard deviations.</summary>
     public const string SpatialStdSuffix = "_std";
+
+    /// <summary>The prefix of a Knn layer's key in an FSSD detector ("knn_fc1"), so that it never meets an FSSD layer's key.</summary>
+    public const string NeighborPrefix = "knn_";
 }
 
 /// <summary>How a detector turns its layers' standardized scores into one score.</summary>
@@ -173,10 +183,10 @@ public sealed record FssdDetector
     /// <summary>Mahalanobis: the class Gaussians of each layer, in layer order (Gaussian: one class per layer); empty otherwise.</summary>
     public IReadOnlyList<FssdClassGaussians> Gaussians { get; init; } = Array.Empty<FssdClassGaussians>();
 
-    /// <summary>Knn: the fitted features of each layer, in layer order; empty otherwise.</summary>
+    /// <summary>Knn: the fitted features of each layer, in layer order (an FSSD detector: of each Knn layer); empty otherwise.</summary>
     public IReadOnlyList<FssdFeatureBank> Banks { get; init; } = Array.Empty<FssdFeatureBank>();
 
-    /// <summary>Knn: k, the rank of the neighbour whose distance is the score; 0 otherwise.</summary>
+    /// <summary>Knn (and an FSSD detector's Knn layers): k, the rank of the neighbour whose distance is the score; 0 otherwise.</summary>
     public int Neighbors { get; init; }
 
     /// <summary>Scores below it are out of distribution.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.RegularExpressions;
 using Fssd.Engine.Persistence;
 using Xunit;
@@ -11,7 +12,11 @@ namespace Fssd.Engine.Tests;
 public sealed class DetectorFileTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"fssd-detector-files-{Guid.NewGuid():N}");
-    private readonly string _shipped = Path.Combine(NativeSetup.RepositoryRoot(), "module", "models", "fashion-mnist-lenet.fssd.yaml");
+    /// <summary>The outlier-free FSSD-Ensem the module ships (format 2), edited in the tests below.</summary>
+    private readonly string _shipped = Path.Combine(NativeSetup.RepositoryRoot(), "module", "models", "fashion-mnist-lenet.outlier-free.fssd.yaml");
+
+    /// <summary>The default detector: that FSSD-Ensem with Knn layers (format 3).</summary>
+    private readonly string _default = Path.Combine(NativeSetup.RepositoryRoot(), "module", "models", "fashion-mnist-lenet.fssd.yaml");
 
     public DetectorFileTests() => Directory.CreateDirectory(_folder);
 
@@ -41,6 +46,15 @@ public sealed class DetectorFileTests : IDisposable
         Assert.Empty(warnings);
         Assert.Equal(2, doc.FormatVersion);
         Assert.Equal(SealState.Intact, ContentSeal.Open(File.ReadAllText(_shipped)).State);
+        var withKnn = DetectorDocument.Read(_default, new ReadOptions(false, warnings.Add));
+        Assert.Empty(warnings);
+        Assert.Equal(3, withKnn.FormatVersion);
+        Assert.Equal(new string?[] { null, null, null, null, "Knn", "Knn" }, withKnn.Layers.Select(l => l.Method));
+        Assert.Equal(2, withKnn.Banks!.Count);
+        Assert.Equal(SealState.Intact, ContentSeal.Open(File.ReadAllText(_default)).State);
+        // A Knn layer's method is format 3's: the same file saying format 2 is refused.
+        string v2 = Write("default-v2.fssd.yaml", Replace(ContentSeal.Open(File.ReadAllText(_default)).Document, @"^formatVersion: 3$", "formatVersion: 2"));
+        Assert.Contains("format 2 cannot say", Assert.Throws<FssdModelException>(() => DetectorDocument.Read(v2)).Message);
     }
 
     [Fact]

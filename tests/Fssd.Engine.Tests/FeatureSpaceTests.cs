@@ -277,6 +277,53 @@ public sealed class FeatureSpaceTests : IDisposable
     }
 
     [Fact]
+    public void Knn_layers_join_an_FSSD_detector_as_the_mean_of_standardised_scores_and_survive_its_file()
+    {
+        var model = LeNet();
+        var validation = Images(BenchmarkData.FashionMnist, 0, 100);
+        var reference = Images(BenchmarkData.FashionMnist, 100, 150);
+        var fresh = Images(BenchmarkData.FashionMnist, 250, 40).Concat(Images(BenchmarkData.Mnist, 0, 40)).ToList();
+        var fssd = DetectorFactory.Create(new FssdDetectorRequest { Models = new[] { model }, Layers = new[] { "logits" } }, validation, null, null, null, CancellationToken.None);
+        var both = DetectorFactory.WithNeighbors(fssd, model, reference, 1, 0, null, CancellationToken.None);
+        Assert.Equal(DetectorMethod.FSSD, both.Method);
+        Assert.Equal(new[] { "logits", "knn_fc1", "knn_conv2_std" }, both.Layers.Select(l => l.Key));
+        Assert.Equal(new DetectorMethod?[] { null, DetectorMethod.Knn, DetectorMethod.Knn }, both.Layers.Select(l => l.Method));
+        Assert.Equal(new[] { 150, 150 }, both.Banks.Select(b => b.Count));
+
+        // Its score is the mean of three standardised scores: the FSSD detector's own, and each Knn layer's.
+        double[] own, combined;
+        double[,] columns;
+        using (var a = DetectorScorer.For(fssd, new[] { model })) own = Scores(a, fresh);
+        using (var b = DetectorScorer.For(both, new[] { model }))
+        {
+            combined = Scores(b, fresh);
+            var batch = b.Score(fresh, 0);
+            columns = batch.TapScores;
+        }
+        using (var r = DetectorScorer.For(fssd, new[] { model }))
+        {
+            var onReference = Scores(r, reference);
+            double mean = onReference.Average(), std = Math.Sqrt(onReference.Sum(v => (v - mean) * (v - mean)) / onReference.Length);
+            for (int i = 0; i < fresh.Count; i++)
+            {
+                double expected = ((own[i] - mean) / std + Enumerable.Range(1, 2).Sum(j => (columns[i, j] - both.Layers[j].Mean) / both.Layers[j].Std)) / 3;
+                Assert.Equal(expected, combined[i], 9);
+                Assert.Equal(own[i], columns[i, 0], 9); // the FSSD column is the threshold-only detector's score
+            }
+        }
+        Assert.True(OodMetrics.Compute(combined.Take(40).ToArray(), combined.Skip(40).ToArray(), "FSSD + Knn").AUROC > 0.9);
+
+        // Written as format 3 and read back, it scores bit for bit; Knn layers cannot be added twice, nor to a Knn detector.
+        string path = Path.Combine(_folder, "fssd-knn.fssd.yaml");
+        DetectorDocument.Save(both, new[] { model }, path);
+        var (back, models) = DetectorLoader.Load(path, _cache, CPU);
+        using (var reread = DetectorScorer.For(back, models)) Assert.Equal(combined, Scores(reread, fresh));
+        Assert.Throws<ArgumentException>(() => DetectorFactory.WithNeighbors(both, model, reference, 1, 0, null, CancellationToken.None));
+        var knn = DetectorFactory.Create(new FssdDetectorRequest { Models = new[] { model }, Method = DetectorMethod.Knn }, reference, null, null, null, CancellationToken.None);
+        Assert.Throws<ArgumentException>(() => DetectorFactory.WithNeighbors(knn, model, reference, 1, 0, null, CancellationToken.None));
+    }
+
+    [Fact]
     public void The_default_choice_keeps_FSSD_for_a_classifier_and_follows_an_explicit_method_or_FSSD_option()
     {
         var model = LeNet();

@@ -29,7 +29,7 @@ Describe 'The example scripts' {
             $text | Should -Match ([regex]::Escape(($f.BaseName -replace '^fashion-mnist-', 'fashion-' -replace '-\d+$', '')))
         }
         $text | Should -Match 'Paper-protocol detector: FSSD-Ensem over conv1, conv2, fc1, logits'
-        $text | Should -Match 'Default detector: FSSD-Ensem over conv1, conv2, fc1, logits, eps -?[\d.]+, OutlierFree'
+        $text | Should -Match 'Default detector: FSSD-Ensem over conv1, conv2, fc1, logits, eps -?[\d.]+, OutlierFree, with Knn layers knn_fc1, knn_conv2_std'
         $text | Should -Match 'never saw a digit, flags \d of 6 digits and \d of 6 garments'
     }
 

@@ -26,7 +26,7 @@ Describe 'Join-FssdResult' {
         $merge.Duplicates | Should -BeNullOrEmpty
         $merge.IsComplete | Should -BeTrue
         $merge.Sources | Should -HaveCount 3
-        $merge.Rows[0].LayerScores.Keys | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
+        $merge.Rows[0].LayerScores.Keys | Should -Be @('conv1', 'conv2', 'fc1', 'logits', 'knn_fc1', 'knn_conv2_std')
     }
 
     It 'reports the files of a shard left out, and a shard given twice as duplicates, losing no row' {
@@ -50,7 +50,8 @@ Describe 'Join-FssdResult' {
         $merge.Destination | Should -Be $all
         $rows = @(Import-Csv -LiteralPath $all)
         $rows | Should -HaveCount 90
-        $rows[0].PSObject.Properties.Name | Should -Be @('Path', 'Score', 'IsOutOfDistribution', 'PredictedClass', 'Confidence', 'Fssd_conv1', 'Fssd_conv2', 'Fssd_fc1', 'Fssd_logits', 'Error')
+        $rows[0].PSObject.Properties.Name | Should -Be @('Path', 'Score', 'IsOutOfDistribution', 'PredictedClass', 'Confidence', 'Fssd_conv1', 'Fssd_conv2', 'Fssd_fc1', 'Fssd_logits',
+            'Fssd_knn_fc1', 'Fssd_knn_conv2_std', 'Error')
         { Join-FssdResult $shardFiles -Destination $all -ErrorAction Stop } | Should -Throw -ErrorId 'FssdMergeExists,*'
         (Join-FssdResult $all).Rows.Count | Should -Be 90
     }

@@ -66,7 +66,7 @@ Describe 'Measure-Fssd scores pipe into the file cmdlets' {
         $header[0..8] | Should -Be @('FullName', 'Score', 'IsOutOfDistribution', 'PredictedClass', 'Confidence', 'Fssd_conv1', 'Fssd_conv2', 'Fssd_fc1', 'Fssd_logits')
         $rows = @(Import-Csv -LiteralPath $csv)
         $rows | Should -HaveCount 12
-        $rows[0].LayerScores | Should -Match '^conv1=[-\d.e]+ conv2=[-\d.e]+ fc1=[-\d.e]+ logits=[-\d.e]+$'
+        $rows[0].LayerScores | Should -Match '^conv1=[-\d.e]+ conv2=[-\d.e]+ fc1=[-\d.e]+ logits=[-\d.e]+ knn_fc1=[-\d.e]+ knn_conv2_std=[-\d.e]+$'
         $rows[0].FullName | Should -Be $sampleFiles[0].FullName
     }
 

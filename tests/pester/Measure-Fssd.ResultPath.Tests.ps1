@@ -41,7 +41,8 @@ Describe 'Measure-Fssd -ResultPath' {
             $scores = $files[0..19] | Measure-Fssd -Detector $detector -ShardRoot $photos -ResultPath $csv -PassThru
         } finally { [Globalization.CultureInfo]::CurrentCulture = $before }
         $rows = Read-Rows $csv
-        $rows[0].PSObject.Properties.Name | Should -Be @('Path', 'Score', 'IsOutOfDistribution', 'PredictedClass', 'Confidence', 'Fssd_conv1', 'Fssd_conv2', 'Fssd_fc1', 'Fssd_logits', 'Error')
+        $rows[0].PSObject.Properties.Name | Should -Be @('Path', 'Score', 'IsOutOfDistribution', 'PredictedClass', 'Confidence', 'Fssd_conv1', 'Fssd_conv2', 'Fssd_fc1', 'Fssd_logits',
+            'Fssd_knn_fc1', 'Fssd_knn_conv2_std', 'Error')
         for ($i = 0; $i -lt 20; $i++) {
             $rows[$i].Path | Should -Be (KeyOf (Get-Item -LiteralPath $scores[$i].FullName))
             [double]::Parse($rows[$i].Score, [cultureinfo]::InvariantCulture) | Should -Be $scores[$i].Score

@@ -111,7 +111,10 @@ Describe 'Export-FssdDetector and Import-FssdDetector' {
         $d.Calibration | Should -Be 'OutlierFree'
         $d.PseudoOutlierKinds | Should -Be @('PatchShuffle2', 'PatchShuffle4', 'PatchShuffle7')
         $d.ValidationSource | Should -Not -Match 'MNIST digits'
-        $d.Layers.Name | Should -Be @('conv1', 'conv2', 'fc1', 'logits')
+        # FSSD-Ensem's four taps, then Knn layers fitted on training images (fc1, and conv2's texture).
+        $d.Layers.Key | Should -Be @('conv1', 'conv2', 'fc1', 'logits', 'knn_fc1', 'knn_conv2_std')
+        @($d.Layers | ForEach-Object { "$($_.Method)" }) | Should -Be @('', '', '', '', 'Knn', 'Knn')
+        $d.Banks | ForEach-Object Count | Should -Be @(5000, 5000)
         $d.Perturbation | Should -Be 'Sign'
     }
 }

@@ -85,7 +85,7 @@ public sealed class DetectorDocument
     {
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         bool shared = detector.PerturbationScope == PerturbationScope.Shared;
-        bool format3 = detector.Combination != LayerCombination.WeightedSum || detector.Layers.Any(l => l.Reduction is not null);
+        bool format3 = detector.Combination != LayerCombination.WeightedSum || detector.Layers.Any(l => l.Reduction is not null || l.Method is not null);
         return new DetectorDocument
         {
             FormatVersion = format3 ? 3 : 2,
@@ -113,7 +113,7 @@ public sealed class DetectorDocument
             }).ToList(),
             Layers = detector.Layers.Select(l => new DetectorLayer
             {
-                Model = l.ModelIndex, Name = l.Name, Reduction = l.Reduction?.ToString(), Weight = l.Weight, Mean = l.Mean, Std = l.Std,
+                Model = l.ModelIndex, Name = l.Name, Method = l.Method?.ToString(), Reduction = l.Reduction?.ToString(), Weight = l.Weight, Mean = l.Mean, Std = l.Std,
             }).ToList(),
             Intercept = detector.Intercept,
             Combination = detector.Combination == LayerCombination.WeightedSum ? null : detector.Combination.ToString(),
@@ -129,7 +129,7 @@ public sealed class DetectorDocument
                 Model = g.ModelIndex, Tap = g.Tap, Classes = g.Classes, Dimension = g.Dimension,
                 Means = PackedValues.Float64(g.Means), Precision = PackedValues.Float64(g.Precision),
             }).ToList(),
-            Neighbors = detector.Method == DetectorMethod.Knn ? detector.Neighbors : null,
+            Neighbors = detector.Banks.Count > 0 ? detector.Neighbors : null,
             Banks = detector.Banks.Count == 0 ? null : detector.Banks.Select(b => new DetectorBank
             {
                 Model = b.ModelIndex, Tap = b.Tap, Reduction = b.Reduction?.ToString(), Count = b.Count, Dimension = b.Dimension, Float32 = PackedValues.Float32(b.Features),
@@ -236,31 +236,42 @@ public sealed class DetectorDocument
         if (method is DetectorMethod.FSSD or DetectorMethod.Mahalanobis or DetectorMethod.Knn or DetectorMethod.Gaussian && Layers.Count == 0) Fail("it has no layers");
         var seen = new HashSet<(int, string, string)>();
         if (Combination is not null && !TryParse<LayerCombination>(Combination, out _)) Fail($"combination is '{Combination}' ({string.Join(" or ", Enum.GetNames<LayerCombination>())})");
-        if ((Combination is not null || Layers.Any(l => l.Reduction is not null)) && FormatVersion < 3)
-            Fail($"it combines layers by '{Combination ?? "WeightedSum"}' or reduces a layer its own way, which format {FormatVersion} cannot say (format 3 can)");
+        if ((Combination is not null || Layers.Any(l => l.Reduction is not null || l.Method is not null)) && FormatVersion < 3)
+            Fail($"it combines layers by '{Combination ?? "WeightedSum"}', reduces a layer its own way or scores a layer by another method, which format {FormatVersion} cannot say (format 3 can)");
         if (Combination is not null && method is not (DetectorMethod.Knn or DetectorMethod.Gaussian)) Fail($"{method} combines its layers by a weighted sum, not '{Combination}'");
+        // An FSSD detector may carry Knn layers after its FSSD layers, scored with its one model against its banks.
+        var neighborLayers = Layers.Where(l => l.Method is not null).ToList();
+        bool afterNeighbor = false;
         foreach (var layer in Layers)
         {
+            if (layer.Method is not null && (!TryParse<DetectorMethod>(layer.Method, out var layerMethod) || layerMethod != DetectorMethod.Knn || method != DetectorMethod.FSSD))
+                Fail($"layer '{layer.Name}' is scored by '{layer.Method}'; only an FSSD detector's layers may name a method, and only Knn");
+            if (layer.Method is null && afterNeighbor) Fail($"FSSD layer '{layer.Name}' comes after a Knn layer; Knn layers come last");
+            afterNeighbor |= layer.Method is not null;
+            bool featureSpace = method is DetectorMethod.Knn or DetectorMethod.Gaussian || layer.Method is not null;
             if (layer.Reduction is not null && !TryParse<TapReduction>(layer.Reduction, out _)) Fail($"layer '{layer.Name}' has reduction '{layer.Reduction}' ({string.Join(", ", Enum.GetNames<TapReduction>())})");
-            if (layer.Reduction is not null && method is not (DetectorMethod.Knn or DetectorMethod.Gaussian)) Fail($"layer '{layer.Name}' has its own reduction, which only Knn and Gaussian detectors read");
+            if (layer.Reduction is not null && !featureSpace) Fail($"layer '{layer.Name}' has its own reduction, which only Knn and Gaussian layers read");
             if (layer.Model < 0 || layer.Model >= Models.Count) Fail($"a layer weighs a tap of model {layer.Model}, but it has {Models.Count} model(s)");
-            if (method == DetectorMethod.FSSD && !Models[layer.Model].Center!.Taps.Any(t => t.Name == layer.Name))
+            if (method == DetectorMethod.FSSD && layer.Method is null && !Models[layer.Model].Center!.Taps.Any(t => t.Name == layer.Name))
                 Fail($"it weighs tap '{layer.Name}' but the center of model {layer.Model} has no such tap");
-            if (!seen.Add((layer.Model, layer.Name.ToLowerInvariant(), (layer.Reduction ?? "").ToLowerInvariant())))
+            if (!seen.Add((layer.Model, $"{layer.Method}/{layer.Name}".ToLowerInvariant(), (layer.Reduction ?? "").ToLowerInvariant())))
                 Fail($"it weighs tap '{layer.Name}' of model {layer.Model}{(layer.Reduction is null ? "" : $" ({layer.Reduction})")} twice");
             if (!Finite(layer.Weight) || !Finite(layer.Mean)) Fail($"layer '{layer.Name}' has weight {layer.Weight} and mean {layer.Mean}; both must be finite");
             if (!Finite(layer.Std) || layer.Std <= 0) Fail($"layer '{layer.Name}' has std {layer.Std}; it must be a positive number");
         }
-        if (method == DetectorMethod.Knn)
+        if (method == DetectorMethod.FSSD && neighborLayers.Count > 0 && Models.Count != 1) Fail($"its Knn layers score with one model; it names {Models.Count}");
+        if (method == DetectorMethod.FSSD && neighborLayers.Count == 0 && Banks is not null) Fail("it carries Knn features but no Knn layer");
+        var banked = method == DetectorMethod.Knn ? Layers : neighborLayers;
+        if (banked.Count > 0)
         {
             if (Neighbors is null or < 1) Fail("Knn needs its k (neighbors, 1 or more)");
-            if (Banks is null || Banks.Count != Layers.Count) Fail($"Knn needs fitted features for each of its {Layers.Count} layers");
-            for (int j = 0; j < Layers.Count; j++)
+            if (Banks is null || Banks.Count != banked.Count) Fail($"Knn needs fitted features for each of its {banked.Count} Knn layers");
+            for (int j = 0; j < banked.Count; j++)
             {
                 var b = Banks![j];
-                if (b.Tap != Layers[j].Name || b.Model != Layers[j].Model) Fail($"the Knn features of layer {j} are for tap '{b.Tap}', not '{Layers[j].Name}'");
-                if (!string.Equals(b.Reduction, Layers[j].Reduction, StringComparison.OrdinalIgnoreCase))
-                    Fail($"the Knn features of layer {j} were reduced by '{b.Reduction ?? "the tap"}', but the layer reads '{Layers[j].Reduction ?? "the tap"}'");
+                if (b.Tap != banked[j].Name || b.Model != banked[j].Model) Fail($"the Knn features of Knn layer {j} are for tap '{b.Tap}', not '{banked[j].Name}'");
+                if (!string.Equals(b.Reduction, banked[j].Reduction, StringComparison.OrdinalIgnoreCase))
+                    Fail($"the Knn features of Knn layer {j} were reduced by '{b.Reduction ?? "the tap"}', but the layer reads '{banked[j].Reduction ?? "the tap"}'");
                 if (b.Count < Neighbors || b.Count > MaxBankRows || b.Dimension < 1 || (long)b.Count * b.Dimension > MaxCenterSize)
                     Fail($"the Knn features of tap '{b.Tap}' declare {b.Count} rows of {b.Dimension} (k is {Neighbors}; at most {MaxBankRows} rows)");
             }
@@ -282,7 +293,8 @@ public sealed class DetectorDocument
         if (!TryParse<PerturbationMode>(Perturbation, out _)) Fail($"perturbation is '{Perturbation}' (Sign or Standardized)");
         if (Scope is not null && !TryParse<PerturbationScope>(Scope, out _)) Fail($"scope is '{Scope}' (PerTap or Shared)");
         bool shared = Scope is not null && TryParse<PerturbationScope>(Scope, out var scope) && scope == PerturbationScope.Shared;
-        if (shared && StepWeights?.Count != Layers.Count) Fail($"it has a shared step but {StepWeights?.Count ?? 0} step weight(s) for {Layers.Count} layer(s)");
+        int fssdLayers = Layers.Count - neighborLayers.Count;
+        if (shared && StepWeights?.Count != fssdLayers) Fail($"it has a shared step but {StepWeights?.Count ?? 0} step weight(s) for {fssdLayers} FSSD layer(s)");
         if (StepWeights is not null && StepWeights.Any(w => !Finite(w))) Fail("a step weight is not a finite number");
         if (Temperature is { } temperature && (!Finite(temperature) || temperature <= 0)) Fail($"temperature is {temperature}; it must be a positive number");
         if (Statistic is not null && !TryParse<MonteCarloStatistic>(Statistic, out _)) Fail($"statistic is '{Statistic}' (Mean or Variance)");
@@ -341,8 +353,8 @@ public sealed class DetectorDocument
             }).ToList(),
             Layers = Layers.Select(l => new FssdDetectorLayer
             {
-                ModelIndex = l.Model, Name = l.Name, Reduction = ReductionOf(l.Reduction),
-                Key = LayerKey(l.Model, Scoring.FeatureSpace.FeatureSpaceCalibrator.KeyOf(l.Name, ReductionOf(l.Reduction)), Models.Count),
+                ModelIndex = l.Model, Name = l.Name, Reduction = ReductionOf(l.Reduction), Method = l.Method is null ? null : Parse<DetectorMethod>(l.Method),
+                Key = LayerKey(l.Model, (l.Method is null ? "" : FssdDetectorLayer.NeighborPrefix) + Scoring.FeatureSpace.FeatureSpaceCalibrator.KeyOf(l.Name, ReductionOf(l.Reduction)), Models.Count),
                 Weight = l.Weight, Mean = l.Mean, Std = l.Std,
             }).ToList(),
             Intercept = Intercept,
@@ -451,6 +463,9 @@ public sealed class DetectorLayer
     public int Model { get; set; }
     public string Name { get; set; } = "";
 
+    /// <summary>"Knn" for a Knn layer of an FSSD detector (format 3); absent: the detector's method.</summary>
+    public string? Method { get; set; }
+
     /// <summary>"SpatialStd" when the layer reads the tap's spatial standard deviations (format 3); absent: the tap's own reduction.</summary>
     public string? Reduction { get; set; }
 
@@ -542,7 +557,7 @@ public static class DetectorLoader
     {
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FssdFileNotFoundException($"The detector file '{full}' does not exist.", full);
-        var doc = DetectorDocument.Read(full, options);
+        var (doc, stamp) = ReadCached(full, options);
         string directory = System.IO.Path.GetDirectoryName(full)!;
         var loaded = new List<Models.LoadedModel>();
         foreach (var entry in doc.Models)
@@ -599,7 +614,41 @@ public static class DetectorLoader
             if (layer.FeatureSize != dimension)
                 throw new FssdModelException($"The detector '{full}' has {what} of {dimension} dimensions for tap '{tap}', but the model's tap gives {layer.FeatureSize}.");
         }
-        return (doc.ToDetector(loaded.Select(m => m.Info).ToList(), full), loaded);
+        var infos = loaded.Select(m => m.Info).ToList();
+        if (stamp is not null && LastDetector.TryGetValue(stamp, out var made) && made.Models.Select(m => m.Id).SequenceEqual(infos.Select(m => m.Id)))
+            return (made, loaded);
+        var detector = doc.ToDetector(infos, full);
+        if (stamp is not null) LastDetector[stamp] = detector;
+        return (detector, loaded);
+    }
+
+    /// <summary>Parsed detector files by path, size and time written: a file read again (the default detector, at every Measure-Fssd) is not parsed again.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DetectorDocument> LastDocument = new();
+
+    /// <summary>The detectors made from those documents (their Knn features and centers decoded once).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, FssdDetector> LastDetector = new();
+
+    /// <summary>
+    /// Reads a detector file, or takes the document read before from the same path when its size and time written
+    /// are unchanged. Only a file that read cleanly (sealed and unchanged, no warning) is kept; with
+    /// options that accept a modified file it is always read again. The stamp is null when nothing is kept.
+    /// </summary>
+    private static (DetectorDocument Doc, string? Stamp) ReadCached(string full, ReadOptions? options)
+    {
+        if (options is { AcceptModified: true }) return (DetectorDocument.Read(full, options), null);
+        var info = new FileInfo(full);
+        string stamp = $"{full}|{info.Length}|{info.LastWriteTimeUtc.Ticks}";
+        if (LastDocument.TryGetValue(stamp, out var known)) return (known, stamp);
+        bool warned = false;
+        var doc = DetectorDocument.Read(full, new ReadOptions(false, w => { warned = true; options?.Warn?.Invoke(w); }));
+        if (warned) return (doc, null);
+        foreach (var old in LastDocument.Keys.Where(k => k.StartsWith(full + "|", StringComparison.Ordinal)).ToList())
+        {
+            LastDocument.TryRemove(old, out _);
+            LastDetector.TryRemove(old, out _);
+        }
+        LastDocument[stamp] = doc;
+        return (doc, stamp);
     }
 
     /// <summary>The channels of a tap's feature map [B, C, H, W] with more than one position, or null when the tap gives no such map.</summary>

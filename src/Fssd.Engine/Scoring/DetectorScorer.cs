@@ -87,32 +87,78 @@ public abstract class DetectorScorer : IDisposable
         return new Taps(new EnsembleScorer(new[] { (model, center, taps) }, precision), model, epsilon, mode, scored);
     }
 
+    /// <summary>FSSD's layers, and the Knn layers an FSSD detector may carry after them (columns in the detector's layer order).</summary>
     private sealed class Fssd : DetectorScorer
     {
         private readonly EnsembleScorer _scorer;
         private readonly FssdDetector _detector;
         private readonly IReadOnlyList<double>? _stepWeights;
+        private readonly FeatureSpaceScorer? _neighbors;
+        private readonly IDisposable? _use;
 
         public Fssd(FssdDetector detector, IReadOnlyList<LoadedModel> models, FssdPrecision precision)
             : this(detector, models, EnsembleScorer.ForDetector(detector, models, precision))
         {
         }
 
-        private Fssd(FssdDetector detector, IReadOnlyList<LoadedModel> models, EnsembleScorer scorer) : base(models[0], scorer.Keys, detector.Threshold)
+        private Fssd(FssdDetector detector, IReadOnlyList<LoadedModel> models, EnsembleScorer scorer)
+            : base(models[0], scorer.Keys.Concat(detector.Layers.Where(l => l.Method is not null).Select(l => l.Key)).ToArray(), detector.Threshold)
         {
             _scorer = scorer;
             _detector = detector;
             _stepWeights = detector.PerturbationScope == PerturbationScope.Shared ? detector.StepWeights : null;
+            if (NeighborView(detector) is { } view)
+            {
+                try
+                {
+                    _use = models[0].Use();
+                    _neighbors = FeatureSpaceScorer.For(view, models[0]);
+                }
+                catch
+                {
+                    _use?.Dispose();
+                    scorer.Dispose();
+                    throw;
+                }
+            }
+        }
+
+        /// <summary>The Knn layers of an FSSD detector as a Knn detector of their own (their banks, k), or null when it has none.</summary>
+        public static FssdDetector? NeighborView(FssdDetector detector)
+        {
+            var layers = detector.Layers.Where(l => l.Method == DetectorMethod.Knn).ToList();
+            if (layers.Count == 0) return null;
+            if (detector.Models.Count != 1) throw new FssdModelException($"The detector '{detector.Name}' has Knn layers and {detector.Models.Count} models; Knn layers score with one model.");
+            return detector with { Method = DetectorMethod.Knn, Layers = layers, Combination = LayerCombination.WeightedSum, Gaussians = Array.Empty<FssdClassGaussians>() };
         }
 
         public override FssdPrecision Precision => _scorer.Precision;
 
-        public override BatchScores Score(IReadOnlyList<byte[]> samples, long batch) =>
-            _scorer.ScoreBytes(samples, _detector.Epsilon, _detector.Perturbation, _stepWeights);
+        public override BatchScores Score(IReadOnlyList<byte[]> samples, long batch)
+        {
+            var fssd = _scorer.ScoreBytes(samples, _detector.Epsilon, _detector.Perturbation, _stepWeights);
+            if (_neighbors is null) return fssd;
+            double[,] knn;
+            using (var scope = NewDisposeScope())
+                (knn, _) = _neighbors.Score(ImageTensors.FromSamples(samples, Spec, Model.Device));
+            int fssdColumns = fssd.TapScores.GetLength(1), columns = fssdColumns + knn.GetLength(1);
+            var merged = new double[samples.Count, columns];
+            for (int i = 0; i < samples.Count; i++)
+            {
+                for (int j = 0; j < fssdColumns; j++) merged[i, j] = fssd.TapScores[i, j];
+                for (int j = fssdColumns; j < columns; j++) merged[i, j] = knn[i, j - fssdColumns];
+            }
+            return new BatchScores(merged, fssd.Predicted, fssd.Confidence);
+        }
 
         public override double Combine(IReadOnlyList<double> columns) => DetectorMath.Combine(_detector, columns);
 
-        public override void Dispose() => _scorer.Dispose();
+        public override void Dispose()
+        {
+            _scorer.Dispose();
+            _neighbors?.Dispose();
+            _use?.Dispose();
+        }
     }
 
     private sealed class Taps : DetectorScorer

@@ -34,16 +34,18 @@ public sealed class EnsembleScorer : IDisposable
     }
 
     /// <summary>
-    /// The scorer of a detector: each model's layers, models in order. The detector's layers must list each
-    /// model's taps together, models in order, so that the scorer's columns are the detector's layers.
+    /// The scorer of a detector: each model's FSSD layers, models in order. The detector's layers must list each
+    /// model's taps together, models in order, so that the scorer's columns are the detector's FSSD layers
+    /// (its Knn layers, if any, come after them and are scored by <see cref="DetectorScorer"/>).
     /// </summary>
     public static EnsembleScorer ForDetector(FssdDetector detector, IReadOnlyList<LoadedModel> models, FssdPrecision precision = FssdPrecision.Float32)
     {
         if (models.Count != detector.Models.Count)
             throw new ArgumentException($"The detector '{detector.Name}' has {detector.Models.Count} model(s); {models.Count} were given.", nameof(models));
+        var fssdLayers = detector.Layers.Where(l => l.Method is null).ToList();
         var scorer = new EnsembleScorer(models.Select((m, i) => (m, detector.Centers[i],
-            detector.Layers.Where(l => l.ModelIndex == i).Select(l => m.TapIndex(l.Name)).ToArray())).ToList(), precision);
-        var keys = detector.Layers.Select(l => Persistence.DetectorDocument.LayerKey(l.ModelIndex, l.Name, detector.Models.Count));
+            fssdLayers.Where(l => l.ModelIndex == i).Select(l => m.TapIndex(l.Name)).ToArray())).ToList(), precision);
+        var keys = fssdLayers.Select(l => Persistence.DetectorDocument.LayerKey(l.ModelIndex, l.Name, detector.Models.Count));
         if (!keys.SequenceEqual(scorer.Keys))
         {
             scorer.Dispose();

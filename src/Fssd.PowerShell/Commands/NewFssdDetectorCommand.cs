@@ -84,6 +84,10 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
     [ValidateRange(1, 1000)]
     public int Neighbors { get; set; }
 
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public object[]? Reference { get; set; }
+
     protected override void ProcessRecord() => _inputs.AddRange(InDistribution);
 
     protected override void EndProcessing()
@@ -106,6 +110,7 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
                 Perturbation = Perturbation, Scope = PerturbationScope, TargetTpr = TargetTpr, Seed = Seed,
                 OutlierFree = OutlierFree, PseudoOutliers = PseudoOutlier, Name = Name, ValidationSource = ValidationSource,
                 Method = Bound(nameof(Method)) ? Method : null, Neighbors = Bound(nameof(Neighbors)) ? Neighbors : null,
+                KnnLayers = Reference is not null,
             };
             var (method, reason) = DetectorChoice.Choose(request, decodedOut is not null);
             string choice = $"New-FssdDetector: {method}, because {reason}.";
@@ -115,9 +120,24 @@ public sealed class NewFssdDetectorCommand : FssdCmdlet
                 : OutlierFree ? $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution inputs and pseudo-outliers made from them"
                 : decodedOut is not null ? $"Calibrating FSSD-Ensem on {decodedIn.Count} in-distribution and {decodedOut.Count} OoD validation inputs"
                 : $"Setting a threshold on {decodedIn.Count} in-distribution inputs";
+            if (Reference is not null && method != DetectorMethod.FSSD)
+                throw new ArgumentException($"-Reference adds Knn layers to an FSSD detector; a {method} detector is fitted on its in-distribution inputs alone.");
             var detector = DetectorFactory.Create(request, decodedIn.Select(d => d.Pixels).ToList(), decodedOut?.Select(d => d.Pixels).ToList(),
                 Reporter(2, activity), WriteWarning, CancellationToken);
             WriteProgress(new ProgressRecord(2, activity, "Done") { RecordType = ProgressRecordType.Completed });
+            if (Reference is not null)
+            {
+                var reference = DecodeInputs(Reference, spec);
+                if (reference.Count < 2)
+                {
+                    ThrowFssdError(new FssdDataException($"Knn layers need at least 2 reference inputs that can be read; {reference.Count} could."), "FssdDetectorNoInputs", ErrorCategory.InvalidData, null);
+                    return;
+                }
+                string knnActivity = $"Adding Knn layers fitted on {reference.Count} reference inputs";
+                detector = DetectorFactory.WithNeighbors(detector, models[0], reference.Select(d => d.Pixels).ToList(), request.Neighbors ?? Engine.Scoring.FeatureSpace.NeighborBank.DefaultNeighbors,
+                    Seed, Reporter(3, knnActivity), CancellationToken);
+                WriteProgress(new ProgressRecord(3, knnActivity, "Done") { RecordType = ProgressRecordType.Completed });
+            }
             WriteObject(detector);
         }
         catch (Exception e) when (e is not PipelineStoppedException)

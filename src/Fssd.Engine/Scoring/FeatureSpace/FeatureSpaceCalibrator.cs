@@ -41,7 +41,16 @@ public static class FeatureSpaceCalibrator
     /// </summary>
     public static FssdDetector Create(DetectorMethod method, LoadedModel model, IReadOnlyList<byte[]> inputs, IReadOnlyList<string>? layers,
         int neighbors, double targetTpr, long seed, string? name, string? validationSource, Action<string>? progress, CancellationToken cancellation,
-        int maxRows = NeighborBank.MaxRows)
+        int maxRows = NeighborBank.MaxRows) =>
+        CreateWithHeldOut(method, model, inputs, layers, neighbors, targetTpr, seed, name, validationSource, progress, cancellation, maxRows).Detector;
+
+    /// <summary>
+    /// As <see cref="Create"/>, with each layer's held-out scores of the fitted inputs ([layer][input]: Knn's
+    /// leave-one-out scores, the Gaussian's other-folds scores), for callers that combine them with other scores.
+    /// </summary>
+    public static (FssdDetector Detector, double[][] HeldOut) CreateWithHeldOut(DetectorMethod method, LoadedModel model, IReadOnlyList<byte[]> inputs,
+        IReadOnlyList<string>? layers, int neighbors, double targetTpr, long seed, string? name, string? validationSource, Action<string>? progress,
+        CancellationToken cancellation, int maxRows = NeighborBank.MaxRows)
     {
         if (method is not (DetectorMethod.Knn or DetectorMethod.Gaussian))
             throw new ArgumentException($"{method} is not a feature-space method (Knn or Gaussian).", nameof(method));
@@ -105,7 +114,7 @@ public static class FeatureSpaceCalibrator
                 ? $"{kept.Length} of {inputs.Count} in-distribution input(s), features scaled to unit length" + (kept.Length < inputs.Count ? $" (a subsample, seed {seed})" : "")
                 : $"{inputs.Count} in-distribution input(s), Ledoit-Wolf shrinkage {string.Join(", ", shrinkage.Select(s => s.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)))}";
             progress?.Invoke($"{method}: fitted on {fitted} at {tapsText}; threshold {threshold:G6} keeps {achieved:P1} of the held-out scores.");
-            return new FssdDetector
+            return (new FssdDetector
             {
                 Name = name ?? $"{model.Info.Name}-{method.ToString().ToLowerInvariant()}",
                 Method = method,
@@ -126,7 +135,7 @@ public static class FeatureSpaceCalibrator
                 ValidationTpr = achieved,
                 CalibrationSeconds = clock.Elapsed.TotalSeconds,
                 CreatedUtc = DateTime.UtcNow,
-            };
+            }, heldOut);
         }
         finally
         {
