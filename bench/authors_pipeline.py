@@ -52,6 +52,9 @@ def load_detector(path):
     net = frozen_lenet(os.path.join(os.path.dirname(os.path.abspath(path)), manifest["weights"]))
     center = {t["name"]: torch.from_numpy(np.frombuffer(base64.b64decode(t["float32"]), dtype=np.float32).copy())
               for t in entry["center"]["taps"]}
+    if any(l.get("method") for l in doc["layers"]):
+        raise SystemExit(f"{path}: the detector has Knn layers; the reference implements FSSD layers only "
+                         "(use fashion-mnist-lenet.paper.fssd.yaml or fashion-mnist-lenet.outlier-free.fssd.yaml)")
     layers = [(l["name"], l["weight"], l["mean"], l["std"]) for l in doc["layers"]]
     spec = manifest["input"]
     return {
