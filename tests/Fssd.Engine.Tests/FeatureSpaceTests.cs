@@ -324,6 +324,30 @@ public sealed class FeatureSpaceTests : IDisposable
     }
 
     [Fact]
+    public void A_detector_file_read_again_is_parsed_once_while_unchanged_and_at_most_eight_files_are_kept()
+    {
+        var model = LeNet();
+        var inputs = Images(BenchmarkData.FashionMnist, 0, 30);
+        var knn = DetectorFactory.Create(new FssdDetectorRequest { Models = new[] { model }, Method = DetectorMethod.Knn, Layers = new[] { "fc1" } }, inputs, null, null, null, CancellationToken.None);
+        string path = Path.Combine(_folder, "kept.fssd.yaml");
+        DetectorDocument.Save(knn, new[] { model }, path);
+        var first = DetectorLoader.Load(path, _cache, CPU).Detector;
+        Assert.Same(first, DetectorLoader.Load(path, _cache, CPU).Detector);
+        // The file rewritten at the same path (another threshold) is read again.
+        DetectorDocument.Save(knn with { Threshold = knn.Threshold - 1 }, new[] { model }, path);
+        Assert.Equal(knn.Threshold - 1, DetectorLoader.Load(path, _cache, CPU).Detector.Threshold);
+        // Ten more files: the process keeps eight.
+        for (int i = 0; i < 10; i++)
+        {
+            string other = Path.Combine(_folder, $"kept-{i}.fssd.yaml");
+            DetectorDocument.Save(knn, new[] { model }, other);
+            DetectorLoader.Load(other, _cache, CPU);
+        }
+        var kept = (System.Collections.ICollection)typeof(DetectorLoader).GetField("Kept", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!;
+        Assert.InRange(kept.Count, 1, 8);
+    }
+
+    [Fact]
     public void The_default_choice_keeps_FSSD_for_a_classifier_and_follows_an_explicit_method_or_FSSD_option()
     {
         var model = LeNet();

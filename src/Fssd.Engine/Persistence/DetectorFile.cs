@@ -618,7 +618,9 @@ public static class DetectorLoader
         if (stamp is not null && LastDetector.TryGetValue(stamp, out var made) && made.Models.Select(m => m.Id).SequenceEqual(infos.Select(m => m.Id)))
             return (made, loaded);
         var detector = doc.ToDetector(infos, full);
-        if (stamp is not null) LastDetector[stamp] = detector;
+        if (stamp is not null)
+            lock (Kept)
+                if (LastDocument.ContainsKey(stamp)) LastDetector[stamp] = detector;
         return (detector, loaded);
     }
 
@@ -642,13 +644,28 @@ public static class DetectorLoader
         bool warned = false;
         var doc = DetectorDocument.Read(full, new ReadOptions(false, w => { warned = true; options?.Warn?.Invoke(w); }));
         if (warned) return (doc, null);
-        foreach (var old in LastDocument.Keys.Where(k => k.StartsWith(full + "|", StringComparison.Ordinal)).ToList())
+        lock (Kept)
         {
-            LastDocument.TryRemove(old, out _);
-            LastDetector.TryRemove(old, out _);
+            // One entry per path (an older version of the file goes), and at most KeptFiles paths: the oldest goes first.
+            foreach (var old in Kept.Where(k => k.StartsWith(full + "|", StringComparison.Ordinal)).ToList()) Forget(old);
+            while (Kept.Count >= KeptFiles) Forget(Kept[0]);
+            Kept.Add(stamp);
+            LastDocument[stamp] = doc;
         }
-        LastDocument[stamp] = doc;
         return (doc, stamp);
+    }
+
+    /// <summary>How many detector files a process keeps parsed: a script that makes and reads many detectors keeps only the latest.</summary>
+    private const int KeptFiles = 8;
+
+    /// <summary>The stamps kept, oldest first.</summary>
+    private static readonly List<string> Kept = new();
+
+    private static void Forget(string stamp)
+    {
+        Kept.Remove(stamp);
+        LastDocument.TryRemove(stamp, out _);
+        LastDetector.TryRemove(stamp, out _);
     }
 
     /// <summary>The channels of a tap's feature map [B, C, H, W] with more than one position, or null when the tap gives no such map.</summary>
