@@ -152,17 +152,7 @@ public sealed class FeatureSpaceTests : IDisposable
         return Enumerable.Range(skip, count).Select(i => set.Pixels.AsSpan(i * 784, 784).ToArray()).ToList();
     }
 
-    private static double[] Scores(DetectorScorer scorer, IReadOnlyList<byte[]> inputs)
-    {
-        var result = new List<double>();
-        for (int start = 0; start < inputs.Count; start += 50)
-        {
-            var part = inputs.Skip(start).Take(50).ToList();
-            var batch = scorer.Score(part, start / 50);
-            for (int i = 0; i < part.Count; i++) result.Add(scorer.Combine(Enumerable.Range(0, scorer.Keys.Count).Select(k => batch.TapScores[i, k]).ToArray()));
-        }
-        return result.ToArray();
-    }
+    private static double[] Scores(DetectorScorer scorer, IReadOnlyList<byte[]> inputs) => scorer.ScoreAll(inputs, 50, CancellationToken.None);
 
     [Theory]
     [InlineData(DetectorMethod.Knn)]

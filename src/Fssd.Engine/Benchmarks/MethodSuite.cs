@@ -206,19 +206,7 @@ public sealed class MethodSuite : IDisposable
     }
 
     /// <summary>A detector's decision on every input, batch by batch (batch i seeds its random draws).</summary>
-    private double[] ScoreAll(DetectorScorer scorer, IReadOnlyList<byte[]> inputs)
-    {
-        var result = new double[inputs.Count];
-        for (int start = 0; start < inputs.Count; start += Batch)
-        {
-            _cancellation.ThrowIfCancellationRequested();
-            var part = inputs.Skip(start).Take(Batch).ToList();
-            var scores = scorer.Score(part, start / Batch);
-            for (int i = 0; i < part.Count; i++)
-                result[start + i] = scorer.Combine(Enumerable.Range(0, scorer.Keys.Count).Select(k => scores.TapScores[i, k]).ToArray());
-        }
-        return result;
-    }
+    private double[] ScoreAll(DetectorScorer scorer, IReadOnlyList<byte[]> inputs) => scorer.ScoreAll(inputs, Batch, _cancellation);
 
     private static string Describe(FssdDetector d) => d.Method switch
     {

@@ -154,22 +154,9 @@ public static class DetectorFactory
         var (knn, heldOut) = FeatureSpaceCalibrator.CreateWithHeldOut(DetectorMethod.Knn, model, reference, null, neighbors, fssd.TargetTpr, seed, null, null,
             progress, cancellation, maxRows);
         progress?.Invoke($"FSSD: scoring {reference.Count} reference inputs.");
-        double[] own = new double[reference.Count];
+        double[] own;
         using (var scorer = DetectorScorer.For(fssd, new[] { model }))
-        {
-            for (int start = 0; start < reference.Count; start += DetectorScorer.DefaultBatchSize)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                var batch = reference.Skip(start).Take(DetectorScorer.DefaultBatchSize).ToList();
-                var scores = scorer.Score(batch, start / DetectorScorer.DefaultBatchSize);
-                var row = new double[scorer.Keys.Count];
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    for (int j = 0; j < row.Length; j++) row[j] = scores.TapScores[i, j];
-                    own[start + i] = scorer.Combine(row);
-                }
-            }
-        }
+            own = scorer.ScoreAll(reference, DetectorScorer.DefaultBatchSize, cancellation);
         int parts = 1 + knn.Layers.Count;
         var (ownMean, ownStd) = MeanStd(own);
         double scale = 1.0 / (parts * ownStd);

@@ -56,6 +56,25 @@ public abstract class DetectorScorer : IDisposable
     /// <summary>An input's score from its columns.</summary>
     public abstract double Combine(IReadOnlyList<double> columns);
 
+    /// <summary>Every decoded input's score, in batches of <paramref name="batchSize"/> (batch i seeds its random draws with i).</summary>
+    public double[] ScoreAll(IReadOnlyList<byte[]> inputs, int batchSize, System.Threading.CancellationToken cancellation)
+    {
+        var result = new double[inputs.Count];
+        var row = new double[Keys.Count];
+        for (int start = 0; start < inputs.Count; start += batchSize)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var part = inputs.Skip(start).Take(batchSize).ToList();
+            var scores = Score(part, start / batchSize);
+            for (int i = 0; i < part.Count; i++)
+            {
+                for (int k = 0; k < row.Length; k++) row[k] = scores.TapScores[i, k];
+                result[start + i] = Combine(row);
+            }
+        }
+        return result;
+    }
+
     public abstract void Dispose();
 
     /// <summary>The scorer of a detector of any method, on its loaded models (in the detector's order).</summary>
