@@ -67,7 +67,8 @@ public sealed class FssdDetectorRequest
 /// models; otherwise a model without a classifier head (a pretrained backbone such as ImageNet ResNet18)
 /// gets Knn on its last feature and on the texture of the stage before it (<see cref="FeatureSpaceCalibrator.DefaultLayers"/>)
 /// — on photos it separates both drawings and other photos far better than FSSD, whose center assumes a
-/// classifier trained on the in-distribution classes — and a classifier keeps
+/// classifier trained on the in-distribution classes; so does a backbone with only a new head trained on
+/// its last feature (New-FssdClassifier -InitialModel), whose features are the backbone's — and a classifier keeps
 /// FSSD on its penultimate features with a threshold, as the paper's method does.
 /// </summary>
 public static class DetectorChoice
@@ -82,6 +83,10 @@ public static class DetectorChoice
             return (DetectorMethod.Knn, $"'{model.Info.Name}' has no classifier head: on a feature extractor, Knn (k = {request.Neighbors ?? NeighborBank.DefaultNeighbors}, cosine) " +
                 (request.Layers is null ? "on the last feature and on the texture of the stage before it, an input as unusual as the more unusual of the two, " : "") +
                 "separated drawings and other photos best of the methods that need no OoD data (docs/photos.md)");
+        if (model is not null && model.Manifest.Head is not null)
+            return (DetectorMethod.Knn, $"'{model.Info.Name}' is a frozen feature extractor with a head trained on its last feature: its features are the extractor's, " +
+                $"and on them Knn (k = {request.Neighbors ?? NeighborBank.DefaultNeighbors}, cosine) separated drawings and other photos better than FSSD or the head's " +
+                "softmax confidence (docs/photos.md)");
         return (DetectorMethod.FSSD, $"'{model?.Info.Name}' is a classifier: FSSD on its penultimate features, threshold from the in-distribution inputs");
     }
 }

@@ -110,6 +110,11 @@ public static class ModelLoader
                 throw new FssdModelException($"'{weightsPath}' is {StateDictReader.Describe(format)}, not an ONNX model.");
             string? preprocessing = given.Preprocessing is null ? null : System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, given.Preprocessing));
             onnx = OnnxNetwork.Load(weightsPath, preprocessing);
+            if (given.Head is { } head)
+            {
+                var (weight, bias) = head.Read($"The manifest '{sourcePath}'");
+                onnx.AttachHead(head.Input, weight, bias);
+            }
             // Absolute, so that a detector or an export can find it from wherever it is written.
             resolved.Preprocessing = preprocessing;
             network = onnx;

@@ -39,6 +39,12 @@ public sealed class ModelManifest
     public InputManifest? Input { get; set; }
     public List<TapManifest>? Taps { get; set; }
 
+    /// <summary>
+    /// Onnx only: a linear classifier the module trained on one of the network's features (New-FssdClassifier
+    /// -InitialModel); its logits are the model's logits and the tap 'logits'.
+    /// </summary>
+    public HeadManifest? Head { get; set; }
+
     /// <summary>How the model was trained, when the module trained it.</summary>
     public TrainingManifest? Training { get; set; }
 
@@ -79,7 +85,7 @@ public sealed class ModelManifest
         FormatVersion = FormatVersion, Name = Name, Architecture = Architecture, Stem = Stem,
         Weights = Weights, WeightsSha256 = WeightsSha256, Preprocessing = Preprocessing, PreprocessingSha256 = PreprocessingSha256,
         ClassCount = ClassCount, ClassNames = ClassNames?.ToList(),
-        Input = Input, Taps = Taps?.ToList(), Training = Training,
+        Input = Input, Taps = Taps?.ToList(), Head = Head, Training = Training,
     };
 
     /// <summary>Checks what YAML typing cannot: known architecture, a weights file, sane input numbers.</summary>
@@ -104,6 +110,13 @@ public sealed class ModelManifest
         if (ClassCount is not null && ClassNames is not null && ClassNames.Count != ClassCount)
             Fail($"classCount is {ClassCount} but {ClassNames.Count} classNames are given");
         Input?.Validate(Fail);
+        if (Head is not null)
+        {
+            if (!Architecture.Equals(Models.Architectures.ArchitectureCatalog.Onnx, StringComparison.OrdinalIgnoreCase))
+                Fail($"head is a classifier trained on an Onnx model's feature; architecture is {Architecture}");
+            Head.Validate(Fail);
+            if (ClassCount is not null && ClassCount != Head.Classes) Fail($"classCount is {ClassCount} but the head has {Head.Classes} outputs");
+        }
         if (Taps is not null)
         {
             foreach (var tap in Taps)
@@ -138,6 +151,43 @@ public sealed class InputManifest
         if (Std is not null && Std.Exists(s => !double.IsFinite(s) || s <= 0)) fail("input.std values must be positive finite numbers");
         if (Mean is not null && Std is not null && Mean.Count != Std.Count) fail($"input.mean has {Mean.Count} values but input.std has {Std.Count}");
     }
+}
+
+/// <summary>
+/// A linear classifier on a feature of an Onnx network, written into its manifest: logits =
+/// weight · f + bias, where f is the feature <see cref="Input"/> (a feature map's channel means).
+/// </summary>
+public sealed class HeadManifest
+{
+    /// <summary>The node output the head reads.</summary>
+    public string Input { get; set; } = "";
+
+    public int Classes { get; set; }
+    public int Features { get; set; }
+
+    /// <summary>[classes, features], row-major, as base64 of little-endian float32.</summary>
+    public string WeightFloat32 { get; set; } = "";
+
+    /// <summary>[classes], as base64 of little-endian float32.</summary>
+    public string BiasFloat32 { get; set; } = "";
+
+    internal void Validate(Action<string> fail)
+    {
+        if (string.IsNullOrWhiteSpace(Input)) fail("head.input is missing (the node output the head reads)");
+        if (Classes is < 2 or > 1_000_000) fail($"head.classes is {Classes}; a classifier has from 2 to a million classes");
+        if (Features is < 1 or > 1_000_000) fail($"head.features is {Features}; it must be from 1 to a million");
+        if ((long)Classes * Features > 100_000_000) fail($"head is {Classes} x {Features}, over 100 million weights");
+    }
+
+    public (float[] Weight, float[] Bias) Read(string file) => (
+        PackedValues.ReadFloat32(WeightFloat32, (long)Classes * Features, file, "head.weightFloat32"),
+        PackedValues.ReadFloat32(BiasFloat32, Classes, file, "head.biasFloat32"));
+
+    public static HeadManifest From(string input, float[] weight, float[] bias) => new()
+    {
+        Input = input, Classes = bias.Length, Features = weight.Length / Math.Max(1, bias.Length),
+        WeightFloat32 = PackedValues.Float32(weight), BiasFloat32 = PackedValues.Float32(bias),
+    };
 }
 
 /// <summary>A tap as written in a manifest: the name, and optionally its reduction.</summary>

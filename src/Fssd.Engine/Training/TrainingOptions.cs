@@ -96,6 +96,17 @@ public sealed class TrainingOptions
     }
 
     /// <summary>
+    /// The defaults for a new head on an ONNX network's feature (<see cref="HeadTrainer"/>): SGD on the
+    /// standardised features (lr 0.01, momentum 0.9, weight decay 5e-4), a cosine schedule, batch 32, 30
+    /// epochs, and every training image also seen mirrored left to right.
+    /// </summary>
+    public static TrainingOptions ForHead() => new()
+    {
+        Architecture = ArchitectureCatalog.Onnx, Epochs = 30, BatchSize = 32, Optimizer = TrainingOptimizer.Sgd,
+        LearningRate = 0.01, Momentum = 0.9, WeightDecay = 5e-4, Schedule = LearningRateSchedule.Cosine, Augment = true,
+    };
+
+    /// <summary>
     /// The defaults of an architecture: LeNet as above; ResNet with SGD (lr 0.1, momentum 0.9,
     /// weight decay 5e-4), a cosine schedule, batch 128, random crop and flip, 30 epochs.
     /// </summary>

@@ -11,16 +11,23 @@ using Fssd.Engine.Training;
 
 namespace Fssd.PowerShell.Commands;
 
-/// <summary>New-FssdClassifier: train a built-in architecture on a labelled dataset.</summary>
-[Cmdlet(VerbsCommon.New, "FssdClassifier", SupportsShouldProcess = true)]
+/// <summary>
+/// New-FssdClassifier: train a built-in architecture on a labelled dataset, or fine-tune a model: a built-in
+/// one whole, an ONNX model or pretrained backbone with a new linear head on its last feature.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "FssdClassifier", SupportsShouldProcess = true, DefaultParameterSetName = InitialModelSet)]
 [OutputType(typeof(FssdModel))]
 public sealed class NewFssdClassifierCommand : FssdCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0)]
+    private const string ArchitectureSet = "Architecture";
+    private const string InitialModelSet = "InitialModel";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ArchitectureSet)]
     [ValidateSet("LeNet", "ResNet18", "ResNet34", IgnoreCase = true)]
     public string Architecture { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = ArchitectureSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InitialModelSet)]
     [DatasetTransformation]
     [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
@@ -77,27 +84,28 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
     [Parameter]
     public long Seed { get; set; } = 1;
 
-    [Parameter]
+    [Parameter(ParameterSetName = ArchitectureSet)]
     [ValidateRange(0, 100000)]
     public int SnapshotEvery { get; set; }
 
     [Parameter]
     public SwitchParameter Augment { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = ArchitectureSet)]
     [ValidateCount(2, 2)]
     [ValidateRange(8, 4096)]
     public int[]? InputSize { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = ArchitectureSet)]
     [ValidateSet("Cifar", "ImageNet", IgnoreCase = true)]
     public string Stem { get; set; } = "Cifar";
 
-    [Parameter]
+    [Parameter(ParameterSetName = ArchitectureSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InitialModelSet)]
     [ValidateNotNull]
     public FssdModel? InitialModel { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = ArchitectureSet)]
     [DatasetTransformation]
     [ArgumentCompleter(typeof(DatasetCompleter))]
     [ValidateNotNull]
@@ -117,7 +125,7 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
         try
         {
             options = Options();
-            shape = options.InputShape(InputSize);
+            shape = NewHead ? (InitialModel!.InputSpec.Channels, InitialModel.InputSpec.Height, InitialModel.InputSpec.Width) : options.InputShape(InputSize);
         }
         catch (ArgumentException e)
         {
@@ -137,7 +145,8 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
             WriteFailure(new FssdDataException($"The training set '{TrainingSet.Name}' has no labels; give an IDX file with labels or a folder of class folders."), TrainingSet);
             return;
         }
-        if (!ShouldProcess(manifest, $"Train {options.Architecture} on {TrainingSet} for {options.Epochs} epoch(s)")) return;
+        string what = NewHead ? $"Train a new head on '{InitialModel!.Name}'" : $"Train {options.Architecture}";
+        if (!ShouldProcess(manifest, $"{what} on {TrainingSet} for {options.Epochs} epoch(s)")) return;
         try
         {
             WriteObject(Train(options, shape));
@@ -152,11 +161,18 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
         }
     }
 
+    /// <summary>Whether a new head is trained on an ONNX model's feature (the model frozen).</summary>
+    private bool NewHead => ParameterSetName == InitialModelSet && InitialModel is not null &&
+        InitialModel.Architecture.Equals(ArchitectureCatalog.Onnx, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The training options from the parameters: the architecture's recipe, with what the caller gave.</summary>
     private TrainingOptions Options()
     {
-        var options = TrainingOptions.For(Architecture);
-        options.Name = Name ?? $"{options.Architecture}-{TrainingSet.Name}".ToLowerInvariant().Replace(' ', '-');
+        string architecture = ParameterSetName == ArchitectureSet ? Architecture : InitialModel!.Architecture;
+        if (architecture.Equals(ArchitectureCatalog.TorchScript, StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"The initial model '{InitialModel!.Name}' is TorchScript, which cannot be trained here; fine-tune a built-in architecture, an ONNX model or a pretrained backbone.", nameof(InitialModel));
+        var options = NewHead ? TrainingOptions.ForHead() : TrainingOptions.For(architecture);
+        options.Name = Name ?? (NewHead ? $"{InitialModel!.Name}-{TrainingSet.Name}" : $"{options.Architecture}-{TrainingSet.Name}").ToLowerInvariant().Replace(' ', '-');
         options.OutputDirectory = SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutputPath);
         if (Bound(nameof(Epochs))) options.Epochs = Epochs;
         if (Bound(nameof(BatchSize))) options.BatchSize = BatchSize;
@@ -171,7 +187,7 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
         options.SnapshotEvery = SnapshotEvery;
         options.Stem = Stem.Equals("ImageNet", StringComparison.OrdinalIgnoreCase) ? ResNetStem.ImageNet : ResNetStem.Cifar;
         options.OutlierWeight = OutlierWeight;
-        if (InitialModel is not null) options.StartFrom(InitialModel);
+        if (InitialModel is not null && !NewHead) options.StartFrom(InitialModel);
         return options;
     }
 
@@ -193,17 +209,21 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
             (train, validation) = ClassifierTrainer.Split(train, ValidationFraction, options.Seed);
             WriteVerbose($"No -ValidationSet: holding out {validation.Count} of the training images (seed {options.Seed}).");
         }
-        var activity = $"Training {options.Architecture} on {TrainingSet.Name} ({train.Count} images)";
-        var result = ClassifierTrainer.Train(train, validation, TrainingSet.ClassNames, options, session.Device,
-            p => WriteProgress(new ProgressRecord(1, activity,
-                $"Epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}, loss {p.Loss:F4}" +
-                (p.LastAccuracy is double a ? $", held-out accuracy {a:P2}" : ""))
-            {
-                PercentComplete = (int)(100.0 * ((p.Epoch - 1) * p.Batches + p.Batch) / ((double)p.Epochs * p.Batches)),
-                SecondsRemaining = p.Remaining is TimeSpan r ? (int)r.TotalSeconds : -1,
-            }),
-            e => WriteVerbose($"Epoch {e.Epoch}: loss {e.Loss:F4}, held-out accuracy {e.Accuracy:P2}, {e.Seconds:F1} s."),
-            CancellationToken, outliers);
+        var activity = NewHead
+            ? $"Training a head on {InitialModel!.Name} for {TrainingSet.Name} ({train.Count} images)"
+            : $"Training {options.Architecture} on {TrainingSet.Name} ({train.Count} images)";
+        void Progress(TrainingProgress p) => WriteProgress(new ProgressRecord(1, activity,
+            p.Epoch == 0 ? $"Features of the training and held-out images: batch {p.Batch}/{p.Batches}"
+            : $"Epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}, loss {p.Loss:F4}" + (p.LastAccuracy is double a ? $", held-out accuracy {a:P2}" : ""))
+        {
+            PercentComplete = Math.Clamp(p.Epoch == 0 ? (int)(100.0 * p.Batch / Math.Max(1, p.Batches))
+                : (int)(100.0 * ((p.Epoch - 1) * p.Batches + p.Batch) / ((double)p.Epochs * p.Batches)), 0, 100),
+            SecondsRemaining = p.Remaining is TimeSpan r ? (int)r.TotalSeconds : -1,
+        });
+        void EpochDone(FssdEpochResult e) => WriteVerbose($"Epoch {e.Epoch}: loss {e.Loss:F4}, held-out accuracy {e.Accuracy:P2}, {e.Seconds:F1} s.");
+        var result = NewHead
+            ? HeadTrainer.Train(session.Models.Get(InitialModel!), train, validation, TrainingSet.ClassNames, options, Progress, EpochDone, CancellationToken)
+            : ClassifierTrainer.Train(train, validation, TrainingSet.ClassNames, options, session.Device, Progress, EpochDone, CancellationToken, outliers);
         if (CancellationToken.IsCancellationRequested) return null;
         WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
         return session.Models.GetOrLoad(new ModelLoadRequest { Path = result.ManifestPath }, session.Device, out _).Info;

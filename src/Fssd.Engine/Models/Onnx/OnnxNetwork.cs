@@ -21,6 +21,10 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     private readonly Dictionary<string, long[]> _integers = new(StringComparer.Ordinal);
     private string[] _returned;
     private IReadOnlyList<TapDefinition> _defaultTaps = Array.Empty<TapDefinition>();
+    private string? _headInput;
+
+    /// <summary>The name of a trained head's logits, as a tap and as the model's output.</summary>
+    public const string HeadOutput = "logits";
 
     internal OnnxNetwork(OnnxProgram program, string source) : base("onnx")
     {
@@ -57,6 +61,56 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
                 $"'{path}' takes '{input.Name}' of shape [{string.Join(", ", shape.Select(Describe))}]; the module feeds images [batch, channels, height, width].");
         return new OnnxNetwork(program, path);
     }
+
+    /// <summary>
+    /// Puts a linear classifier on the node output <paramref name="input"/> (a feature map is read as its
+    /// channels' means): its logits become the model's logits and the tap <see cref="HeadOutput"/>. The head's
+    /// weights are frozen buffers like the graph's own.
+    /// </summary>
+    public void AttachHead(string input, float[] weight, float[] bias)
+    {
+        if (!_program.Producers.ContainsKey(input))
+            throw new FssdModelException($"'{_source}' has no node output '{input}' for the head to read.");
+        if (bias.Length < 2 || weight.Length % bias.Length != 0)
+            throw new FssdModelException($"A head of {weight.Length} weights and {bias.Length} biases is not a [classes, features] matrix.");
+        register_buffer("head_weight", tensor(weight, new long[] { bias.Length, weight.Length / bias.Length }, ScalarType.Float32).DetachFromDisposeScope());
+        register_buffer("head_bias", tensor(bias, new long[] { bias.Length }, ScalarType.Float32).DetachFromDisposeScope());
+        _headInput = input;
+        LogitsName = HeadOutput;
+        _returned = new[] { HeadOutput };
+    }
+
+    /// <summary>Whether a trained head gives the logits.</summary>
+    public bool HasHead => _headInput is not null;
+
+    /// <summary>
+    /// The feature a classifier reads: a trained head's input, or the input of the network's own classifier,
+    /// or the output of a network without one. Set by <see cref="Probe"/>.
+    /// </summary>
+    public string FeatureName { get; private set; } = "";
+
+    /// <summary>The feature a head reads, one vector per input: a map's channel means, anything else flattened.</summary>
+    public static Tensor HeadFeature(Tensor raw) => raw.dim() > 2 ? raw.flatten(2).mean(new long[] { 2 }) : raw.flatten(1);
+
+    /// <summary><see cref="FeatureName"/>'s value for a batch, as [batch, features] (<see cref="HeadFeature"/>).</summary>
+    public Tensor Features(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var values = Run(new Dictionary<string, Tensor> { [InputName] = input }, new[] { FeatureName });
+        return HeadFeature(values[FeatureName]).MoveToOuterDisposeScope();
+    }
+
+    private Tensor HeadLogits(Tensor feature)
+    {
+        var weight = get_buffer("head_weight")!;
+        var bias = get_buffer("head_bias")!;
+        var f = HeadFeature(feature);
+        return nn.functional.linear(f.dtype == weight.dtype ? f : f.to_type(weight.dtype), weight, bias);
+    }
+
+    /// <summary>The graph values <paramref name="outputs"/> need: the head's input in place of its logits.</summary>
+    private string[] GraphValues(IEnumerable<string> outputs) =>
+        outputs.Select(n => n == HeadOutput && _headInput is not null ? _headInput : n).Distinct().ToArray();
 
     private static string Describe(OnnxDimension d) => d.Value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Parameter ?? "?";
 
@@ -107,11 +161,29 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
         foreach (var (name, value) in values)
             if (value.dtype == ScalarType.Float32 && !_buffers.ContainsKey(name)) shapes[name] = value.shape;
 
-        LogitsName = OutputName;
-        if (Producer(OutputName) is { OpType: "Softmax" } softmax && softmax.Inputs.Count == 1) LogitsName = softmax.Inputs[0];
-        string? feature = ClassifierInput(LogitsName, shapes);
-        HasClassifier = feature is not null;
-        if (!HasClassifier) LogitsName = OutputName;
+        string? feature;
+        if (_headInput is not null)
+        {
+            var weight = get_buffer("head_weight")!;
+            if (!shapes.TryGetValue(_headInput, out var inputShape) || inputShape.Length < 2)
+                throw new FssdModelException($"The head of '{_source}' reads '{_headInput}', which is not a float32 feature.");
+            if (inputShape[1] != weight.shape[1])
+                throw new FssdModelException(
+                    $"The head of '{_source}' takes {weight.shape[1]} features, but '{_headInput}' has {inputShape[1]} channels ([{string.Join(", ", inputShape)}]).");
+            feature = _headInput;
+            LogitsName = HeadOutput;
+            HasClassifier = true;
+            shapes[HeadOutput] = new[] { example.shape[0], weight.shape[0] };
+        }
+        else
+        {
+            LogitsName = OutputName;
+            if (Producer(OutputName) is { OpType: "Softmax" } softmax && softmax.Inputs.Count == 1) LogitsName = softmax.Inputs[0];
+            feature = ClassifierInput(LogitsName, shapes);
+            HasClassifier = feature is not null;
+            if (!HasClassifier) LogitsName = OutputName;
+        }
+        FeatureName = feature ?? OutputName;
 
         var learned = new HashSet<string>(StringComparer.Ordinal);
         foreach (var step in _program.Steps)
@@ -129,7 +201,9 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
             currentSize = size;
         }
         string last = feature ?? OutputName;
+        // A head's input may be a stage's output (a map the head averages): it is listed once, where it falls.
         if (!taps.Contains(last)) taps.Add(last);
+        if (_headInput is not null) taps.Add(HeadOutput);
         _defaultTaps = taps.Select((t, i) => new TapDefinition(t, i + 1, shapes.TryGetValue(t, out var s) && s.Length > 2 ? TapReduction.SpatialMean : TapReduction.Flatten)).ToList();
         return shapes;
     }
@@ -152,7 +226,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     public void SetTaps(IReadOnlyList<string> taps)
     {
         foreach (string t in taps)
-            if (!_program.Producers.ContainsKey(t))
+            if (!_program.Producers.ContainsKey(t) && !(t == HeadOutput && _headInput is not null))
                 throw new FssdModelException(
                     $"'{_source}' has no node output '{t}'; its default taps are {string.Join(", ", _defaultTaps.Select(d => d.Name))}, and any node output may be named.");
         _returned = new[] { LogitsName }.Concat(taps).ToArray();
@@ -163,8 +237,8 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     public override Tensor[] forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var values = Run(new Dictionary<string, Tensor> { [InputName] = input }, _returned);
-        var result = _returned.Select(n => values[n].alias()).ToArray();
+        var values = Run(new Dictionary<string, Tensor> { [InputName] = input }, GraphValues(_returned));
+        var result = _returned.Select(n => n == HeadOutput && _headInput is not null ? HeadLogits(values[_headInput]) : values[n].alias()).ToArray();
         foreach (var r in result) r.MoveToOuterDisposeScope();
         return result;
     }
@@ -174,6 +248,8 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     {
         using var scope = NewDisposeScope();
         string wanted = _returned[outputIndex];
+        if (wanted == HeadOutput && _headInput is not null)
+            return HeadLogits(Run(new Dictionary<string, Tensor> { [InputName] = input }, new[] { _headInput })[_headInput]).MoveToOuterDisposeScope();
         var values = Run(new Dictionary<string, Tensor> { [InputName] = input }, new[] { wanted });
         return values[wanted].alias().MoveToOuterDisposeScope();
     }

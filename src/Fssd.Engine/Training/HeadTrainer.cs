@@ -1,0 +1,202 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Fssd.Engine.Data;
+using Fssd.Engine.Models;
+using Fssd.Engine.Models.Onnx;
+using Fssd.Engine.Persistence;
+using Fssd.Engine.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fssd.Engine.Training;
+
+/// <summary>
+/// Fine-tunes an ONNX network (a pretrained backbone such as the ImageNet ResNet18) to the caller's classes:
+/// a new linear head on its last feature, trained with the network frozen. The network runs once per image
+/// (and once more on its mirror image when augmenting) to write out the features; the head then trains on
+/// those, standardised, in milliseconds per epoch. The standardisation is folded into the head's weights, so
+/// the model is the network plus one linear layer, written into a manifest beside nothing else: the manifest
+/// points at the network's file (pinned by SHA-256) and carries the head.
+/// </summary>
+public static class HeadTrainer
+{
+    /// <summary>Images per forward pass while writing out features.</summary>
+    public const int FeatureBatch = 16;
+
+    public static TrainingResult Train(LoadedModel initial, ImageSet train, ImageSet validation, IReadOnlyList<string> classNames,
+        TrainingOptions options, Action<TrainingProgress>? progress, Action<FssdEpochResult>? epochDone, CancellationToken cancellation)
+    {
+        NativeRuntime.EnsureLoaded();
+        if (initial.Network is not OnnxNetwork network)
+            throw new ArgumentException($"A new head is trained on an ONNX model or a pretrained backbone; '{initial.Info.Name}' is a {initial.Info.Architecture}.", nameof(initial));
+        if (train.Labels is null) throw new FssdDataException($"The training data '{train.Name}' has no labels.");
+        if (validation.Labels is null) throw new FssdDataException($"The held-out data '{validation.Name}' has no labels.");
+        if (train.Count == 0) throw new FssdDataException($"The training data '{train.Name}' is empty.");
+        if (classNames.Count < 2) throw new FssdDataException($"The training data '{train.Name}' has {classNames.Count} class; a classifier needs two or more.");
+        if (options.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "Epochs must be at least 1.");
+        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "The batch size must be at least 1.");
+        int classes = classNames.Count;
+        DatasetOpener.CheckLabels(train.Labels, classes, train.Name);
+        DatasetOpener.CheckLabels(validation.Labels, classes, validation.Name);
+        var spec = initial.Info.InputSpec;
+        foreach (var set in new[] { train, validation })
+            if (set.Channels != spec.Channels || set.Height != spec.Height || set.Width != spec.Width)
+                throw new FssdDataException($"'{set.Name}' was read as {set.Channels}x{set.Height}x{set.Width}; '{initial.Info.Name}' reads {spec.Channels}x{spec.Height}x{spec.Width}.");
+        Directory.CreateDirectory(options.OutputDirectory);
+        var device = initial.Device;
+        var clock = Stopwatch.StartNew();
+        string feature = network.FeatureName;
+
+        // 1. The features, with the network frozen (as every loaded model is).
+        int Batches(int count) => (count + FeatureBatch - 1) / FeatureBatch;
+        int featureSteps = Batches(train.Count) * (options.Augment ? 2 : 1) + Batches(validation.Count), stepsDone = 0;
+        void Report(int epoch, int batch, int batches, double loss, double? accuracy)
+        {
+            if (progress is null) return;
+            double done = stepsDone, total = featureSteps + 1.0;
+            var remaining = epoch == 0 && done > 0 ? TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (total - done)) : (TimeSpan?)null;
+            progress(new TrainingProgress(epoch, options.Epochs, batch, batches, loss, accuracy, clock.Elapsed, remaining));
+        }
+        using var trainFeatures = Features(network, train, spec, device, mirror: false, () => { stepsDone++; Report(0, stepsDone, featureSteps, 0, null); }, cancellation);
+        using var mirrored = options.Augment
+            ? Features(network, train, spec, device, mirror: true, () => { stepsDone++; Report(0, stepsDone, featureSteps, 0, null); }, cancellation)
+            : null;
+        using var heldOutFeatures = Features(network, validation, spec, device, mirror: false, () => { stepsDone++; Report(0, stepsDone, featureSteps, 0, null); }, cancellation);
+        double featureSeconds = clock.Elapsed.TotalSeconds;
+
+        using var x = mirrored is null ? trainFeatures.alias() : cat(new[] { trainFeatures, mirrored }, 0);
+        var labelArray = options.Augment ? train.Labels.Concat(train.Labels).ToArray() : train.Labels;
+        using var y = tensor(labelArray.Select(l => (long)l).ToArray(), ScalarType.Int64);
+        using var heldOutLabels = tensor(validation.Labels.Select(l => (long)l).ToArray(), ScalarType.Int64);
+        // Standardised features make one learning rate fit every backbone; folded into the head at the end.
+        using var mean = x.mean(new long[] { 0 });
+        using var std = x.std(0, unbiased: false).clamp_min(1e-6);
+        using var z = x.sub(mean).div(std);
+        using var heldOutZ = heldOutFeatures.sub(mean).div(std);
+
+        // 2. The head: seeded, trained on the features.
+        manual_seed(options.Seed);
+        using var generator = new Generator((ulong)options.Seed);
+        using var head = nn.Linear(z.shape[1], classes);
+        var parameters = head.parameters().ToList();
+        using optim.Optimizer optimizer = options.Optimizer == TrainingOptimizer.Adadelta
+            ? optim.Adadelta(parameters, lr: options.LearningRate, rho: 0.9, eps: 1e-6, weight_decay: options.WeightDecay)
+            : optim.SGD(parameters, options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay);
+        int n = (int)z.shape[0];
+        int batches = (n + options.BatchSize - 1) / options.BatchSize;
+        optim.lr_scheduler.LRScheduler? scheduler = options.Schedule switch
+        {
+            LearningRateSchedule.Step => optim.lr_scheduler.StepLR(optimizer, 1, options.Gamma),
+            LearningRateSchedule.Cosine => optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Epochs * batches),
+            _ => null,
+        };
+        var history = new TrainingManifest
+        {
+            Dataset = train.Name, TrainingCount = train.Count, ValidationDataset = validation.Name, ValidationCount = validation.Count,
+            EpochsRequested = options.Epochs, BatchSize = options.BatchSize,
+            Optimizer = (options.Optimizer == TrainingOptimizer.Adadelta ? "Adadelta" : $"SGD (momentum {options.Momentum}, weight decay {options.WeightDecay})") +
+                $"; a new linear head on '{feature}', the network frozen; features written out in {featureSeconds:F1} s",
+            LearningRate = options.LearningRate, Schedule = options.Schedule.ToString(), Seed = options.Seed,
+            Augmented = options.Augment, Threads = get_num_threads(), FineTunedFrom = initial.Info.Name,
+        };
+        string manifestPath = Path.Combine(options.OutputDirectory, options.Name + ".yaml");
+        for (int epoch = 1; epoch <= options.Epochs && !history.Interrupted; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            double learningRate = optimizer.ParamGroups.First().LearningRate;
+            double lossSum = 0;
+            using var order = randperm(n, generator: generator);
+            for (int b = 0; b < batches; b++)
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    if (history.Epochs.Count == 0) cancellation.ThrowIfCancellationRequested();
+                    // Ctrl+C after an epoch: the head as it stands is written.
+                    history.Interrupted = true;
+                    break;
+                }
+                using var scope = NewDisposeScope();
+                var index = order.narrow(0, b * options.BatchSize, Math.Min(options.BatchSize, n - b * options.BatchSize));
+                optimizer.zero_grad();
+                var loss = nn.functional.cross_entropy(head.forward(z.index_select(0, index)), y.index_select(0, index));
+                loss.backward();
+                optimizer.step();
+                if (options.Schedule == LearningRateSchedule.Cosine) scheduler!.step();
+                lossSum += loss.item<float>();
+            }
+            if (history.Interrupted) break;
+            if (options.Schedule == LearningRateSchedule.Step) scheduler!.step();
+            double accuracy;
+            using (no_grad())
+            using (var predicted = head.forward(heldOutZ).argmax(1))
+            using (var right = predicted.eq(heldOutLabels).sum())
+                accuracy = validation.Count == 0 ? double.NaN : right.item<long>() / (double)validation.Count;
+            history.Epochs.Add(new EpochManifest
+            {
+                Epoch = epoch, Loss = lossSum / batches, Accuracy = accuracy, LearningRate = learningRate, Seconds = epochClock.Elapsed.TotalSeconds,
+            });
+            Report(epoch, batches, batches, lossSum / batches, accuracy);
+            epochDone?.Invoke(history.ToInfo().Epochs[^1]);
+        }
+
+        // 3. The head on the raw feature: W' = W / std, b' = b − W' · mean.
+        float[] weight, bias;
+        using (no_grad())
+        {
+            using var w = head.weight!.div(std);
+            using var wMean = w.matmul(mean);
+            using var b = head.bias!.sub(wMean);
+            weight = w.contiguous().data<float>().ToArray();
+            bias = b.contiguous().data<float>().ToArray();
+        }
+        WriteManifest(manifestPath, initial, options, classNames, HeadManifest.From(feature, weight, bias), history);
+        return new TrainingResult(manifestPath, Array.Empty<string>(), history);
+    }
+
+    /// <summary>The network's feature for every image of a set (mirrored left to right when asked), as [count, features] on the CPU.</summary>
+    private static Tensor Features(OnnxNetwork network, ImageSet set, FssdInputSpec spec, Device device, bool mirror, Action step, CancellationToken cancellation)
+    {
+        using var all = ImageTensors.ToByteTensor(set);
+        using var noGrad = no_grad();
+        var parts = new List<Tensor>();
+        try
+        {
+            for (int start = 0; start < set.Count; start += FeatureBatch)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                int length = Math.Min(FeatureBatch, set.Count - start);
+                var input = ImageTensors.ToInput(all.narrow(0, start, length), spec, device);
+                if (mirror) input = input.flip(3);
+                parts.Add(network.Features(input).to(float32).cpu().MoveToOuterDisposeScope());
+                step();
+            }
+            return parts.Count == 0 ? zeros(0, 0) : cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var p in parts) p.Dispose();
+        }
+    }
+
+    private static void WriteManifest(string path, LoadedModel initial, TrainingOptions options, IReadOnlyList<string> classNames,
+        HeadManifest head, TrainingManifest history)
+    {
+        var manifest = initial.Manifest.Clone();
+        manifest.Name = options.Name;
+        // The network's own files stay where they are, pinned by their content; the head is all that is new.
+        manifest.Weights = initial.Info.WeightsPath;
+        manifest.WeightsSha256 = initial.Info.Sha256;
+        manifest.ClassCount = classNames.Count;
+        manifest.ClassNames = classNames.ToList();
+        manifest.Taps = null;
+        manifest.Head = head;
+        manifest.Training = history;
+        manifest.Write(path, "# Fssd model manifest, written by New-FssdClassifier -InitialModel: an ONNX network and a linear head trained on its feature.\n" +
+            "# Import-FssdModel -Path <this file>\n");
+    }
+}
