@@ -27,7 +27,11 @@
       - Gaussian at the last feature, and on every tap;
       - FSSD per tap (center from 100 uniform-noise images, eps 0), and FSSD-Ensem calibrated
         outlier-free with the module's patch-shuffle pseudo-outliers at eps 0;
-      - MSP is listed only where the model has a classifier head (the pretrained ResNet18 has none).
+      - MSP is listed only where the model has a classifier head (the pretrained ResNet18 has none);
+      - fine-tuned (unless -SkipFineTune): New-FssdClassifier -InitialModel on the fit half as class folders (the
+        stamp folder of each photo: the animal group, or the object category; a class with fewer than 3 fitted
+        photos joins 'other'), once with a new head alone and once with -TrainLastStage; for each, MSP, FSSD
+        at the last stage, at the pooled feature and at the logits (eps 0), and the default detector on it.
     Prints one table per benchmark and OoD set and writes them as Markdown to -MarkdownPath.
 .EXAMPLE
     dotnet pwsh ./bench/Invoke-PhotoBenchmark.ps1
@@ -46,7 +50,9 @@ param(
     # Provision the image sets and print where they are; score nothing.
     [switch] $ProvisionOnly,
     # Leave out the FSSD rows (the slowest: every tap's FSSD and an outlier-free ensemble).
-    [switch] $SkipFssd
+    [switch] $SkipFssd,
+    # Leave out the fine-tuned rows (a new head, and a new head with the last stage, trained on the fit half's classes).
+    [switch] $SkipFineTune
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3
@@ -192,7 +198,44 @@ foreach ($b in $benchmarks) {
         $tapOut = @{}
         foreach ($o in $b.Ood.Keys) { $tapOut[$o] = @($b.Ood[$o] | Measure-Fssd -Model $model -Center $center) }
     }
+    $tuned = @{}
+    $tunedNotes = [System.Collections.Generic.List[string]]::new()
+    if (-not $SkipFineTune) {
+        $classOf = if ($b.Name -eq 'animals') { { param($f) (Split-Path $f -Leaf).Split('_')[1] } } else { { param($f) (Split-Path $f -Leaf).Split('_')[0] } }
+        $folder = Join-Path ([IO.Path]::GetTempPath()) "fssd-photo-bench-classes-$PID-$($b.Name)"
+        Remove-Item $folder -Recurse -Force -ErrorAction SilentlyContinue
+        foreach ($g in ($fit | Group-Object { & $classOf $_ })) {
+            $class = if ($g.Count -ge 3) { $g.Name } else { 'other' }
+            New-Item -ItemType Directory -Force -Path (Join-Path $folder $class) | Out-Null
+            $g.Group | Copy-Item -Destination (Join-Path $folder $class)
+        }
+        $classes = @(Get-ChildItem $folder -Directory | ForEach-Object { '{0} {1}' -f $_.Name, @(Get-ChildItem $_.FullName -File).Count })
+        foreach ($variant in @(@{ Name = 'new head'; Stage = $false }, @{ Name = 'new head + last stage'; Stage = $true })) {
+            $step = [Diagnostics.Stopwatch]::StartNew()
+            $ft = New-FssdClassifier -InitialModel $model -TrainingSet $folder -OutputPath $folder -Name ($variant.Name -replace '[ +]+', '-') -TrainLastStage:$variant.Stage -Force
+            $trainSeconds = $step.Elapsed.TotalSeconds
+            $note = "{0}: {1} classes ({2}), trained in {3:F1} s, held-out accuracy {4:P0} ({5} photos)" -f $variant.Name, $ft.ClassNames.Count, ($classes -join ', '),
+                $trainSeconds, $ft.Training.Epochs[-1].Accuracy, $ft.Training.ValidationCount
+            Write-Host "  fine-tuned $note"
+            $tunedNotes.Add($note)
+            $ftCenter = New-FssdCenter -Model $ft
+            $ftIn = @($test | Measure-Fssd -Model $ft -Center $ftCenter)
+            $ftDefault = New-FssdDetector -Model $ft -InDistribution $fit -WarningAction SilentlyContinue
+            $ftDefaultIn = @($test | Measure-Fssd -Detector $ftDefault)
+            $stageTap = $ft.Layers[-3].Name
+            foreach ($o in $b.Ood.Keys) {
+                $ftOut = @($b.Ood[$o] | Measure-Fssd -Model $ft -Center $ftCenter)
+                $tuned["MSP, $($variant.Name)|$o"] = Get-FssdMetrics -InDistribution @($ftIn | ForEach-Object { - $_.Confidence }) -OutOfDistribution @($ftOut | ForEach-Object { - $_.Confidence }) -Method MSP
+                foreach ($tap in @($stageTap, $ft.Layers[-2].Name, 'logits')) {
+                    $tuned["FSSD at $tap, eps 0, $($variant.Name)|$o"] = Get-FssdMetrics -InDistribution $ftIn -OutOfDistribution $ftOut -Layer $tap -Method "FSSD $tap"
+                }
+                $tuned["default ($($ftDefault.Method)), $($variant.Name)|$o"] = Get-FssdMetrics -InDistribution $ftDefaultIn -OutOfDistribution @($b.Ood[$o] | Measure-Fssd -Detector $ftDefault) -Method default
+            }
+        }
+        Remove-Item $folder -Recurse -Force -ErrorAction SilentlyContinue
+    }
     [void]$md.AppendLine("### $($b.Name): $($fit.Count) photos fitted, $($test.Count) held-out in-distribution photos`n")
+    foreach ($note in $tunedNotes) { [void]$md.AppendLine("Fine-tuned, $note`n") }
     [void]$md.AppendLine("Default: $chosen (fitted in $([Math]::Round($fitSeconds, 1)) s)`n")
     foreach ($o in $b.Ood.Keys) {
         [void]$md.AppendLine("Against $o ($($b.Ood[$o].Count) images):`n")
@@ -215,6 +258,9 @@ foreach ($b in $benchmarks) {
                 $m = Get-FssdMetrics -InDistribution $tapIn -OutOfDistribution $tapOut[$o] -Layer $tap -Method "FSSD $tap"
                 & $add "FSSD at $tap, eps 0" $m $null
             }
+        }
+        foreach ($key in @($tuned.Keys | Where-Object { $_.EndsWith("|$o") } | Sort-Object { $_ -like '*last stage*' }, { $_ })) {
+            & $add ($key.Substring(0, $key.Length - $o.Length - 1)) $tuned[$key] $null
         }
         if ($model.HasClassifier) { [void]$md.AppendLine('| MSP | see New-FssdBaseline Base | | | | |') }
         else { [void]$md.AppendLine('| MSP | - (the network has no classifier head) | | | | |') }

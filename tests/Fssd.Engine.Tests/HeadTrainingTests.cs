@@ -107,6 +107,77 @@ public class HeadTrainingTests
     }
 
     [Fact]
+    public void Training_the_last_stage_changes_its_weights_alone_and_writes_them_into_a_copy_of_the_onnx_file()
+    {
+        var initial = Import(new ModelLoadRequest { Path = ModelReference.FixturePath("lenet.onnx") });
+        string dir = TempDirectory();
+        try
+        {
+            var options = TrainingOptions.ForHead();
+            options.Name = "staged";
+            options.OutputDirectory = dir;
+            options.Epochs = 5;
+            options.TrainLastStage = true;
+            options.LastStageEpochs = 3;
+            var result = HeadTrainer.Train(initial, Halves(40, 1), Halves(20, 2), new[] { "top", "bottom" }, options, null, null, CancellationToken.None);
+            Assert.Equal(8, result.Training.Epochs.Count);
+            Assert.Contains("'/Relu_output_0' to '/Relu_2_output_0'", result.Training.Optimizer);
+            Assert.True(result.Training.Epochs[^1].Accuracy >= 0.9, string.Join(", ", result.Training.Epochs.Select(e => $"{e.Loss:F4}/{e.Accuracy:F2}/{e.LearningRate:G3}")));
+
+            var manifest = ModelManifest.Load(result.ManifestPath);
+            Assert.Equal("staged.onnx", manifest.Weights);
+            string written = Path.Combine(dir, "staged.onnx");
+            Assert.Equal(new FileInfo(initial.Info.WeightsPath).Length, new FileInfo(written).Length);
+            var tuned = Import(new ModelLoadRequest { Path = result.ManifestPath });
+            Assert.Equal(manifest.WeightsSha256, tuned.Info.Sha256);
+            Assert.NotEqual(initial.Info.Sha256, tuned.Info.Sha256);
+
+            // The stage before is the same network; the last stage and what follows it are not.
+            var before = OnnxFile.Read(initial.Info.WeightsPath).Graph.Initializers.ToDictionary(i => i.Name);
+            var after = OnnxFile.Read(written).Graph.Initializers.ToDictionary(i => i.Name);
+            var changed = before.Keys.Where(k => before[k].Floats is { } f && !f.SequenceEqual(after[k].Floats!)).OrderBy(k => k).ToList();
+            Assert.NotEmpty(changed);
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var input = ImageTensors.ToInput(ImageTensors.ToByteTensor(Halves(4, 5)), tuned.Info.InputSpec, tuned.Device);
+            int first = initial.TapIndex("/Relu_output_0"), last = initial.TapIndex("/Relu_2_output_0");
+            Assert.True(initial.ForwardTapRaw(input, first).equal(tuned.ForwardTapRaw(input, first)).all().item<bool>(), "the stage before the last changed");
+            Assert.False(initial.ForwardTapRaw(input, last).allclose(tuned.ForwardTapRaw(input, last)), "the last stage did not change");
+            var predicted = tuned.Forward(input).Logits.argmax(1).cpu().data<long>().ToArray();
+            Assert.Equal(Halves(4, 5).Labels!.Select(l => (long)l), predicted);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Rewriting_an_initializer_keeps_the_file_a_valid_model_with_the_new_values()
+    {
+        string source = ModelReference.FixturePath("lenet.onnx");
+        var original = OnnxFile.Read(source).Graph.Initializers.First(i => i.Floats is { Length: > 10 });
+        var values = Enumerable.Range(0, original.Floats!.Length).Select(i => i * 0.25f).ToArray();
+        string dir = TempDirectory();
+        try
+        {
+            string target = Path.Combine(dir, "rewritten.onnx");
+            File.WriteAllBytes(target, OnnxFile.WithFloats(source, new System.Collections.Generic.Dictionary<string, float[]> { [original.Name] = values }));
+            var read = OnnxFile.Read(target).Graph.Initializers.First(i => i.Name == original.Name);
+            Assert.Equal(values, read.Floats);
+            var wrongCount = Assert.Throws<FssdModelException>(() =>
+                OnnxFile.WithFloats(source, new System.Collections.Generic.Dictionary<string, float[]> { [original.Name] = new float[3] }));
+            Assert.Contains("3 were given", wrongCount.Message);
+            Assert.Throws<FssdModelException>(() =>
+                OnnxFile.WithFloats(source, new System.Collections.Generic.Dictionary<string, float[]> { ["no-such"] = new float[3] }));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_head_must_sit_on_an_onnx_model_and_fit_its_feature()
     {
         string dir = TempDirectory();

@@ -74,7 +74,11 @@ public static class HeadTrainer
         using var heldOutLabels = tensor(validation.Labels.Select(l => (long)l).ToArray(), ScalarType.Int64);
         // Standardised features make one learning rate fit every backbone; folded into the head at the end.
         using var mean = x.mean(new long[] { 0 });
-        using var std = x.std(0, unbiased: false).clamp_min(1e-6);
+        // A feature that barely varies is scaled as one that varies a hundredth as much as the average: folded into the
+        // head, a smaller spread would make a huge weight, and a new input (or a trained stage) that moves it, huge logits.
+        using var spread = x.std(0, unbiased: false);
+        double floor = Math.Max(spread.mean().item<float>() * 0.01, 1e-6);
+        using var std = spread.clamp_min(floor);
         using var z = x.sub(mean).div(std);
         using var heldOutZ = heldOutFeatures.sub(mean).div(std);
 
@@ -153,8 +157,159 @@ public static class HeadTrainer
             weight = w.contiguous().data<float>().ToArray();
             bias = b.contiguous().data<float>().ToArray();
         }
-        WriteManifest(manifestPath, initial, options, classNames, HeadManifest.From(feature, weight, bias), history);
+        string? weightsFile = null;
+        if (options.TrainLastStage && !history.Interrupted)
+            (weight, bias, weightsFile) = TrainLastStage(initial, network, train, validation, options, weight, bias, history, progress, epochDone, cancellation);
+        WriteManifest(manifestPath, initial, options, classNames, HeadManifest.From(feature, weight, bias), history, weightsFile);
         return new TrainingResult(manifestPath, Array.Empty<string>(), history);
+    }
+
+    /// <summary>The largest gradient norm a step of the last stage and the head takes (larger ones are scaled down to it).</summary>
+    public const double MaxGradientNorm = 1.0;
+
+    /// <summary>The most bytes of cached stage inputs <see cref="TrainLastStage"/> keeps in memory.</summary>
+    public const long MaxStageCacheBytes = 2L << 30;
+
+    /// <summary>
+    /// The last stage and the head together, from the head trained alone: the stage's input (the output of
+    /// the stage before it) is computed once per image and kept, so that each epoch runs the last stage alone,
+    /// forward and backward. Batch normalisation keeps its running statistics. The stage's weights go into a
+    /// copy of the ONNX file, beside the manifest.
+    /// </summary>
+    private static (float[] Weight, float[] Bias, string WeightsFile) TrainLastStage(LoadedModel initial, OnnxNetwork frozen, ImageSet train, ImageSet validation,
+        TrainingOptions options, float[] headWeight, float[] headBias, TrainingManifest history, Action<TrainingProgress>? progress,
+        Action<FssdEpochResult>? epochDone, CancellationToken cancellation)
+    {
+        var device = initial.Device;
+        var spec = initial.Info.InputSpec;
+        using var network = OnnxNetwork.Load(initial.Info.WeightsPath, initial.Manifest.Preprocessing);
+        network.to(device);
+        using (var example = zeros(new long[] { 1, spec.Channels, spec.Height, spec.Width }, device: device)) network.Probe(example);
+        if (network.FeatureName != frozen.FeatureName)
+            throw new FssdModelException($"The head reads '{frozen.FeatureName}', but the last stage of '{initial.Info.WeightsPath}' ends at '{network.FeatureName}'.");
+        var (stageInput, names) = network.LastStage();
+        var stageParameters = network.MakeTrainable(names);
+        long[] shape = network.ValueShape(stageInput);
+        long perImage = shape.Skip(1).Aggregate(4L, (a, b) => a * b);
+        long images = train.Count * (options.Augment ? 2L : 1L) + validation.Count;
+        if (images * perImage > MaxStageCacheBytes)
+            throw new FssdDataException(
+                $"Training the last stage keeps each image's '{stageInput}' ({perImage / 1024} KiB) in memory: {images} images need {images * perImage >> 20} MiB, " +
+                $"over {MaxStageCacheBytes >> 20} MiB. Give at most {MaxStageCacheBytes / perImage / (options.Augment ? 3 : 2)} training images, or train the head alone.");
+
+        Tensor StageInputs(ImageSet set, bool mirror)
+        {
+            using var all = ImageTensors.ToByteTensor(set);
+            using var noGrad = no_grad();
+            var parts = new List<Tensor>();
+            try
+            {
+                for (int start = 0; start < set.Count; start += FeatureBatch)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var input = ImageTensors.ToInput(all.narrow(0, start, Math.Min(FeatureBatch, set.Count - start)), spec, device);
+                    if (mirror) input = input.flip(3);
+                    var values = network.RunFrom(new Dictionary<string, Tensor> { [network.InputName] = input }, new[] { stageInput });
+                    parts.Add(values[stageInput].to(float32).cpu().MoveToOuterDisposeScope());
+                }
+                return cat(parts, 0);
+            }
+            finally
+            {
+                foreach (var p in parts) p.Dispose();
+            }
+        }
+        using var plain = StageInputs(train, mirror: false);
+        using var mirrored = options.Augment ? StageInputs(train, mirror: true) : null;
+        using var x = mirrored is null ? plain.alias() : cat(new[] { plain, mirrored }, 0);
+        using var heldOut = StageInputs(validation, mirror: false);
+        var labelArray = options.Augment ? train.Labels!.Concat(train.Labels!).ToArray() : train.Labels!;
+        using var y = tensor(labelArray.Select(l => (long)l).ToArray(), ScalarType.Int64);
+        using var heldOutLabels = tensor(validation.Labels!.Select(l => (long)l).ToArray(), ScalarType.Int64);
+
+        int classes = headBias.Length;
+        var w = new TorchSharp.Modules.Parameter(tensor(headWeight, new long[] { classes, headWeight.Length / classes }, ScalarType.Float32).to(device), requires_grad: true);
+        var b = new TorchSharp.Modules.Parameter(tensor(headBias, new long[] { classes }, ScalarType.Float32).to(device), requires_grad: true);
+        try
+        {
+            var parameters = stageParameters.Concat(new[] { w, b }).ToList();
+            using var optimizer = optim.SGD(parameters, options.LastStageLearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay);
+            int n = (int)x.shape[0];
+            int batches = (n + options.BatchSize - 1) / options.BatchSize;
+            var scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, options.LastStageEpochs * batches);
+            using var generator = new Generator((ulong)options.Seed + 2);
+            Tensor Logits(Tensor stage)
+            {
+                var values = network.RunFrom(new Dictionary<string, Tensor> { [stageInput] = stage }, new[] { network.FeatureName });
+                return nn.functional.linear(OnnxNetwork.HeadFeature(values[network.FeatureName]), w, b);
+            }
+            int first = history.Epochs.Count;
+            var clock = Stopwatch.StartNew();
+            for (int epoch = 1; epoch <= options.LastStageEpochs; epoch++)
+            {
+                var epochClock = Stopwatch.StartNew();
+                double learningRate = optimizer.ParamGroups.First().LearningRate;
+                double lossSum = 0;
+                int done = 0;
+                using var order = randperm(n, generator: generator);
+                for (int batch = 0; batch < batches; batch++)
+                {
+                    if (cancellation.IsCancellationRequested) { history.Interrupted = true; break; }
+                    using var scope = NewDisposeScope();
+                    var index = order.narrow(0, batch * options.BatchSize, Math.Min(options.BatchSize, n - batch * options.BatchSize));
+                    optimizer.zero_grad();
+                    var loss = nn.functional.cross_entropy(Logits(x.index_select(0, index).to(device)), y.index_select(0, index).to(device));
+                    loss.backward();
+                    // A stage without batch normalisation can blow up at this rate once the data are separated: steps are bounded.
+                    nn.utils.clip_grad_norm_(parameters, MaxGradientNorm);
+                    optimizer.step();
+                    scheduler.step();
+                    lossSum += loss.item<float>();
+                    done++;
+                    if (progress is not null)
+                    {
+                        double total = options.LastStageEpochs * (double)batches, sofar = (epoch - 1) * (double)batches + batch + 1;
+                        progress(new TrainingProgress(first + epoch, first + options.LastStageEpochs, batch + 1, batches, lossSum / done, history.Epochs[^1].Accuracy,
+                            clock.Elapsed, TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / sofar * (total - sofar))));
+                    }
+                }
+                if (history.Interrupted && done == 0) break;
+                double accuracy = 0;
+                using (no_grad())
+                {
+                    long right = 0;
+                    for (int start = 0; start < validation.Count; start += FeatureBatch)
+                    {
+                        using var scope = NewDisposeScope();
+                        int length = Math.Min(FeatureBatch, validation.Count - start);
+                        var predicted = Logits(heldOut.narrow(0, start, length).to(device)).argmax(1).cpu();
+                        right += predicted.eq(heldOutLabels.narrow(0, start, length)).sum().item<long>();
+                    }
+                    accuracy = validation.Count == 0 ? double.NaN : right / (double)validation.Count;
+                }
+                history.Epochs.Add(new EpochManifest
+                {
+                    Epoch = first + epoch, Loss = lossSum / done, Accuracy = accuracy, LearningRate = learningRate, Seconds = epochClock.Elapsed.TotalSeconds,
+                });
+                epochDone?.Invoke(history.ToInfo().Epochs[^1]);
+                if (history.Interrupted) break;
+            }
+            history.Optimizer += $"; then '{stageInput}' to '{network.FeatureName}' ({names.Count} weight tensors, {stageParameters.Sum(p => p.numel())} values) " +
+                $"and the head together: SGD (lr {options.LastStageLearningRate}, cosine) for {history.Epochs.Count - first} epoch(s), batch normalisation's statistics kept";
+
+            string weightsFile = options.Name + ".onnx";
+            byte[] bytes = OnnxFile.WithFloats(initial.Info.WeightsPath, network.TrainedValues());
+            AtomicFile.WriteAllBytes(Path.Combine(options.OutputDirectory, weightsFile), bytes);
+            using var cpuW = w.detach().cpu().contiguous();
+            using var cpuB = b.detach().cpu().contiguous();
+            return (cpuW.data<float>().ToArray(), cpuB.data<float>().ToArray(), weightsFile);
+        }
+        finally
+        {
+            w.Dispose();
+            b.Dispose();
+        }
     }
 
     /// <summary>The network's feature for every image of a set (mirrored left to right when asked), as [count, features] on the CPU.</summary>
@@ -184,13 +339,14 @@ public static class HeadTrainer
     }
 
     private static void WriteManifest(string path, LoadedModel initial, TrainingOptions options, IReadOnlyList<string> classNames,
-        HeadManifest head, TrainingManifest history)
+        HeadManifest head, TrainingManifest history, string? weightsFile)
     {
         var manifest = initial.Manifest.Clone();
         manifest.Name = options.Name;
-        // The network's own files stay where they are, pinned by their content; the head is all that is new.
-        manifest.Weights = initial.Info.WeightsPath;
-        manifest.WeightsSha256 = initial.Info.Sha256;
+        // A frozen network's file stays where it is, pinned by its content; a trained last stage is in a new file beside the manifest.
+        manifest.Weights = weightsFile ?? initial.Info.WeightsPath;
+        manifest.WeightsSha256 = weightsFile is null ? initial.Info.Sha256
+            : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(Path.GetDirectoryName(path)!, weightsFile)))).ToLowerInvariant();
         manifest.ClassCount = classNames.Count;
         manifest.ClassNames = classNames.ToList();
         manifest.Taps = null;

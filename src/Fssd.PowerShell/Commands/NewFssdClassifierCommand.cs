@@ -105,6 +105,17 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
     [ValidateNotNull]
     public FssdModel? InitialModel { get; set; }
 
+    [Parameter(ParameterSetName = InitialModelSet)]
+    public SwitchParameter TrainLastStage { get; set; }
+
+    [Parameter(ParameterSetName = InitialModelSet)]
+    [ValidateRange(1, 10000)]
+    public int LastStageEpochs { get; set; } = 10;
+
+    [Parameter(ParameterSetName = InitialModelSet)]
+    [ValidateRange(1e-9, 100.0)]
+    public double LastStageLearningRate { get; set; }
+
     [Parameter(ParameterSetName = ArchitectureSet)]
     [DatasetTransformation]
     [ArgumentCompleter(typeof(DatasetCompleter))]
@@ -187,6 +198,11 @@ public sealed class NewFssdClassifierCommand : FssdCmdlet
         options.SnapshotEvery = SnapshotEvery;
         options.Stem = Stem.Equals("ImageNet", StringComparison.OrdinalIgnoreCase) ? ResNetStem.ImageNet : ResNetStem.Cifar;
         options.OutlierWeight = OutlierWeight;
+        if ((Bound(nameof(TrainLastStage)) || Bound(nameof(LastStageEpochs)) || Bound(nameof(LastStageLearningRate))) && !NewHead)
+            throw new ArgumentException($"-TrainLastStage, -LastStageEpochs and -LastStageLearningRate go with a new head on an ONNX model or a pretrained backbone; '{InitialModel!.Name}' is a {InitialModel.Architecture}, which trains whole.", nameof(TrainLastStage));
+        options.TrainLastStage = TrainLastStage.IsPresent;
+        options.LastStageEpochs = LastStageEpochs;
+        if (Bound(nameof(LastStageLearningRate))) options.LastStageLearningRate = LastStageLearningRate;
         if (InitialModel is not null && !NewHead) options.StartFrom(InitialModel);
         return options;
     }

@@ -38,6 +38,12 @@ internal sealed class OnnxTensor
 
     public long ElementCount => Dims.Aggregate(1L, (a, b) => a * b);
 
+    /// <summary>
+    /// Float32 only: where the values lie in the file's bytes (raw data, or packed lists), in order; null where
+    /// some were written one by one. What <see cref="OnnxFile.WithFloats"/> overwrites in place.
+    /// </summary>
+    public IReadOnlyList<(int Offset, int Length)>? FloatSpans { get; init; }
+
     public override string ToString() => $"'{Name}' {OnnxDataType.Name(DataType)} [{string.Join(", ", Dims)}]";
 }
 
@@ -131,6 +137,42 @@ internal sealed class OnnxFile
         {
             throw new FssdModelException($"'{path}' is not a valid ONNX model: {e.Message}.", e);
         }
+    }
+
+    /// <summary>
+    /// The bytes of the ONNX model <paramref name="source"/> with the values of some float32 initializers
+    /// replaced (same names, same element counts): each is overwritten where it lies, so that every length
+    /// in the protobuf stays as it was and the result is the same model with other weights.
+    /// </summary>
+    public static byte[] WithFloats(string source, IReadOnlyDictionary<string, float[]> values)
+    {
+        byte[] bytes = File.ReadAllBytes(source);
+        OnnxFile file;
+        try
+        {
+            file = Parse(bytes);
+        }
+        catch (OnnxFormatException e)
+        {
+            throw new FssdModelException($"'{source}' is not a valid ONNX model: {e.Message}.", e);
+        }
+        var initializers = file.Graph.Initializers.GroupBy(i => i.Name).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (var (name, replacement) in values)
+        {
+            if (!initializers.TryGetValue(name, out var tensor) || tensor.Floats is null)
+                throw new FssdModelException($"'{source}' has no float32 initializer '{name}' to replace.");
+            if (tensor.ElementCount != replacement.Length)
+                throw new FssdModelException($"The initializer '{name}' of '{source}' holds {tensor.ElementCount} values; {replacement.Length} were given.");
+            if (tensor.FloatSpans is null)
+                throw new FssdModelException($"The initializer '{name}' of '{source}' is written value by value; the module rewrites raw or packed data only.");
+            int at = 0;
+            foreach (var (offset, length) in tensor.FloatSpans)
+            {
+                MemoryMarshal.AsBytes(replacement.AsSpan(at, length / 4)).CopyTo(bytes.AsSpan(offset, length));
+                at += length / 4;
+            }
+        }
+        return bytes;
     }
 
     /// <summary>
@@ -443,7 +485,8 @@ internal sealed class OnnxFile
                 }
                 floats.CopyTo(values, at);
             }
-            return new OnnxTensor { Name = name, Dims = dims.ToArray(), DataType = dataType, Floats = values };
+            IReadOnlyList<(int, int)>? spans = raw is { } rs ? new[] { rs } : floats.Count == 0 ? packedFloats.ToArray() : null;
+            return new OnnxTensor { Name = name, Dims = dims.ToArray(), DataType = dataType, Floats = values, FloatSpans = spans };
         }
         if (dataType == OnnxDataType.Int64)
         {

@@ -22,6 +22,8 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     private string[] _returned;
     private IReadOnlyList<TapDefinition> _defaultTaps = Array.Empty<TapDefinition>();
     private string? _headInput;
+    private readonly Dictionary<string, TorchSharp.Modules.Parameter> _trainable = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, long[]> _shapes = new Dictionary<string, long[]>();
 
     /// <summary>The name of a trained head's logits, as a tap and as the model's output.</summary>
     public const string HeadOutput = "logits";
@@ -112,6 +114,98 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     private string[] GraphValues(IEnumerable<string> outputs) =>
         outputs.Select(n => n == HeadOutput && _headInput is not null ? _headInput : n).Distinct().ToArray();
 
+    /// <summary>
+    /// The network's last stage, for fine-tuning (after <see cref="Probe"/>): its input, the output of the stage
+    /// before it (the second-to-last feature map with more than one position among the default taps), and the float initializers that only
+    /// the steps from there to <see cref="FeatureName"/> read — convolution and Gemm weights and biases, batch
+    /// normalisation's scale and shift (not its running statistics, which stay as they are).
+    /// </summary>
+    public (string Input, IReadOnlyList<string> Initializers) LastStage()
+    {
+        var maps = _defaultTaps.Where(t => _shapes.TryGetValue(t.Name, out var s) && s.Length == 4 && s[2] * s[3] > 1 && t.Name != HeadOutput).Select(t => t.Name).ToList();
+        if (maps.Count < 2)
+            throw new FssdModelException($"'{_source}' has {maps.Count} stage(s) among its feature maps; training the last stage needs one before it to start from.");
+        string input = maps[^2];
+        var stage = NeededSteps(new[] { FeatureName }, new HashSet<string>(StringComparer.Ordinal) { input });
+        var before = NeededSteps(new[] { input }, new HashSet<string>(StringComparer.Ordinal));
+        var readBefore = new HashSet<string>(StringComparer.Ordinal);
+        for (int s = 0; s < before.Length; s++) if (before[s]) foreach (string i in _program.Steps[s].Node.Inputs) readBefore.Add(i);
+        var names = new List<string>();
+        for (int s = 0; s < stage.Length; s++)
+        {
+            if (!stage[s]) continue;
+            var node = _program.Steps[s].Node;
+            for (int i = 0; i < node.Inputs.Count; i++)
+            {
+                string name = node.Inputs[i];
+                if (node.OpType == "BatchNormalization" && i >= 3) continue;
+                if (name.Length == 0 || readBefore.Contains(name) || names.Contains(name)) continue;
+                if (_program.Constants.TryGetValue(name, out var value) && value.Floats is not null && value.ElementCount > 1) names.Add(name);
+            }
+        }
+        if (names.Count == 0) throw new FssdModelException($"'{_source}' has no weights between '{input}' and '{FeatureName}' to train.");
+        return (input, names);
+    }
+
+    /// <summary>The shape a value had in <see cref="Probe"/> (its batch of one).</summary>
+    public long[] ValueShape(string name) =>
+        _shapes.TryGetValue(name, out var shape) ? shape : throw new FssdModelException($"'{_source}' has no float32 value '{name}' (after a probe).");
+
+    /// <summary>Makes the initializers <paramref name="names"/> trainable parameters (in place of their frozen buffers); returns them.</summary>
+    public IReadOnlyList<TorchSharp.Modules.Parameter> MakeTrainable(IEnumerable<string> names)
+    {
+        var made = new List<TorchSharp.Modules.Parameter>();
+        foreach (string name in names)
+        {
+            if (!_buffers.TryGetValue(name, out var key)) throw new FssdModelException($"'{_source}' has no initializer '{name}'.");
+            if (_trainable.TryGetValue(name, out var known)) { made.Add(known); continue; }
+            var value = get_buffer(key)!;
+            var parameter = new TorchSharp.Modules.Parameter(value.detach().clone(), requires_grad: true);
+            register_parameter("p" + key, parameter);
+            _trainable[name] = parameter;
+            made.Add(parameter);
+        }
+        return made;
+    }
+
+    /// <summary>The values of the trainable initializers, by name, as float32 on the CPU.</summary>
+    public Dictionary<string, float[]> TrainedValues()
+    {
+        var values = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in _trainable)
+        {
+            using var cpu = parameter.detach().to_type(ScalarType.Float32).cpu().contiguous();
+            values[name] = cpu.data<float>().ToArray();
+        }
+        return values;
+    }
+
+    /// <summary>
+    /// Runs the graph from intermediate values (e.g. a stage's input) to <paramref name="wanted"/>: what the
+    /// given values depend on is not computed.
+    /// </summary>
+    public Dictionary<string, Tensor> RunFrom(IReadOnlyDictionary<string, Tensor> given, IReadOnlyCollection<string> wanted) => Run(given, wanted, intermediate: true);
+
+    /// <summary>The steps that compute <paramref name="wanted"/>, stopping at values in <paramref name="given"/>.</summary>
+    private bool[] NeededSteps(IEnumerable<string> wanted, ISet<string> given)
+    {
+        var needed = new bool[_program.Steps.Count];
+        var pending = new Stack<string>(wanted);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (pending.Count > 0)
+        {
+            string v = pending.Pop();
+            if (!seen.Add(v) || given.Contains(v)) continue;
+            if (_program.Producers.TryGetValue(v, out int p) && !needed[p])
+            {
+                needed[p] = true;
+                foreach (string i in _program.Steps[p].Node.Inputs) if (i.Length > 0) pending.Push(i);
+            }
+        }
+        return needed;
+    }
+
     private static string Describe(OnnxDimension d) => d.Value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Parameter ?? "?";
 
     /// <summary>The graph's input.</summary>
@@ -184,6 +278,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
             if (!HasClassifier) LogitsName = OutputName;
         }
         FeatureName = feature ?? OutputName;
+        _shapes = shapes;
 
         var learned = new HashSet<string>(StringComparer.Ordinal);
         foreach (var step in _program.Steps)
@@ -258,11 +353,11 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     /// Runs the nodes that <paramref name="wanted"/> depends on and returns the wanted values (and, for
     /// <see cref="Probe"/>, every value). Intermediate values are disposed after their last use.
     /// </summary>
-    internal Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyCollection<string> wanted)
+    internal Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyCollection<string> wanted, bool intermediate = false)
     {
         var buffers = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, tensor) in named_buffers(recurse: false)) buffers[name] = tensor;
-        Tensor Constant(string value) => buffers[_buffers[value]];
+        Tensor Constant(string value) => _trainable.TryGetValue(value, out var p) ? p : buffers[_buffers[value]];
 
         // The steps the wanted values need, and the last step that reads each value.
         var needed = new bool[_program.Steps.Count];
@@ -271,7 +366,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
         while (pending.Count > 0)
         {
             string v = pending.Pop();
-            if (!seen.Add(v)) continue;
+            if (!seen.Add(v) || (intermediate && inputs.ContainsKey(v))) continue;
             if (_program.Producers.TryGetValue(v, out int p) && !needed[p])
             {
                 needed[p] = true;
@@ -290,7 +385,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, value) in inputs)
         {
-            if (!_program.Inputs.Any(i => i.Name == name)) throw new FssdModelException($"'{_source}' has no input '{name}'.");
+            if (!intermediate && !_program.Inputs.Any(i => i.Name == name)) throw new FssdModelException($"'{_source}' has no input '{name}'.");
             values[name] = value;
         }
         long batch = inputs.Values.Select(t => t.dim() > 0 ? t.shape[0] : 1).DefaultIfEmpty(1).Max();
@@ -339,7 +434,8 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
             }
             foreach (string i in node.Inputs)
             {
-                if (i.Length == 0 || keep.Contains(i) || !_program.Producers.ContainsKey(i)) continue;
+                // Values the caller gave are the caller's to dispose.
+                if (i.Length == 0 || keep.Contains(i) || !_program.Producers.ContainsKey(i) || inputs.ContainsKey(i)) continue;
                 if (lastUse.TryGetValue(i, out int last) && last == s && values.Remove(i, out var done)) done.Dispose();
             }
         }
