@@ -225,7 +225,8 @@ foreach ($b in $benchmarks) {
             $stageTap = $ft.Layers[-3].Name
             foreach ($o in $b.Ood.Keys) {
                 $ftOut = @($b.Ood[$o] | Measure-Fssd -Model $ft -Center $ftCenter)
-                $tuned["MSP, $($variant.Name)|$o"] = Get-FssdMetrics -InDistribution @($ftIn | ForEach-Object { - $_.Confidence }) -OutOfDistribution @($ftOut | ForEach-Object { - $_.Confidence }) -Method MSP
+                # Higher scores are in-distribution, as FSSD's: the softmax confidence as it is.
+                $tuned["MSP, $($variant.Name)|$o"] = Get-FssdMetrics -InDistribution @($ftIn | ForEach-Object Confidence) -OutOfDistribution @($ftOut | ForEach-Object Confidence) -Method MSP
                 foreach ($tap in @($stageTap, $ft.Layers[-2].Name, 'logits')) {
                     $tuned["FSSD at $tap, eps 0, $($variant.Name)|$o"] = Get-FssdMetrics -InDistribution $ftIn -OutOfDistribution $ftOut -Layer $tap -Method "FSSD $tap"
                 }

@@ -135,6 +135,13 @@ Describe 'New-FssdDetector on a model without a classifier head' {
         $detector.Method | Should -Be 'Knn'
         $detector.Layers.Name | Should -Be @('Pooling395_Output_0', 'ReLU347_Output_0')
         "$(@($why | Where-Object { $_.Tags -contains 'FssdDetectorChoice' })[0].MessageData)" | Should -Match 'head trained on its last feature'
+        # Exported, the model and a detector on it carry the head.
+        $exported = $ft | Export-FssdModel -Path (Join-Path $work 'exported')
+        $back = Import-FssdModel $exported.FullName
+        @($train[0..3] | Get-FssdPrediction -Model $back).PredictedClass | Should -Be @($predicted[0..3].PredictedClass)
+        $detector | Export-FssdDetector -Path (Join-Path $work 'head.fssd.yaml') | Out-Null
+        $reloaded = Import-FssdDetector (Join-Path $work 'head.fssd.yaml')
+        @($held | Measure-Fssd -Detector $reloaded).Score | Should -Be @($held | Measure-Fssd -Detector $detector).Score
         # FSSD reads the head's logits as a tap like any other.
         $center = New-FssdCenter -Model $ft -NoiseSamples 8
         $s = @($held | Select-Object -First 2 | Measure-Fssd -Model $ft -Center $center)
