@@ -6,7 +6,7 @@
 .DESCRIPTION
     Uses the photo benchmark's image sets (bench/Invoke-PhotoBenchmark.ps1 provisions them; run it with
     -ProvisionOnly first): every animal photo, every other object photo and every drawing, as three class
-    folders (281 JPEGs of at most 256 pixels a side). -ValidationFraction 0.1 of them is held out (seeded).
+    folders (JPEGs of at most 256 pixels a side; the newest sets under -CachePath are used, and named). -ValidationFraction 0.1 of them is held out (seeded).
     Each variant runs -Runs times in this process after the model is imported; the median is printed.
 .EXAMPLE
     dotnet pwsh ./bench/Measure-FineTuning.ps1
@@ -19,7 +19,8 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 
-$setsFile = Get-ChildItem $CachePath -Filter sets.json -Recurse -ErrorAction SilentlyContinue | Select-Object -First 1
+# The newest provisioned sets (the photo benchmark names each by its sources and rule).
+$setsFile = Get-ChildItem $CachePath -Filter sets.json -Recurse -ErrorAction SilentlyContinue | Sort-Object LastWriteTimeUtc -Descending | Select-Object -First 1
 if (-not $setsFile) { throw "No photo sets under '$CachePath'; run bench/Invoke-PhotoBenchmark.ps1 -ProvisionOnly first." }
 $root = $setsFile.DirectoryName
 $sets = Get-Content $setsFile.FullName -Raw | ConvertFrom-Json
@@ -32,7 +33,7 @@ foreach ($class in 'Animals', 'Objects', 'Drawings') {
 }
 $classes = Join-Path $folder 'classes'
 $count = @(Get-ChildItem $classes -Recurse -File).Count
-Write-Host "$count images in 3 class folders ($classes)"
+Write-Host "$count images in 3 class folders, from $($setsFile.FullName): animals $($sets.Animals.Count), objects $($sets.Objects.Count), drawings $($sets.Drawings.Count)"
 
 Import-Module (Resolve-Path $ModulePath).Path
 $model = Import-FssdModel -Pretrained ResNet18

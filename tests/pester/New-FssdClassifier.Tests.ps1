@@ -76,6 +76,15 @@ Describe 'New-FssdClassifier' {
         $snapshot.Sha256 | Should -Not -Be $m.Sha256
     }
 
+    It 'fine-tunes a built-in classifier whole when -InitialModel comes without -Architecture; -TrainLastStage is for a new head' {
+        $default = Import-FssdModel
+        $m = New-FssdClassifier -InitialModel $default -TrainingSet $smallTrain -ValidationSet $smallTest -OutputPath $work -Name whole -Epochs 1
+        $m.Architecture | Should -Be 'LeNet'
+        $m.Training.FineTunedFrom | Should -Be 'fashion-mnist-lenet.safetensors'
+        { New-FssdClassifier -InitialModel $default -TrainingSet $smallTrain -OutputPath $work -Name staged -TrainLastStage -ErrorAction Stop } |
+            Should -Throw '*-TrainLastStage*LeNet*'
+    }
+
     It 'holds out part of the training set when no validation set is given' {
         $m = New-FssdClassifier LeNet -TrainingSet $smallTrain -OutputPath $work -Name heldout -Epochs 1 -ValidationFraction 0.2
         $m.Training.TrainingCount | Should -Be 1600

@@ -149,6 +149,15 @@ Describe 'New-FssdDetector on a model without a classifier head' {
         $s[0].LayerScores['logits'] | Should -BeGreaterThan 0
     }
 
+    It 'warns that outlier-free calibration was designed on small gray images when the model reads photos' {
+        $center = New-FssdCenter -Model $resnet -NoiseSamples 8
+        $d = New-FssdDetector -Model $resnet -InDistribution $fit -Center $center -OutlierFree -Epsilon 0 -WarningVariable w -WarningAction SilentlyContinue
+        $d.Method | Should -Be 'FSSD'
+        @($w | Where-Object { "$_" -match 'designed on 28x28 gray images' -and "$_" -match '224x224 colour' }) | Should -HaveCount 1
+        New-FssdDetector -Model (Import-FssdModel) -InDistribution (Get-FssdSample FashionMNIST/test -First 40) -OutlierFree -Epsilon 0 -WarningVariable w2 -WarningAction SilentlyContinue | Out-Null
+        @($w2 | Where-Object { "$_" -match 'designed on 28x28' }) | Should -HaveCount 0
+    }
+
     It 'keeps FSSD for a classifier when nothing is asked' {
         $lenet = Import-FssdModel
         $d = New-FssdDetector -Model $lenet -InDistribution $fit -InformationVariable lenetChoice
