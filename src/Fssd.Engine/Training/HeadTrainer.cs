@@ -78,7 +78,8 @@ public static class HeadTrainer
         // head, a smaller spread would make a huge weight, and a new input (or a trained stage) that moves it, huge logits.
         using var spread = x.std(0, unbiased: false);
         double floor = Math.Max(spread.mean().item<float>() * 0.01, 1e-6);
-        using var std = spread.clamp_min(floor);
+        using var floorScalar = floor.ToScalar();
+        using var std = spread.clamp_min(floorScalar);
         using var z = x.sub(mean).div(std);
         using var heldOutZ = heldOutFeatures.sub(mean).div(std);
 
