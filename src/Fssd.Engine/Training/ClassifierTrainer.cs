@@ -81,16 +81,9 @@ public static class ClassifierTrainer
         }
 
         var parameters = network.parameters().ToList();
-        using optim.Optimizer optimizer = options.Optimizer == TrainingOptimizer.Adadelta
-            ? optim.Adadelta(parameters, lr: options.LearningRate, rho: 0.9, eps: 1e-6, weight_decay: options.WeightDecay)
-            : optim.SGD(parameters, options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay);
+        using optim.Optimizer optimizer = options.CreateOptimizer(parameters);
         int batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
-        optim.lr_scheduler.LRScheduler? scheduler = options.Schedule switch
-        {
-            LearningRateSchedule.Step => optim.lr_scheduler.StepLR(optimizer, 1, options.Gamma),
-            LearningRateSchedule.Cosine => optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Epochs * batches),
-            _ => null,
-        };
+        var scheduler = options.CreateScheduler(optimizer, batches);
 
         var history = new TrainingManifest
         {

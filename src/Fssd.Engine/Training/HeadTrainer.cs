@@ -61,11 +61,10 @@ public static class HeadTrainer
             var remaining = epoch == 0 && done > 0 ? TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (total - done)) : (TimeSpan?)null;
             progress(new TrainingProgress(epoch, options.Epochs, batch, batches, loss, accuracy, clock.Elapsed, remaining));
         }
-        using var trainFeatures = Features(network, train, spec, device, mirror: false, () => { stepsDone++; Report(0, stepsDone, featureSteps, 0, null); }, cancellation);
-        using var mirrored = options.Augment
-            ? Features(network, train, spec, device, mirror: true, () => { stepsDone++; Report(0, stepsDone, featureSteps, 0, null); }, cancellation)
-            : null;
-        using var heldOutFeatures = Features(network, validation, spec, device, mirror: false, () => { stepsDone++; Report(0, stepsDone, featureSteps, 0, null); }, cancellation);
+        void Step() { stepsDone++; Report(0, stepsDone, featureSteps, 0, null); }
+        using var trainFeatures = Batched(train, spec, device, mirror: false, network.Features, Step, cancellation);
+        using var mirrored = options.Augment ? Batched(train, spec, device, mirror: true, network.Features, Step, cancellation) : null;
+        using var heldOutFeatures = Batched(validation, spec, device, mirror: false, network.Features, Step, cancellation);
         double featureSeconds = clock.Elapsed.TotalSeconds;
 
         using var x = mirrored is null ? trainFeatures.alias() : cat(new[] { trainFeatures, mirrored }, 0);
@@ -80,25 +79,20 @@ public static class HeadTrainer
         double floor = Math.Max(spread.mean().item<float>() * 0.01, 1e-6);
         using var floorScalar = floor.ToScalar();
         using var std = spread.clamp_min(floorScalar);
-        using var z = x.sub(mean).div(std);
-        using var heldOutZ = heldOutFeatures.sub(mean).div(std);
+        using var centered = x.sub(mean);
+        using var z = centered.div(std);
+        using var heldOutCentered = heldOutFeatures.sub(mean);
+        using var heldOutZ = heldOutCentered.div(std);
 
         // 2. The head: seeded, trained on the features.
         manual_seed(options.Seed);
         using var generator = new Generator((ulong)options.Seed);
         using var head = nn.Linear(z.shape[1], classes);
         var parameters = head.parameters().ToList();
-        using optim.Optimizer optimizer = options.Optimizer == TrainingOptimizer.Adadelta
-            ? optim.Adadelta(parameters, lr: options.LearningRate, rho: 0.9, eps: 1e-6, weight_decay: options.WeightDecay)
-            : optim.SGD(parameters, options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay);
+        using optim.Optimizer optimizer = options.CreateOptimizer(parameters);
         int n = (int)z.shape[0];
         int batches = (n + options.BatchSize - 1) / options.BatchSize;
-        optim.lr_scheduler.LRScheduler? scheduler = options.Schedule switch
-        {
-            LearningRateSchedule.Step => optim.lr_scheduler.StepLR(optimizer, 1, options.Gamma),
-            LearningRateSchedule.Cosine => optim.lr_scheduler.CosineAnnealingLR(optimizer, options.Epochs * batches),
-            _ => null,
-        };
+        var scheduler = options.CreateScheduler(optimizer, batches);
         var history = new TrainingManifest
         {
             Dataset = train.Name, TrainingCount = train.Count, ValidationDataset = validation.Name, ValidationCount = validation.Count,
@@ -198,29 +192,8 @@ public static class HeadTrainer
                 $"Training the last stage keeps each image's '{stageInput}' ({perImage / 1024} KiB) in memory: {images} images need {images * perImage >> 20} MiB, " +
                 $"over {MaxStageCacheBytes >> 20} MiB. Give at most {MaxStageCacheBytes / perImage / (options.Augment ? 3 : 2)} training images, or train the head alone.");
 
-        Tensor StageInputs(ImageSet set, bool mirror)
-        {
-            using var all = ImageTensors.ToByteTensor(set);
-            using var noGrad = no_grad();
-            var parts = new List<Tensor>();
-            try
-            {
-                for (int start = 0; start < set.Count; start += FeatureBatch)
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    using var scope = NewDisposeScope();
-                    var input = ImageTensors.ToInput(all.narrow(0, start, Math.Min(FeatureBatch, set.Count - start)), spec, device);
-                    if (mirror) input = input.flip(3);
-                    var values = network.RunFrom(new Dictionary<string, Tensor> { [network.InputName] = input }, new[] { stageInput });
-                    parts.Add(values[stageInput].to(float32).cpu().MoveToOuterDisposeScope());
-                }
-                return cat(parts, 0);
-            }
-            finally
-            {
-                foreach (var p in parts) p.Dispose();
-            }
-        }
+        Tensor StageInput(Tensor input) => network.RunFrom(new Dictionary<string, Tensor> { [network.InputName] = input }, new[] { stageInput })[stageInput];
+        Tensor StageInputs(ImageSet set, bool mirror) => Batched(set, spec, device, mirror, StageInput, () => { }, cancellation);
         using var plain = StageInputs(train, mirror: false);
         using var mirrored = options.Augment ? StageInputs(train, mirror: true) : null;
         using var x = mirrored is null ? plain.alias() : cat(new[] { plain, mirrored }, 0);
@@ -230,8 +203,14 @@ public static class HeadTrainer
         using var heldOutLabels = tensor(validation.Labels!.Select(l => (long)l).ToArray(), ScalarType.Int64);
 
         int classes = headBias.Length;
-        var w = new TorchSharp.Modules.Parameter(tensor(headWeight, new long[] { classes, headWeight.Length / classes }, ScalarType.Float32).to(device), requires_grad: true);
-        var b = new TorchSharp.Modules.Parameter(tensor(headBias, new long[] { classes }, ScalarType.Float32).to(device), requires_grad: true);
+        TorchSharp.Modules.Parameter w, b;
+        using (var scope = NewDisposeScope())
+        {
+            w = new TorchSharp.Modules.Parameter(tensor(headWeight, new long[] { classes, headWeight.Length / classes }, ScalarType.Float32).to(device), requires_grad: true);
+            b = new TorchSharp.Modules.Parameter(tensor(headBias, new long[] { classes }, ScalarType.Float32).to(device), requires_grad: true);
+            w.MoveToOuterDisposeScope();
+            b.MoveToOuterDisposeScope();
+        }
         try
         {
             var parameters = stageParameters.Concat(new[] { w, b }).ToList();
@@ -313,8 +292,11 @@ public static class HeadTrainer
         }
     }
 
-    /// <summary>The network's feature for every image of a set (mirrored left to right when asked), as [count, features] on the CPU.</summary>
-    private static Tensor Features(OnnxNetwork network, ImageSet set, FssdInputSpec spec, Device device, bool mirror, Action step, CancellationToken cancellation)
+    /// <summary>
+    /// <paramref name="run"/> on every image of a set (mirrored left to right when asked), <see cref="FeatureBatch"/>
+    /// at a time without gradients, each batch's result kept as float32 on the CPU; concatenated in order.
+    /// </summary>
+    private static Tensor Batched(ImageSet set, FssdInputSpec spec, Device device, bool mirror, Func<Tensor, Tensor> run, Action step, CancellationToken cancellation)
     {
         using var all = ImageTensors.ToByteTensor(set);
         using var noGrad = no_grad();
@@ -325,10 +307,9 @@ public static class HeadTrainer
             {
                 cancellation.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                int length = Math.Min(FeatureBatch, set.Count - start);
-                var input = ImageTensors.ToInput(all.narrow(0, start, length), spec, device);
+                var input = ImageTensors.ToInput(all.narrow(0, start, Math.Min(FeatureBatch, set.Count - start)), spec, device);
                 if (mirror) input = input.flip(3);
-                parts.Add(network.Features(input).to(float32).cpu().MoveToOuterDisposeScope());
+                parts.Add(run(input).to(float32).cpu().MoveToOuterDisposeScope());
                 step();
             }
             return parts.Count == 0 ? zeros(0, 0) : cat(parts, 0);

@@ -1,6 +1,9 @@
 using System;
 using System.Collections.Generic;
 using Fssd.Engine.Models.Architectures;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Fssd.Engine.Training;
 
@@ -94,6 +97,19 @@ public sealed class TrainingOptions
         Mean = initial.InputSpec.Mean;
         Std = initial.InputSpec.Std;
     }
+
+    /// <summary>The optimizer these options name (Adadelta as the authors used it, or SGD with momentum), over <paramref name="parameters"/>.</summary>
+    public optim.Optimizer CreateOptimizer(IList<Parameter> parameters) => Optimizer == TrainingOptimizer.Adadelta
+        ? optim.Adadelta(parameters, lr: LearningRate, rho: 0.9, eps: 1e-6, weight_decay: WeightDecay)
+        : optim.SGD(parameters, LearningRate, momentum: Momentum, weight_decay: WeightDecay);
+
+    /// <summary>The schedule these options name, for <paramref name="batches"/> steps an epoch: StepLR steps once an epoch, cosine once a batch; null for a constant rate.</summary>
+    public optim.lr_scheduler.LRScheduler? CreateScheduler(optim.Optimizer optimizer, int batches) => Schedule switch
+    {
+        LearningRateSchedule.Step => optim.lr_scheduler.StepLR(optimizer, 1, Gamma),
+        LearningRateSchedule.Cosine => optim.lr_scheduler.CosineAnnealingLR(optimizer, Epochs * batches),
+        _ => null,
+    };
 
     /// <summary>
     /// The input the network is trained on: the architecture's default channels, at <paramref name="inputSize"/>
