@@ -262,6 +262,47 @@ public class OnnxModelTests
     }
 
     [Fact]
+    public void Channels_last_convolutions_give_the_plain_layouts_outputs_and_gradients()
+    {
+        _ = FssdSession.Current;
+        string path = ModelReference.FixturePath("resnet18_cifar.onnx");
+        using var plain = OnnxNetwork.Load(path);
+        using var prepared = OnnxNetwork.Load(path);
+        var x = tensor(Random(2 * 3 * 32 * 32, 31, -2, 2), new long[] { 2, 3, 32, 32 });
+        foreach (var network in new[] { plain, prepared })
+        {
+            network.eval();
+            network.Probe(x);
+            network.SetTaps(network.DefaultTaps.Select(t => t.Name).ToList());
+        }
+        prepared.PrepareForInference();
+        using var scope = NewDisposeScope();
+        var plainOutputs = plain.forward(x);
+        var preparedOutputs = prepared.forward(x);
+        // The stage outputs come out channels-last from the prepared network only: the copies are used.
+        Assert.False(MemoryLayout.IsChannelsLast(plainOutputs[1]));
+        Assert.True(MemoryLayout.IsChannelsLast(preparedOutputs[1]));
+        for (int k = 0; k < plainOutputs.Length; k++)
+        {
+            Assert.Equal(plainOutputs[k].shape, preparedOutputs[k].shape);
+            double e = ModelReference.RelativeError(Values(preparedOutputs[k]), Values(plainOutputs[k]));
+            Assert.True(e <= 1e-5, $"output {k} differs by {e:E2}");
+        }
+        float[] Gradient(OnnxNetwork network)
+        {
+            var input = x.detach().clone().requires_grad_(true);
+            var outputs = network.forward(input);
+            outputs[2].pow(2).sum().backward();
+            return Values(input.grad!);
+        }
+        double g = ModelReference.RelativeError(Gradient(prepared), Gradient(plain));
+        _output.WriteLine($"channels-last against the plain layout: input gradient differs by {g:E2}");
+        Assert.True(g <= 1e-5, $"the input gradient differs by {g:E2}");
+        // The stored initializers stay as they were (what training and export read).
+        Assert.All(prepared.buffers(), b => Assert.True(b.dim() != 4 || b.is_contiguous()));
+    }
+
+    [Fact]
     public void Initializers_are_buffers_of_the_module_and_nothing_trains()
     {
         var model = Import("lenet.onnx");

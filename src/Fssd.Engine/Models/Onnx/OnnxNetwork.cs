@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.InteropServices;
+using Fssd.Engine.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,6 +25,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     private string? _headInput;
     private readonly Dictionary<string, TorchSharp.Modules.Parameter> _trainable = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, long[]> _shapes = new Dictionary<string, long[]>();
+    private readonly Dictionary<string, Tensor> _channelsLast = new(StringComparer.Ordinal);
 
     /// <summary>The name of a trained head's logits, as a tap and as the model's output.</summary>
     public const string HeadOutput = "logits";
@@ -329,6 +331,48 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
 
     public Tensor[] Forward(Tensor input) => forward(input);
 
+    /// <summary>
+    /// On the CPU, keeps a channels-last copy of the weight of every plain 2-d convolution with a kernel
+    /// larger than 1 × 1 in both directions (one group, no dilation) and gives it to the convolution in place
+    /// of the stored one. oneDNN then computes it in NHWC and writes its output channels-last; batch norm,
+    /// ReLU, Add and pooling keep that layout, so a ResNet runs in NHWC between its 3 × 3 convolutions
+    /// (docs/photos.md measures the speed). Every other convolution is given its input in the plain layout
+    /// (<see cref="OnnxOperators"/>): libtorch 2.10's channels-last 1 × 1 convolutions with 512 or more
+    /// outputs compute wrong values on this machine's CPU and can crash (found here, over a grid of shapes;
+    /// 3 × 3 and 7 × 7 agreed everywhere). Values keep their shape and meaning, the stored initializers,
+    /// trainable copies and exported files are untouched, and the outputs agree with the plain layout to
+    /// float rounding (xunit). Other devices keep the stored layout: it was not measured there.
+    /// </summary>
+    public void PrepareForInference()
+    {
+        ReleaseChannelsLast();
+        var buffers = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in named_buffers(recurse: false)) buffers[name] = tensor;
+        using var noGrad = no_grad();
+        foreach (var (node, _) in _program.Steps)
+        {
+            if (node.OpType != "Conv" || node.Inputs.Count < 2 || _channelsLast.ContainsKey(node.Inputs[1])) continue;
+            if (node.Attributes.TryGetValue("group", out var group) && group.Int != 1) continue;
+            if (node.Attributes.TryGetValue("dilations", out var dilations) && dilations.Ints.Any(d => d != 1)) continue;
+            if (!_buffers.TryGetValue(node.Inputs[1], out var key) || !buffers.TryGetValue(key, out var weight)) continue;
+            if (weight.dim() != 4 || weight.dtype != ScalarType.Float32 || weight.device_type != DeviceType.CPU) continue;
+            if (weight.shape[2] < 2 || weight.shape[3] < 2) continue;
+            _channelsLast[node.Inputs[1]] = MemoryLayout.ToChannelsLast(weight).DetachFromDisposeScope();
+        }
+    }
+
+    private void ReleaseChannelsLast()
+    {
+        foreach (var t in _channelsLast.Values) t.Dispose();
+        _channelsLast.Clear();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) ReleaseChannelsLast();
+        base.Dispose(disposing);
+    }
+
     public override Tensor[] forward(Tensor input)
     {
         using var scope = NewDisposeScope();
@@ -357,7 +401,13 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor[]>, ITappedNetwork
     {
         var buffers = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, tensor) in named_buffers(recurse: false)) buffers[name] = tensor;
-        Tensor Constant(string value) => _trainable.TryGetValue(value, out var p) ? p : buffers[_buffers[value]];
+        Tensor Constant(string value)
+        {
+            if (_trainable.TryGetValue(value, out var p)) return p;
+            var stored = buffers[_buffers[value]];
+            // A copy made for the CPU serves only while the weights are still there.
+            return _channelsLast.TryGetValue(value, out var c) && c.device_type == stored.device_type ? c : stored;
+        }
 
         // The steps the wanted values need, and the last step that reads each value.
         var needed = new bool[_program.Steps.Count];

@@ -365,6 +365,11 @@ internal static class OnnxOperators
             x = PadSpatial(c, x, g.Begin, g.End, 0.0);
             padding = new long[rank];
         }
+        // Only a convolution handed a channels-last weight (OnnxNetwork.PrepareForInference: kernels of at least
+        // 2 x 2, one group, no dilation) runs channels-last; any other gets its input in the plain layout,
+        // because libtorch's channels-last 1 x 1 kernels compute wrong values for wide layers.
+        using var plain = rank == 2 && !x.is_contiguous() && !(kernel[0] > 1 && kernel[1] > 1 && MemoryLayout.IsChannelsLast(w)) ? x.contiguous() : null;
+        if (plain is not null) x = plain;
         return rank switch
         {
             1 => F.conv2d(Lift(x), Lift(w), bias, Lift(g.Strides, 1), Lift(padding, 0), Lift(g.Dilations, 1), groups).squeeze(2),
@@ -379,6 +384,9 @@ internal static class OnnxOperators
         var w = c.Input(1);
         var bias = c.Optional(2);
         int rank = SpatialRank(c, x);
+        // In the plain layout, as every convolution without a channels-last weight (see Convolution).
+        using var plain = x.is_contiguous() ? null : x.contiguous();
+        if (plain is not null) x = plain;
         if (w.dim() != x.dim()) throw c.Fail($"has weights of shape [{string.Join(", ", w.shape)}] for an input of shape [{string.Join(", ", x.shape)}]");
         var kernel = w.shape.Skip(2).ToArray();
         if (c.Ints("kernel_shape") is { } ks && !ks.SequenceEqual(kernel))
