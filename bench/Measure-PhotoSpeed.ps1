@@ -1,17 +1,24 @@
 <#
 .SYNOPSIS
-    Images per second on 12-megapixel JPEGs with the pretrained ImageNet ResNet18: decoding alone, and end
+    Images per second on 12-megapixel JPEGs (or -Size) with the pretrained ImageNet ResNet18: decoding alone, and end
     to end (Measure-Fssd -Detector with the default detector, files to scores).
 .DESCRIPTION
-    Makes -Count JPEGs of 4000 x 3000 pixels (quality 90) once, under -WorkPath, from the large wallpaper
+    Makes -Count JPEGs of -Size pixels (default 4000 x 3000, quality 90) once, under -WorkPath, from the large wallpaper
     photos and renders of Debian's plasma-workspace-wallpapers, gnome-backgrounds and mate-backgrounds
-    (each source scaled to cover 4000 x 3000 and cut to it, then mirrored or rotated by 180 degrees to
+    (each source scaled to cover the size and cut to it, then mirrored or rotated by 180 degrees to
     make more files than there are sources), with ImageMagick. Then, in this process:
       - decode: the files decoded as Measure-Fssd decodes them (its worker threads; JPEG decoded at the
         smallest reduced scale that still covers 224 x 224, then resized), nothing scored;
       - fit: New-FssdDetector on the first -FitCount files (the default: Knn on the pooled feature);
       - end to end: Get-ChildItem | Measure-Fssd -Detector, decoding, the network and the pipeline's objects;
     each timed -Runs times after one warm-up run on a few files; the median is printed.
+
+    -Camera makes the files as a phone camera writes them instead: chroma subsampled 4:2:0 and with
+    sensor-like noise (ImageMagick's Gaussian noise at attenuation 0.4), about 3 MB each where the smooth
+    wallpapers at 4:4:4 (ImageMagick's default at quality 90) make about 1 MB. A JPEG decoder's time
+    follows the compressed bytes (its entropy decoding), so the two bracket what users have.
+    -Size 512x384 makes images of the size of Food-101's (at most 512 px a side), the data set of
+    cleanvision's published speed.
 .EXAMPLE
     dotnet pwsh ./bench/Measure-PhotoSpeed.ps1
 #>
@@ -22,6 +29,11 @@ param(
     [int] $Count = 48,
     [int] $FitCount = 16,
     [int] $Runs = 3,
+    # Width x height of the JPEGs.
+    [ValidatePattern('^\d+x\d+$')]
+    [string] $Size = '4000x3000',
+    # JPEGs as a camera writes them: 4:2:0, with sensor-like noise (about 3 MB each).
+    [switch] $Camera,
     # Make the JPEGs and stop.
     [switch] $ProvisionOnly
 )
@@ -33,7 +45,9 @@ $sources = @(Get-ChildItem /usr/share/wallpapers, /usr/share/backgrounds -Recurs
 if ($sources.Count -eq 0 -or -not $convert) {
     throw 'Measure-PhotoSpeed needs the Debian packages plasma-workspace-wallpapers (or gnome-backgrounds, mate-backgrounds) and imagemagick.'
 }
-$folder = Join-Path $WorkPath "12mp-$Count"
+$name = '{0}{1}-{2}' -f $(if ($Size -eq '4000x3000') { '12mp' } else { $Size }), $(if ($Camera) { '-camera' } else { '' }), $Count
+$folder = Join-Path $WorkPath $name
+$look = if ($Camera) { @('-attenuate', '0.4', '+noise', 'Gaussian', '-sampling-factor', '4:2:0') } else { @() }
 New-Item -ItemType Directory -Force -Path $folder | Out-Null
 $variants = @(@(), @('-flop'), @('-rotate', '180'))
 for ($i = 0; $i -lt $Count; $i++) {
@@ -41,13 +55,13 @@ for ($i = 0; $i -lt $Count; $i++) {
     if (Test-Path $target) { continue }
     $source = $sources[$i % $sources.Count].FullName
     $variant = $variants[[Math]::Floor($i / $sources.Count) % $variants.Count]
-    & $convert "$source[0]" -resize '4000x3000^' -gravity center -extent 4000x3000 @variant -quality 90 "$target.tmp.jpg"
+    & $convert "$source[0]" -resize "$Size^" -gravity center -extent $Size @variant @look -quality 90 "$target.tmp.jpg"
     if ($LASTEXITCODE -ne 0) { throw "ImageMagick could not make '$target' from '$source'." }
     Move-Item "$target.tmp.jpg" $target
 }
 $files = @(Get-ChildItem $folder -Filter 'photo*.jpg' | Sort-Object Name)
 $megabytes = ($files | Measure-Object Length -Sum).Sum / 1MB
-Write-Host ("{0} JPEGs of 4000 x 3000 ({1:F0} MB) in {2}" -f $files.Count, $megabytes, $folder)
+Write-Host ("{0} JPEGs of {1} ({2:F0} MB, {3:F2} MB each) in {4}" -f $files.Count, ($Size -replace 'x', ' x '), $megabytes, ($megabytes / $files.Count), $folder)
 if ($ProvisionOnly) { return }
 
 Import-Module (Resolve-Path $ModulePath).Path
@@ -81,7 +95,7 @@ $endToEnd = @(1..$Runs | ForEach-Object {
 })
 
 $rows = @(
-    [pscustomobject]@{ Stage = 'decode only (12 MP JPEG to 224 x 224)'; Seconds = (Median $decode); ImagesPerSecond = $files.Count / (Median $decode) }
+    [pscustomobject]@{ Stage = "decode only ($($Size -replace 'x', ' x ') JPEG to 224 x 224)"; Seconds = (Median $decode); ImagesPerSecond = $files.Count / (Median $decode) }
     [pscustomobject]@{ Stage = "fit: New-FssdDetector on $FitCount files ($($detector.Method))"; Seconds = $fitSeconds; ImagesPerSecond = $FitCount / $fitSeconds }
     [pscustomobject]@{ Stage = 'end to end: Measure-Fssd -Detector'; Seconds = (Median $endToEnd); ImagesPerSecond = $files.Count / (Median $endToEnd) }
 )

@@ -125,7 +125,8 @@ public static class DetectorFactory
         if (request.OutlierFree && models.FirstOrDefault(PhotoSized) is { } photo)
             warn?.Invoke($"Outlier-free calibration's pseudo-outliers were designed on 28x28 gray images; '{photo.Info.Name}' reads " +
                 $"{photo.Info.InputSpec.Width}x{photo.Info.InputSpec.Height} colour images, and on photos with the pretrained ResNet18 this calibration " +
-                "ranked drawings and other photos below the good photos (AUROC 0.21 to 0.49, docs/photos.md). Without -OutlierFree, New-FssdDetector " +
+                "ranked drawings and other photos below the good photos (AUROC 0.21 to 0.49, docs/photos.md); no -PseudoOutlier kind separated " +
+                "other photos (0.43 to 0.59). Without -OutlierFree, New-FssdDetector " +
                 "picks Knn for such a model, which separated them at 0.89 to 1.00.");
         bool ensemble = outOfDistribution is not null || request.OutlierFree;
         if (models.Count > 1 && !ensemble)
