@@ -62,7 +62,6 @@ foreach ($b in $benchmarks) {
     $fit = @(for ($i = 0; $i -lt $b.In.Count; $i += 2) { $b.In[$i] })
     $test = @(for ($i = 1; $i -lt $b.In.Count; $i += 2) { $b.In[$i] })
     Write-Host "`n== $($b.Name)$(if ($b.Name -eq $DesignBenchmark) { ' (design)' } else { ' (check)' }): fit $($fit.Count), test $($test.Count); OoD $(($b.Ood.Keys | ForEach-Object { "$_ $($b.Ood[$_].Count)" }) -join ', ')"
-    $checked = $false
     foreach ($name in $designs.Keys) {
         $detector = New-FssdDetector -Model $model -InDistribution $fit -Center $center -OutlierFree -PseudoOutlier $designs[$name] `
             -Epsilon 0 -Layer $layers -Name "photo-$($b.Name)" -WarningAction SilentlyContinue
