@@ -4,10 +4,12 @@
 The step is ODIN's: x~ = x - eps * sign(-grad_x log S_y(x; T)) / std, eps in pixel units (0..1), the
 normalisation's std dividing the sign as in ODIN's code; the score is max softmax(f(x~) / T). AUROC for
 every (T, eps) of ODIN's grid (T in 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000; eps in 0..0.004 by 0.0002)
-and, with --module-grid, of the module's (T in 1, 10, 100, 1000; eps in 0..0.2 by 0.01), on the PNG
-files of two folders (the first --count of each in path order).
+and, with --module-grid, of the module's (T in 1, 10, 100, 1000; eps in 0..0.2 by 0.01), on the first
+--count images of two IDX image files (the module's provisioned copies) or of two folders of PNG files in
+path order.
 
-    /usr/bin/python3 bench/odin_study.py WEIGHTS.safetensors IN_FOLDER OUT_FOLDER [--count 1000] [--module-grid]
+    /usr/bin/python3 bench/odin_study.py WEIGHTS.safetensors IN_IDX_OR_FOLDER OUT_IDX_OR_FOLDER [--count 1000] [--module-grid]
+        [--temperatures 1,1000] [--epsilons 0,0.002,0.004]
 """
 import argparse, glob, os, sys
 import numpy as np
@@ -20,9 +22,15 @@ from lenet import frozen_lenet  # noqa: E402
 MEAN, STD = 0.286, 0.353  # the default model's input normalisation (fashion-mnist-lenet.yaml)
 
 
-def images(folder, count):
-    files = sorted(glob.glob(os.path.join(folder, "**", "*.png"), recursive=True))[:count]
-    x = np.stack([np.asarray(Image.open(f).convert("L"), dtype=np.float32) / 255.0 for f in files])
+def images(source, count):
+    """The first `count` images of an IDX image file (idx3-ubyte) or of a folder of PNG files in path order."""
+    if os.path.isfile(source):
+        raw = open(source, "rb").read()
+        n, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
+        x = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows, cols)[:count].astype(np.float32) / 255.0
+    else:
+        files = sorted(glob.glob(os.path.join(source, "**", "*.png"), recursive=True))[:count]
+        x = np.stack([np.asarray(Image.open(f).convert("L"), dtype=np.float32) / 255.0 for f in files])
     return (torch.from_numpy(x).unsqueeze(1) - MEAN) / STD
 
 
@@ -49,13 +57,15 @@ def main():
     p.add_argument("weights"); p.add_argument("inside"); p.add_argument("outside")
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--module-grid", action="store_true", help="also the module's grid (T 1, 10, 100, 1000; eps 0..0.2 by 0.01)")
+    p.add_argument("--temperatures", help="comma-separated temperatures instead of ODIN's ten")
+    p.add_argument("--epsilons", help="comma-separated steps instead of ODIN's 0..0.004 by 0.0002")
     a = p.parse_args()
     torch.set_num_threads(2)
     net = frozen_lenet(a.weights)
     xin, xout = images(a.inside, a.count), images(a.outside, a.count)
-    grids = {
-        "ODIN's grid": ([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], [round(i * 0.0002, 4) for i in range(21)]),
-    }
+    temperatures = [float(t) for t in a.temperatures.split(",")] if a.temperatures else [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    epsilons = [float(e) for e in a.epsilons.split(",")] if a.epsilons else [round(i * 0.0002, 4) for i in range(21)]
+    grids = {"ODIN's grid": (temperatures, epsilons)}
     if a.module_grid:
         grids["the module's grid"] = ([1, 10, 100, 1000], [round(i * 0.01, 2) for i in range(21)])
     for name, (temperatures, epsilons) in grids.items():

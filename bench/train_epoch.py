@@ -10,10 +10,16 @@ images. The epoch's time covers the training pass and that evaluation, as the mo
 
 The data folder holds fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte (the module's
 provisioned copy: $FSSD_DATA or ~/.cache/fssd/data). Prints one JSON object per epoch.
+
+For studies of the recipe: --seed, --gamma (StepLR's factor per epoch, as the module's recipe and the
+authors' training script use; 1 keeps the rate constant), --channel-dropout (the first dropout drops
+whole feature maps, nn.Dropout2d, as the authors' network does, instead of single activations) and
+--save PATH.safetensors (the trained weights, in the module's LeNet parameter names).
 """
 import argparse
 import json
 import os
+import struct
 import sys
 import time
 
@@ -34,9 +40,13 @@ def main():
     ap.add_argument("data", nargs="?", default=os.environ.get("FSSD_DATA", os.path.expanduser("~/.cache/fssd/data")))
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--gamma", type=float, default=1.0, help="StepLR factor per epoch (the recipe's is 0.7)")
+    ap.add_argument("--channel-dropout", action="store_true", help="nn.Dropout2d for the first dropout")
+    ap.add_argument("--save", help="write the trained weights to this safetensors file")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(1)
+    torch.manual_seed(args.seed)
     root = os.path.join(args.data, "fashion-mnist")
     x_train = torch.from_numpy(idx(os.path.join(root, "train-images-idx3-ubyte"), 16).reshape(-1, 1, 28, 28).copy())
     y_train = torch.from_numpy(idx(os.path.join(root, "train-labels-idx1-ubyte"), 8).astype(np.int64))
@@ -47,7 +57,10 @@ def main():
         return (x.float() / 255 - 0.286) / 0.353
 
     net = LeNet()
+    if args.channel_dropout:
+        net.dropout1 = torch.nn.Dropout2d(0.25)
     optimizer = torch.optim.Adadelta(net.parameters(), lr=1.0, rho=0.9, eps=1e-6)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, 1, args.gamma)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         net.train()
@@ -70,6 +83,26 @@ def main():
         print(json.dumps({"epoch": epoch, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds,
                           "loss": loss_sum / batches, "accuracy": correct / len(x_test), "threads": torch.get_num_threads(),
                           "torch": torch.__version__}), flush=True)
+        schedule.step()
+    if args.save:
+        save_safetensors(net.state_dict(), args.save)
+
+
+def save_safetensors(state, path):
+    """float32 tensors in the safetensors layout: an 8-byte header length, a JSON header, the raw data."""
+    header, blobs, offset = {}, [], 0
+    for name, t in state.items():
+        data = t.detach().float().contiguous().numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
 
 
 if __name__ == "__main__":
