@@ -34,7 +34,7 @@
         at the last stage, at the pooled feature and at the logits (eps 0), and the default detector on it.
     With -Audited, the twelve stamps that pass the colour rule but are drawings, judged by eye (2026-12-03:
     a button, a snowman, an Easter bunny, chick and daffodil, a jack-o'-lantern, Saturn, two cartoon houses,
-    a road sign and two cartoon insects), are left out of every set after the split, so that each photo keeps
+    a road sign and two cartoon insects; bench/photo-bench-drawn-stamps.txt), are left out of every set after the split, so that each photo keeps
     its half; the sets on disk and their key do not change.
     Prints one table per benchmark and OoD set and writes them as Markdown to -MarkdownPath.
 .EXAMPLE
@@ -66,12 +66,8 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3
 
 $stamps = '/usr/share/tuxpaint/stamps'
-# Stamps with at least -PhotoColours colours that are drawings all the same, judged by eye on 2026-12-03.
-$drawnStamps = @(
-    'clothes_button.jpg', 'people_cartoon_snowman.jpg', 'seasonal_easter_bunny-egg.jpg', 'seasonal_easter_chick-hatched.jpg',
-    'seasonal_easter_daffodil.jpg', 'seasonal_halloween_jackolantern_mean.jpg', 'space_planets_6_saturn.jpg',
-    'town_houses_cartoon_cityhouse.jpg', 'town_houses_cartoon_wooden_cottage.jpg', 'town_roadsigns_toilets.jpg',
-    'animals_insects_cartoon_spider_fly.jpg', 'animals_insects_cartoon_wings.jpg')
+# Stamps with at least -PhotoColours colours that are drawings all the same, judged by eye on 2026-12-03 (one file name a line).
+$drawnStamps = @(Get-Content (Join-Path $PSScriptRoot 'photo-bench-drawn-stamps.txt') | Where-Object { $_.Trim() })
 $clipart = '/usr/share/openclipart/png'
 $ruleVersion = "photo-bench-1;colours>=$PhotoColours;drawings=$DrawingCount;side=$Side;jpeg92;white"
 
