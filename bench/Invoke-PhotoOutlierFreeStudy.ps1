@@ -33,11 +33,12 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3
 
 # The photo sets, provisioned (or found in the cache) by the photo benchmark itself.
-& (Join-Path $PSScriptRoot 'Invoke-PhotoBenchmark.ps1') -ModulePath $ModulePath -CachePath $CachePath -ProvisionOnly | Out-Null
-$manifest = Get-ChildItem $CachePath -Recurse -Filter sets.json | Sort-Object LastWriteTime -Descending | Select-Object -First 1
-if (-not $manifest) { throw "No photo sets under '$CachePath'." }
-$sets = Get-Content $manifest.FullName -Raw | ConvertFrom-Json
-$root = $manifest.DirectoryName
+# It names the folder of the sets it found ("Photo sets <key>: ... (<folder>)"), the one this machine's packages make.
+$line = & (Join-Path $PSScriptRoot 'Invoke-PhotoBenchmark.ps1') -ModulePath $ModulePath -CachePath $CachePath -ProvisionOnly 6>&1 |
+    Where-Object { "$_" -match '^Photo sets' } | Select-Object -First 1
+if ("$line" -notmatch '\((.+)\)$') { throw "The photo benchmark did not report its photo sets under '$CachePath'." }
+$root = $Matches[1]
+$sets = Get-Content (Join-Path $root 'sets.json') -Raw | ConvertFrom-Json
 $full = { param([string[]] $relative) @($relative | ForEach-Object { Join-Path $root $_ }) }
 
 Import-Module (Resolve-Path $ModulePath).Path
