@@ -34,8 +34,8 @@
         at the last stage, at the pooled feature and at the logits (eps 0), and the default detector on it.
     With -Audited, the twelve stamps that pass the colour rule but are drawings, judged by eye (2026-12-03:
     a button, a snowman, an Easter bunny, chick and daffodil, a jack-o'-lantern, Saturn, two cartoon houses,
-    a road sign and two cartoon insects; bench/photo-bench-drawn-stamps.txt), are left out of every set after the split, so that each photo keeps
-    its half; the sets on disk and their key do not change.
+    a road sign and two cartoon insects; bench/photo-bench-drawn-stamps.txt), are left out of every set
+    after the split, so that each photo keeps its half; the sets on disk and their key do not change.
     Prints one table per benchmark and OoD set and writes them as Markdown to -MarkdownPath.
 .EXAMPLE
     dotnet pwsh ./bench/Invoke-PhotoBenchmark.ps1
@@ -59,7 +59,7 @@ param(
     [switch] $SkipFssd,
     # Leave out the fine-tuned rows (a new head, and a new head with the last stage, trained on the fit half's classes).
     [switch] $SkipFineTune,
-    # Leave out the stamps that pass the colour rule but are drawings (judged by eye; listed below).
+    # Leave out the stamps that pass the colour rule but are drawings (judged by eye; bench/photo-bench-drawn-stamps.txt).
     [switch] $Audited
 )
 $ErrorActionPreference = 'Stop'
@@ -170,6 +170,7 @@ $benchmarks = @(
 if ($Audited) { Write-Host "Audited: $($drawnStamps.Count) drawn stamps left out of the photo sets." }
 $rows = [System.Collections.Generic.List[object]]::new()
 $md = [System.Text.StringBuilder]::new()
+if ($Audited) { [void]$md.AppendLine("Audited: the $($drawnStamps.Count) stamps of photo-bench-drawn-stamps.txt (drawings that pass the colour rule) are left out of every set.`n") }
 foreach ($b in $benchmarks) {
     $fit = & $photo @(for ($i = 0; $i -lt $b.In.Count; $i += 2) { $b.In[$i] })
     $test = & $photo @(for ($i = 1; $i -lt $b.In.Count; $i += 2) { $b.In[$i] })
