@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
-from lenet import frozen_lenet  # noqa: E402
+from lenet import frozen_lenet, read_idx  # noqa: E402
 
 MEAN, STD = 0.286, 0.353  # the default model's input normalisation (fashion-mnist-lenet.yaml)
 
@@ -25,9 +25,7 @@ MEAN, STD = 0.286, 0.353  # the default model's input normalisation (fashion-mni
 def images(source, count):
     """The first `count` images of an IDX image file (idx3-ubyte) or of a folder of PNG files in path order."""
     if os.path.isfile(source):
-        raw = open(source, "rb").read()
-        n, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
-        x = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows, cols)[:count].astype(np.float32) / 255.0
+        x = read_idx(source)[:count].astype(np.float32) / 255.0
     else:
         files = sorted(glob.glob(os.path.join(source, "**", "*.png"), recursive=True))[:count]
         x = np.stack([np.asarray(Image.open(f).convert("L"), dtype=np.float32) / 255.0 for f in files])

@@ -23,7 +23,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
-from lenet import frozen_lenet  # noqa: E402
+from lenet import frozen_lenet, read_idx  # noqa: E402
 
 warnings.filterwarnings("ignore")
 torch.set_num_threads(os.cpu_count() or 1)
@@ -96,16 +96,12 @@ def blur(images):
     return y
 
 
-def idx(path):
-    return np.fromfile(path, dtype=np.uint8)[16:].reshape(-1, 28, 28)
-
-
 def auroc(scores_in, scores_out):
     return 100 * roc_auc_score(np.r_[np.ones(len(scores_in)), np.zeros(len(scores_out))], np.r_[scores_in, scores_out])
 
 
-fashion = idx(os.path.join(DATA, "fashion-mnist", "t10k-images-idx3-ubyte"))
-kana = idx(os.path.join(DATA, "kana", "t10k-images-idx3-ubyte"))[:2000]
+fashion = read_idx(os.path.join(DATA, "fashion-mnist", "t10k-images-idx3-ubyte"))
+kana = read_idx(os.path.join(DATA, "kana", "t10k-images-idx3-ubyte"))[:2000]
 val = fashion[:1000]
 pseudo = {
     "PixelShuffle": patch_shuffle(val, 28),

@@ -19,7 +19,6 @@ whole feature maps, nn.Dropout2d, as the authors' network does, instead of singl
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -28,11 +27,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
-from lenet import LeNet  # noqa: E402
-
-
-def idx(path, offset):
-    return np.fromfile(path, dtype=np.uint8)[offset:]
+from lenet import LeNet, read_idx, save_safetensors  # noqa: E402
 
 
 def main():
@@ -48,10 +43,10 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     root = os.path.join(args.data, "fashion-mnist")
-    x_train = torch.from_numpy(idx(os.path.join(root, "train-images-idx3-ubyte"), 16).reshape(-1, 1, 28, 28).copy())
-    y_train = torch.from_numpy(idx(os.path.join(root, "train-labels-idx1-ubyte"), 8).astype(np.int64))
-    x_test = torch.from_numpy(idx(os.path.join(root, "t10k-images-idx3-ubyte"), 16).reshape(-1, 1, 28, 28).copy())
-    y_test = torch.from_numpy(idx(os.path.join(root, "t10k-labels-idx1-ubyte"), 8).astype(np.int64))
+    x_train = torch.from_numpy(read_idx(os.path.join(root, "train-images-idx3-ubyte")).reshape(-1, 1, 28, 28).copy())
+    y_train = torch.from_numpy(read_idx(os.path.join(root, "train-labels-idx1-ubyte")).astype(np.int64))
+    x_test = torch.from_numpy(read_idx(os.path.join(root, "t10k-images-idx3-ubyte")).reshape(-1, 1, 28, 28).copy())
+    y_test = torch.from_numpy(read_idx(os.path.join(root, "t10k-labels-idx1-ubyte")).astype(np.int64))
 
     def normalize(x):
         return (x.float() / 255 - 0.286) / 0.353
@@ -86,23 +81,6 @@ def main():
         schedule.step()
     if args.save:
         save_safetensors(net.state_dict(), args.save)
-
-
-def save_safetensors(state, path):
-    """float32 tensors in the safetensors layout: an 8-byte header length, a JSON header, the raw data."""
-    header, blobs, offset = {}, [], 0
-    for name, t in state.items():
-        data = t.detach().float().contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,31 @@ def load_safetensors(path):
     return out
 
 
+def save_safetensors(state, path):
+    """A state dict as a safetensors file of float32 tensors (8-byte header length, JSON header, raw data)."""
+    header, blobs, offset = {}, [], 0
+    for name, t in state.items():
+        data = t.detach().float().contiguous().numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def read_idx(path):
+    """An IDX file of unsigned bytes (images idx3-ubyte, labels idx1-ubyte) as a uint8 array of its declared shape."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    dims = int(raw[3])
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i].tobytes(), "big") for i in range(dims)]
+    return raw[4 + 4 * dims:].reshape(shape)
+
+
 def frozen_lenet(weights_path):
     """LeNet with the weights of a safetensors file, in eval mode, parameters frozen."""
     net = LeNet()
